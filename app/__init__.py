@@ -1,0 +1,1 @@
+"""Optimizer Playground's Streamlit front end."""

@@ -1,0 +1,49 @@
+"""The Explore page's whole state as one plain value.
+
+Everything a race depends on lives here, so that a URL (app/urlstate.py), a preset
+(app/presets.py) and the widgets all describe the same thing. Pure Python: no streamlit import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Scalar = float | int | bool | str
+
+
+@dataclass
+class AppState:
+    """One complete, reproducible race.
+
+    ``hyper[opt][name]`` holds each selected optimizer's own hyperparameters (torch keywords;
+    Adam's betas split as ``beta1``/``beta2``). When ``shared_lr`` is on, ``lr`` overrides every
+    optimizer's learning rate. ``beta``, ``rho`` and ``beta2`` are the course's global controls:
+    when ``None`` each optimizer keeps its own value, otherwise they drive every hyperparameter
+    whose role is "beta", "rho" or "beta2".
+    """
+
+    surface: str = "ravine"
+    surface_params: dict[str, Scalar] = field(default_factory=dict)
+    optimizers: tuple[str, ...] = ()
+    hyper: dict[str, dict[str, Scalar]] = field(default_factory=dict)
+    shared_lr: bool = False
+    lr: float = 0.01
+    beta: float | None = None
+    rho: float | None = None
+    beta2: float | None = None
+    start: tuple[float, float] | None = None  # None: the surface's default start
+    swarm: int = 1  # number of starts (a small swarm around ``start``)
+    steps: int = 200
+    batch_size: int | None = None  # None: full batch
+    seed: int = 0
+    schedule: str = "constant"
+    schedule_params: dict[str, Scalar] = field(default_factory=dict)
+    view_3d: bool = False
+    large_fonts: bool = False
+    dark: bool = False
+    embed: bool = False  # presenter / embed mode: controls hidden, chart enlarged
+    explain_optimizer: str | None = None  # step-by-step maths panel
+    momentum_convention: str = "torch"
+    # Batch-size lesson: when non-empty, every selected optimizer runs once per batch size
+    # (B = n_samples is the full batch); run labels are "<optimizer>@B=<b>" (app/presets.py).
+    compare_batch_sizes: tuple[int, ...] = ()
