@@ -44,6 +44,8 @@ class AppState:
     embed: bool = False  # presenter / embed mode: controls hidden, chart enlarged
     explain_optimizer: str | None = None  # step-by-step maths panel
     momentum_convention: str = "torch"
-    # Batch-size lesson: when non-empty, every selected optimizer runs once per batch size
-    # (B = n_samples is the full batch); run labels are "<optimizer>@B=<b>" (app/presets.py).
+    # Side-by-side variants of the SAME optimizer (app/presets.py: run_variants): when non-empty,
+    # every selected optimizer runs once per learning rate and/or batch size listed here, with
+    # run labels like "sgd@lr=0.5" or "sgd@B=1" (B = n_samples is the full batch).
+    compare_lrs: tuple[float, ...] = ()
     compare_batch_sizes: tuple[int, ...] = ()
