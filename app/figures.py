@@ -1,0 +1,719 @@
+"""Pure figure builders: surface + trajectories in, a plain plotly figure dict out.
+
+Everything is built as plain dicts and lists (never through plotly.graph_objects), because the
+validators cost about a millisecond per animation frame. One generic builder serves every
+surface; it is driven only by the surface's metadata (bounds, minima, saddles, log colour).
+
+The race figure has three panels: the surface (left) with each optimizer's path and a moving
+head per run, and on the right the loss gap (loss − f*) and the gradient norm against the step,
+both on log axes, with a marker at the current animation step. The animation is client-side:
+plotly frames that move only the marker traces (``redraw: false``), at most ``max_frames`` of
+them, driven by Play / Pause / speed buttons and a step slider.
+
+Trace order of the race figure (the tests and the browser test rely on the names, not indices):
+``click-grid``, critical points, ``start``, one path per optimizer, ``diverged``, one loss and
+one gradient-norm curve per optimizer, then the animated ``heads``, ``loss-now`` and
+``grad-now`` traces (always the last three).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from app import colormap
+
+if TYPE_CHECKING:
+    from optimizers import Trajectory
+    from surfaces import Surface
+
+Fig = dict[str, Any]
+
+LIGHT = {"paper": "#FFFFFF", "font": "#262730", "grid": "#D5D8DE", "muted": "#6B6F7B"}
+DARK = {"paper": "#0E1117", "font": "#FAFAFA", "grid": "#3A3F4B", "muted": "#A3A8B8"}
+POINT_STYLE = {  # kind -> (legend name, marker symbol, size)
+    "global": ("global minimum", "star", 17),
+    "local": ("local minimum", "diamond", 10),
+    "saddle": ("saddle point", "x", 12),
+}
+GAP_FLOOR = 1e-16  # the loss-gap axis is logarithmic: an exact minimum is drawn at this floor
+CLICK_GRID = 50  # the invisible clickable points per axis
+IMAGE_PIXELS = 160
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the figure looks; nothing here changes the maths."""
+
+    dark: bool = False
+    large_fonts: bool = False
+    embed: bool = False  # presenter mode: taller figure
+    max_frames: int = 150
+    cmap: str = "viridis"
+
+    @property
+    def colors(self) -> dict[str, str]:
+        return DARK if self.dark else LIGHT
+
+    @property
+    def font(self) -> int:
+        return 20 if self.large_fonts else 14
+
+    @property
+    def height(self) -> int:
+        return (760 if self.embed else 540) + (60 if self.large_fonts else 0)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One optimizer's runs, ready to draw: display positions and curves.
+
+    ``positions`` (R, K, 2) are the recorded states with diverged runs frozen at the point
+    where they left the plot; ``exits`` (K, 2) holds that point (NaN for runs that stayed);
+    ``gap``/``grad_norm`` (R,) are the curves of run 0 (the centre start).
+    """
+
+    name: str
+    title: str
+    color: str
+    dash: str
+    positions: np.ndarray
+    steps: np.ndarray
+    diverged_at: np.ndarray
+    exits: np.ndarray
+    gap: np.ndarray
+    grad_norm: np.ndarray
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def decimals_for(span: float, digits: int = 4) -> int:
+    """Decimals that keep ``digits`` significant digits across a range of width ``span``."""
+    if not (span > 0 and math.isfinite(span)):
+        return digits
+    return max(0, digits - 1 - math.floor(math.log10(span)))
+
+
+def rounded(a: np.ndarray, decimals: int) -> list[Any]:
+    """Array -> nested lists of floats rounded for a compact JSON payload (NaN -> None)."""
+    r = np.round(np.asarray(a, dtype=np.float64), decimals)
+    if np.isfinite(r).all():
+        return list(r.tolist())
+    return [None if not math.isfinite(v) else v for v in r.ravel().tolist()]
+
+
+def significant(a: np.ndarray, digits: int = 4) -> list[float]:
+    """Positive array -> list of floats with ``digits`` significant digits (log-axis data)."""
+    a = np.asarray(a, dtype=np.float64)
+    mag = np.floor(np.log10(np.maximum(np.abs(a), 1e-300)))
+    scale = 10.0 ** (digits - 1 - mag)
+    return list((np.rint(a * scale) / scale).tolist())
+
+
+def exit_point(path: np.ndarray, bounds: tuple[tuple[float, float], tuple[float, float]]):
+    """Where a path (M, 2) last leaves the rectangle ``bounds`` (its end point if it never does).
+
+    Used for diverged runs: the path is drawn up to the plot's edge and a marker placed there.
+    """
+    (x0, x1), (y0, y1) = bounds
+    inside = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
+    if inside[-1]:
+        return path[-1].copy()
+    idx = np.flatnonzero(inside)
+    if idx.size == 0:
+        return np.array([min(max(path[-1, 0], x0), x1), min(max(path[-1, 1], y0), y1)])
+    a, b = path[idx[-1]], path[idx[-1] + 1]
+    d = b - a
+    t = 1.0
+    for k, (lo, hi) in enumerate(((x0, x1), (y0, y1))):
+        if d[k] > 0:
+            t = min(t, (hi - a[k]) / d[k])
+        elif d[k] < 0:
+            t = min(t, (lo - a[k]) / d[k])
+    return a + max(0.0, t) * d
+
+
+def reference_value(surface: Surface, z_grid: np.ndarray | None = None) -> float | None:
+    """f* for the loss-gap curves: the lowest known minimum, None when the surface has none."""
+    values = [p.value for p in surface.minima if p.kind == "global"] or [
+        p.value for p in surface.minima
+    ]
+    return float(min(values)) if values else None
+
+
+def prepare(
+    surface: Surface,
+    runs: Mapping[str, Trajectory],
+    titles: Mapping[str, str],
+    *,
+    dark: bool = False,
+) -> list[Series]:
+    """Trajectories -> drawable :class:`Series` (exit points, frozen heads, loss gaps)."""
+    fstar = reference_value(surface)
+    out = []
+    for (name, traj), (color, dash) in zip(
+        runs.items(), colormap.path_colors(len(runs), dark=dark), strict=True
+    ):
+        pos = np.array(traj.positions, dtype=np.float64)  # (R, K, 2), copied: we edit it
+        steps = np.asarray(traj.steps)
+        div = np.asarray(traj.diverged_at)
+        exits = np.full((pos.shape[1], 2), np.nan)
+        for k in np.flatnonzero(div >= 0):
+            r = int(np.searchsorted(steps, div[k], side="left"))
+            r = min(r, len(steps) - 1)
+            exits[k] = exit_point(pos[: r + 1, k], surface.bounds)
+            pos[r:, k] = exits[k]
+        loss = np.asarray(traj.loss[:, 0], dtype=np.float64)
+        gap = loss - fstar if fstar is not None else loss
+        out.append(
+            Series(
+                name=name,
+                title=titles.get(name, name),
+                color=color,
+                dash=dash,
+                positions=pos,
+                steps=steps,
+                diverged_at=div,
+                exits=exits,
+                gap=gap,
+                grad_norm=np.asarray(traj.grad_norm[:, 0], dtype=np.float64),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- the race figure
+
+
+def surface_image(surface: Surface, *, dark: bool, cmap: str = "viridis") -> dict[str, Any]:
+    """The surface as a ``layout.images`` entry: a banded PNG data URI over the bounds."""
+    _, _, z = surface.grid(IMAGE_PIXELS)
+    unit, _, _ = colormap.normalise(z, log=surface.log_color)
+    colors = DARK if dark else LIGHT
+    rgb = colormap.banded_rgb(unit[::-1], cmap=cmap, blend_to=colors["paper"], blend=0.3)
+    (x0, x1), (y0, y1) = surface.bounds
+    return {
+        "source": colormap.png_data_uri(rgb),
+        "xref": "x",
+        "yref": "y",
+        "x": x0,
+        "y": y1,
+        "sizex": x1 - x0,
+        "sizey": y1 - y0,
+        "sizing": "stretch",
+        "layer": "below",
+        "opacity": 1.0,
+    }
+
+
+def _click_grid(surface: Surface, dec: int) -> dict[str, Any]:
+    (x0, x1), (y0, y1) = surface.bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, CLICK_GRID), np.linspace(y0, y1, CLICK_GRID))
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": "click-grid",
+        "x": rounded(gx.ravel(), dec),
+        "y": rounded(gy.ravel(), dec),
+        "marker": {"size": 9, "opacity": 0.001, "color": "#808080"},
+        "hovertemplate": "start here: (%{x:.2f}, %{y:.2f})<extra></extra>",
+        "showlegend": False,
+    }
+
+
+def _critical_points(surface: Surface, dec: int, colors: dict[str, str]) -> list[dict[str, Any]]:
+    traces = []
+    points = list(surface.minima) + list(surface.saddles)
+    for kind, (label, symbol, size) in POINT_STYLE.items():
+        pts = [p for p in points if p.kind == kind]
+        if not pts:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": label,
+                "x": rounded(np.array([p.xy[0] for p in pts]), dec),
+                "y": rounded(np.array([p.xy[1] for p in pts]), dec),
+                "marker": {
+                    "symbol": symbol,
+                    "size": size,
+                    "color": "#FFFFFF" if kind != "saddle" else colors["font"],
+                    "line": {"width": 1.5, "color": "#000000"},
+                },
+                "hovertemplate": label + " (%{x:.3f}, %{y:.3f})<extra></extra>",
+            }
+        )
+    return traces
+
+
+def _joined(paths: np.ndarray, dec: int) -> tuple[list[Any], list[Any]]:
+    """(R, K, 2) -> x, y lists with the K paths separated by None."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    for k in range(paths.shape[1]):
+        if k:
+            xs.append(None)
+            ys.append(None)
+        xs.extend(rounded(paths[:, k, 0], dec))
+        ys.extend(rounded(paths[:, k, 1], dec))
+    return xs, ys
+
+
+def _visible_until(s: Series) -> np.ndarray:
+    """Recorded positions to draw: up to the divergence point for diverged runs."""
+    last = len(s.steps)
+    if (s.diverged_at >= 0).all() and len(s.diverged_at):
+        r = int(np.searchsorted(s.steps, int(s.diverged_at.max()), side="left"))
+        last = min(r + 1, last)
+    return s.positions[:last]
+
+
+def frame_steps(total_steps: int, max_frames: int) -> np.ndarray:
+    """The step shown by each animation frame: at most ``max_frames``, first and last included."""
+    n = max(1, min(max_frames, total_steps + 1))
+    return np.unique(np.rint(np.linspace(0, total_steps, n)).astype(np.int64))
+
+
+def race_figure(
+    surface: Surface,
+    series: Sequence[Series],
+    starts: np.ndarray,
+    style: Style = Style(),
+    image: dict[str, Any] | None = None,
+) -> Fig:
+    """The main view as a plain plotly figure dict with client-side animation frames.
+
+    ``starts`` is (K, 2). ``series`` may be empty (then only the surface is drawn).
+    ``image`` is :func:`surface_image`'s result when the caller caches it.
+    """
+    colors = style.colors
+    (x0, x1), (y0, y1) = surface.bounds
+    dec = decimals_for(max(x1 - x0, y1 - y0))
+    ax_x, ax_y = surface.axis_labels
+    data: list[dict[str, Any]] = [_click_grid(surface, dec)]
+    data += _critical_points(surface, dec, colors)
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "start",
+            "x": rounded(starts[:, 0], dec),
+            "y": rounded(starts[:, 1], dec),
+            "marker": {
+                "symbol": "circle-open",
+                "size": 14,
+                "color": colors["font"],
+                "line": {"width": 3},
+            },
+            "hovertemplate": "start (%{x:.3f}, %{y:.3f})<extra></extra>",
+        }
+    )
+    width = 4.0 if style.large_fonts else 3.0
+    for s in series:
+        xs, ys = _joined(_visible_until(s), dec)
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": s.title,
+                "legendgroup": s.name,
+                "x": xs,
+                "y": ys,
+                "line": {"color": s.color, "width": width, "dash": s.dash},
+                "opacity": 0.8,
+                "hovertemplate": s.title + " (%{x:.3f}, %{y:.3f})<extra></extra>",
+            }
+        )
+    exits = [(s, k) for s in series for k in np.flatnonzero(s.diverged_at >= 0)]
+    if exits:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "diverged",
+                "x": rounded(np.array([s.exits[k, 0] for s, k in exits]), dec),
+                "y": rounded(np.array([s.exits[k, 1] for s, k in exits]), dec),
+                "text": [f"{s.title} diverged at step {int(s.diverged_at[k])}" for s, k in exits],
+                "marker": {
+                    "symbol": "x",
+                    "size": 20,
+                    "color": [s.color for s, _ in exits],
+                    "line": {"width": 2, "color": colors["font"]},
+                },
+                "hovertemplate": "%{text}<extra></extra>",
+            }
+        )
+    n_steps = int(max((int(s.steps[-1]) for s in series), default=0))
+    fsteps = frame_steps(n_steps, style.max_frames)
+    spans = {"gap": [math.inf, -math.inf], "grad": [math.inf, -math.inf]}
+    for s in series:
+        step_dx = int(s.steps[1] - s.steps[0]) if len(s.steps) > 1 else 1
+        stop = _curve_stop(s)
+        gap = np.maximum(s.gap[:stop], GAP_FLOOR)
+        gn = np.maximum(s.grad_norm[:stop], GAP_FLOOR)
+        for key, arr in (("gap", gap), ("grad", gn)):
+            spans[key] = [
+                min(spans[key][0], float(arr.min())),
+                max(spans[key][1], float(arr.max())),
+            ]
+        common = {
+            "type": "scatter",
+            "mode": "lines",
+            "x0": int(s.steps[0]),
+            "dx": step_dx,
+            "legendgroup": s.name,
+            "showlegend": False,
+            "line": {"color": s.color, "width": 2.5, "dash": s.dash},
+        }
+        data.append(
+            common
+            | {
+                "name": s.title,
+                "y": significant(gap),
+                "xaxis": "x2",
+                "yaxis": "y2",
+                "hovertemplate": s.title + " step %{x}: %{y:.3g}<extra></extra>",
+            }
+        )
+        data.append(
+            common
+            | {
+                "name": s.title,
+                "y": significant(gn),
+                "xaxis": "x3",
+                "yaxis": "y3",
+                "hovertemplate": s.title + " step %{x}: |∇f| %{y:.3g}<extra></extra>",
+            }
+        )
+    per_frame = _frame_traces(series, fsteps, dec)
+    heads = per_frame[0]
+    head_colors = [s.color for s in series for _ in range(s.positions.shape[1])]
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "heads",
+            "x": heads[0]["x"],
+            "y": heads[0]["y"],
+            "showlegend": False,
+            "marker": {
+                "size": 15 if style.large_fonts else 13,
+                "color": head_colors,
+                "line": {"width": 2, "color": colors["font"]},
+            },
+            "hoverinfo": "skip",
+        }
+    )
+    curve_colors = [s.color for s in series]
+    for label, axes, part in (("loss-now", ("x2", "y2"), 1), ("grad-now", ("x3", "y3"), 2)):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": label,
+                "x": heads[part]["x"],
+                "y": heads[part]["y"],
+                "xaxis": axes[0],
+                "yaxis": axes[1],
+                "showlegend": False,
+                "marker": {
+                    "size": 10,
+                    "color": curve_colors,
+                    "line": {"width": 1.5, "color": colors["font"]},
+                },
+                "hoverinfo": "skip",
+            }
+        )
+    animated = [len(data) - 3, len(data) - 2, len(data) - 1]
+    frames = [
+        {"name": str(int(t)), "data": d, "traces": animated}
+        for t, d in zip(fsteps, per_frame, strict=True)
+    ]
+    decades = {k: math.log10(hi / lo) if hi >= lo > 0 else 0.0 for k, (lo, hi) in spans.items()}
+    layout = _layout(surface, style, (ax_x, ax_y), fsteps, len(series) > 0, decades)
+    layout["images"] = [image or surface_image(surface, dark=style.dark, cmap=style.cmap)]
+    return {"data": data, "layout": layout, "frames": frames if series else []}
+
+
+def _curve_stop(s: Series) -> int:
+    """Recorded states to draw on the curves: up to run 0's divergence, else all."""
+    d = int(s.diverged_at[0]) if len(s.diverged_at) else -1
+    if d < 0:
+        return len(s.steps)
+    return min(int(np.searchsorted(s.steps, d, side="left")) + 1, len(s.steps))
+
+
+def _frame_traces(
+    series: Sequence[Series], fsteps: np.ndarray, dec: int
+) -> list[list[dict[str, Any]]]:
+    """The three animated traces (heads, loss marker, gradient-norm marker) for each frame step.
+
+    Vectorized over frames: one rounding and one ``tolist`` per array, not per frame.
+    """
+    if not series:
+        return [[{"x": [], "y": []}, {"x": [], "y": []}, {"x": [], "y": []}] for _ in fsteps]
+    heads, lx, ly, gy = [], [], [], []
+    for s in series:
+        r = np.searchsorted(s.steps, fsteps, side="right") - 1
+        r = np.clip(r, 0, len(s.steps) - 1)
+        heads.append(s.positions[r])  # (F, K, 2)
+        rc = np.minimum(r, _curve_stop(s) - 1)
+        lx.append(s.steps[rc])
+        ly.append(np.maximum(s.gap[rc], GAP_FLOOR))
+        gy.append(np.maximum(s.grad_norm[rc], GAP_FLOOR))
+    h = np.concatenate(heads, axis=1)  # (F, K_all, 2)
+    hx, hy = rounded(h[..., 0], dec), rounded(h[..., 1], dec)
+    sx = np.stack(lx, axis=1).astype(np.int64).tolist()  # (F, S)
+    sl = np.stack(ly, axis=1)
+    sg = np.stack(gy, axis=1)
+    sly = np.array(significant(sl.ravel())).reshape(sl.shape).tolist()
+    sgy = np.array(significant(sg.ravel())).reshape(sg.shape).tolist()
+    return [
+        [{"x": hx[i], "y": hy[i]}, {"x": sx[i], "y": sly[i]}, {"x": sx[i], "y": sgy[i]}]
+        for i in range(len(fsteps))
+    ]
+
+
+def _anim_args(duration: int) -> dict[str, Any]:
+    return {
+        "frame": {"duration": duration, "redraw": False},
+        "transition": {"duration": 0},
+        "fromcurrent": True,
+        "mode": "immediate",
+    }
+
+
+def _layout(
+    surface: Surface,
+    style: Style,
+    labels: tuple[str, str],
+    fsteps: np.ndarray,
+    animated: bool,
+    decades: Mapping[str, float],
+) -> dict[str, Any]:
+    colors = style.colors
+    f = style.font
+    (x0, x1), (y0, y1) = surface.bounds
+    axis = {
+        "showgrid": False,
+        "zeroline": False,
+        "linecolor": colors["grid"],
+        "tickfont": {"size": f - 2},
+        "title": {"font": {"size": f}},
+    }
+    log_axis = axis | {
+        "type": "log",
+        "showgrid": True,
+        "gridcolor": colors["grid"],
+        "exponentformat": "power",
+    }
+
+    def ticks(key: str) -> dict[str, Any]:
+        d = decades.get(key, 0.0)
+        return {"dtick": max(1, math.ceil(d / 4))} if d >= 2 else {}
+
+    gap_title = "loss − f*" if reference_value(surface) is not None else "loss"
+    layout: dict[str, Any] = {
+        "height": style.height,
+        "margin": {"l": 64, "r": 16, "t": 56, "b": 120 if animated else 40},
+        "paper_bgcolor": colors["paper"],
+        "plot_bgcolor": colors["paper"],
+        "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"size": f}},
+        "dragmode": "pan",
+        "uirevision": surface.name + repr(sorted(surface.params.items())),
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "y": 1.01,
+            "yanchor": "bottom",
+            "font": {"size": f - 1},
+            "bgcolor": "rgba(0,0,0,0)",
+            "itemclick": "toggle",
+        },
+        "xaxis": axis
+        | {
+            "domain": [0.0, 0.58],
+            "range": [x0, x1],
+            "title": {"text": labels[0], "font": {"size": f}},
+        },
+        "yaxis": axis
+        | {
+            "domain": [0.0, 1.0],
+            "range": [y0, y1],
+            "title": {"text": labels[1], "font": {"size": f}},
+        },
+        "xaxis2": axis
+        | {"domain": [0.68, 1.0], "anchor": "y2", "matches": "x3", "showticklabels": False},
+        "yaxis2": log_axis
+        | ticks("gap")
+        | {
+            "domain": [0.54, 1.0],
+            "anchor": "x2",
+            "title": {"text": gap_title, "font": {"size": f}},
+        },
+        "xaxis3": axis
+        | {"domain": [0.68, 1.0], "anchor": "y3", "title": {"text": "step", "font": {"size": f}}},
+        "yaxis3": log_axis
+        | ticks("grad")
+        | {"domain": [0.0, 0.46], "anchor": "x3", "title": {"text": "|∇f|", "font": {"size": f}}},
+    }
+    if not animated:
+        return layout
+    button = {"method": "animate"}
+    layout["updatemenus"] = [
+        {
+            "type": "buttons",
+            "direction": "left",
+            "showactive": False,
+            "x": 0.0,
+            "xanchor": "left",
+            "y": -0.1,
+            "yanchor": "top",
+            "pad": {"t": 0, "r": 8},
+            "font": {"size": f - 1, "color": "#262730"},
+            "bgcolor": "#F0F2F6",
+            "bordercolor": colors["grid"],
+            "buttons": [
+                button | {"label": "▶ Play", "args": [None, _anim_args(30)]},
+                button
+                | {
+                    "label": "Pause",
+                    "args": [
+                        [None],
+                        {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"},
+                    ],
+                },
+                button | {"label": "½×", "args": [None, _anim_args(90)]},
+                button | {"label": "2×", "args": [None, _anim_args(12)]},
+                button
+                | {
+                    "label": "Replay",
+                    "args": [None, _anim_args(30) | {"fromcurrent": False}],
+                },
+            ],
+        }
+    ]
+    layout["sliders"] = [
+        {
+            "active": 0,
+            "x": 0.0,
+            "len": 0.58,
+            "y": -0.2,
+            "yanchor": "top",
+            "pad": {"t": 0, "b": 0},
+            "font": {"size": f - 2},
+            "currentvalue": {"prefix": "step ", "visible": True, "font": {"size": f}},
+            "transition": {"duration": 0},
+            "bgcolor": "#F0F2F6",
+            "activebgcolor": "#E69F00",
+            "tickcolor": colors["muted"],
+            "steps": [
+                {
+                    "method": "animate",
+                    "label": str(int(t)),
+                    "args": [
+                        [str(int(t))],
+                        {
+                            "frame": {"duration": 0, "redraw": False},
+                            "mode": "immediate",
+                            "transition": {"duration": 0},
+                        },
+                    ],
+                }
+                for t in fsteps
+            ],
+        }
+    ]
+    return layout
+
+
+class PlainFigure(go.Figure):
+    """Hands a prebuilt plain figure dict to ``st.plotly_chart`` without re-validation.
+
+    ``st.plotly_chart`` passes a *dict* through ``plotly.graph_objects.Figure(**dict)``, whose
+    validators cost about 0.4 s for a race with 150 frames; a Figure instance is taken as
+    already valid and only ``to_dict()`` is called. This subclass is an empty Figure whose
+    ``to_dict()`` returns the dict it wraps, so the payload is exactly the plain dict.
+    """
+
+    def __init__(self, fig: Fig) -> None:
+        super().__init__()
+        self._plain = fig
+
+    def to_dict(self) -> Fig:
+        return self._plain
+
+
+# ---------------------------------------------------------------- the 3-D view
+
+
+def surface_3d_figure(
+    surface: Surface, series: Sequence[Series], style: Style = Style(), n: int = 60
+) -> Fig:
+    """The surface as a 3-D mesh with each run's path lifted onto it (a plain dict)."""
+    colors = style.colors
+    xs, ys, z = surface.grid(n)
+    unit, _, _ = colormap.normalise(z, log=surface.log_color)
+    dec = decimals_for(float(np.ptp(xs)) or 1.0)
+    zdec = decimals_for(float(np.nanmax(z) - np.nanmin(z)) or 1.0)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "surface",
+            "name": surface.title,
+            "x": rounded(xs, dec),
+            "y": rounded(ys, dec),
+            "z": rounded(z, zdec),
+            "surfacecolor": rounded(unit, 3),
+            "colorscale": colormap.color_scale(style.cmap),
+            "showscale": False,
+            "opacity": 0.9,
+            "hovertemplate": "(%{x:.2f}, %{y:.2f}) f = %{z:.3g}<extra></extra>",
+        }
+    ]
+    zmin = float(np.nanmin(z))
+    lift = 0.01 * (float(np.nanmax(z)) - zmin)
+    for s in series:
+        path = _visible_until(s)
+        k = 0
+        vals = surface.value(path[:, k])
+        keep = np.isfinite(vals)
+        data.append(
+            {
+                "type": "scatter3d",
+                "mode": "lines",
+                "name": s.title,
+                "x": rounded(path[keep, k, 0], dec),
+                "y": rounded(path[keep, k, 1], dec),
+                "z": rounded(vals[keep] + lift, zdec),
+                "line": {"color": s.color, "width": 6},
+            }
+        )
+    ax_x, ax_y = surface.axis_labels
+    scene_axis = {"backgroundcolor": colors["paper"], "gridcolor": colors["grid"]}
+    return {
+        "data": data,
+        "layout": {
+            "height": style.height,
+            "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
+            "paper_bgcolor": colors["paper"],
+            "font": {"size": style.font, "color": colors["font"]},
+            "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom"},
+            "uirevision": surface.name,
+            "scene": {
+                "xaxis": scene_axis | {"title": {"text": ax_x}},
+                "yaxis": scene_axis | {"title": {"text": ax_y}},
+                "zaxis": scene_axis | {"title": {"text": "loss"}},
+                "aspectmode": "manual",
+                "aspectratio": {"x": 1, "y": 1, "z": 0.6},
+            },
+        },
+    }
