@@ -1,0 +1,212 @@
+"""Lessons: every preset is a valid state, runs through the core, and its claim holds in numbers.
+
+The runs are built exactly as the page builds them: ``presets.run_variants`` for the runs,
+``app.compute.effective_hypers`` for each optimizer's hyperparameters and ``app.compute.starts``
+for the start points (swarms included).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import optimizers
+import surfaces
+from app import presets, urlstate
+from app.presets import PRESETS, Preset, Variant, run_variants
+from app.state import AppState
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from app import compute
+
+
+def simulate(p: Preset, trace: bool = False) -> dict[str, optimizers.Trajectory]:
+    s = p.state
+    surf = surfaces.get(s.surface, **s.surface_params)
+    starts = compute.starts(s, surf)
+    out = {}
+    for v in run_variants(s):
+        hypers = {**compute.effective_hypers(s, v.optimizer), **v.overrides}
+        out[v.label] = optimizers.simulate(
+            surf,
+            v.optimizer,
+            starts,
+            s.steps,
+            batch_size=v.batch_size,
+            seed=s.seed,
+            trace=trace,
+            **hypers,
+        )
+    return out
+
+
+def first_step_below(traj: optimizers.Trajectory, level: float, k: int = 0) -> int:
+    idx = np.flatnonzero(traj.loss[:, k] <= level)
+    return int(traj.steps[idx[0]]) if idx.size else 10**9
+
+
+# ---------------------------------------------------------------- every preset
+
+
+def test_enough_distinct_lessons() -> None:
+    assert len(PRESETS) >= 8
+    assert len({p.key for p in PRESETS}) == len(PRESETS)
+    assert len({p.title for p in PRESETS}) == len(PRESETS)
+
+
+@pytest.mark.parametrize("p", PRESETS, ids=lambda p: p.key)
+def test_preset_is_a_complete_valid_state(p: Preset) -> None:
+    s = p.state
+    assert decode_roundtrip(s)
+    assert s.optimizers and s.start is not None and s.steps > 0
+    assert not s.shared_lr and s.beta is None and s.rho is None and s.beta2 is None
+    assert s.schedule == "constant"
+    # the lesson text: two or three sentences
+    sentences = [x for x in p.watch.replace("…", ".").split(". ") if x.strip()]
+    assert 2 <= len(sentences) <= 4, p.watch
+
+
+def decode_roundtrip(s: AppState) -> bool:
+    return urlstate.decode(urlstate.encode(s)) == (s, [])
+
+
+@pytest.mark.parametrize("p", PRESETS, ids=lambda p: p.key)
+def test_preset_runs_through_the_core(p: Preset) -> None:
+    runs = simulate(p, trace=p.state.swarm <= 8)  # the core traces at most 8 starts
+    assert list(runs) == [v.label for v in run_variants(p.state)]
+    for traj in runs.values():
+        assert traj.positions.shape[0] == p.state.steps + 1
+        assert np.isfinite(traj.positions).all() and np.isfinite(traj.loss).all()
+
+
+# ---------------------------------------------------------------- variants
+
+
+def test_variants_without_comparison_are_one_per_optimizer() -> None:
+    s = AppState(optimizers=("sgd", "adam"), batch_size=2)
+    assert run_variants(s) == [Variant("sgd", "sgd", {}, 2), Variant("adam", "adam", {}, 2)]
+
+
+def test_variants_cross_learning_rates_and_batch_sizes() -> None:
+    s = AppState(optimizers=("sgd",), compare_lrs=(0.1, 0.5), compare_batch_sizes=(1, 4))
+    got = [(v.label, v.overrides, v.batch_size) for v in run_variants(s)]
+    assert got == [
+        ("sgd@lr=0.1,B=1", {"lr": 0.1}, 1),
+        ("sgd@lr=0.1,B=4", {"lr": 0.1}, 4),
+        ("sgd@lr=0.5,B=1", {"lr": 0.5}, 1),
+        ("sgd@lr=0.5,B=4", {"lr": 0.5}, 4),
+    ]
+    assert {presets.label_optimizer(v.label) for v in run_variants(s)} == {"sgd"}
+
+
+# ---------------------------------------------------------------- the claims
+
+
+def test_ravine_momentum_glides_where_gd_zigzags() -> None:
+    runs = simulate(presets.BY_KEY["ravine"])
+    gd, mom = runs["sgd"], runs["momentum"]
+    level = 1e-4 * gd.loss[0, 0]
+    t_gd, t_mom = first_step_below(gd, level), first_step_below(mom, level)
+    assert t_mom < 0.5 * t_gd < 10**8, (t_gd, t_mom)
+    # GD crosses the valley floor (y = 0 on the unrotated ravine) on every one of its first steps
+    y = gd.positions[:12, 0, 1]
+    assert np.all(np.sign(y[1:]) == -np.sign(y[:-1]))
+
+
+def test_saddle_adam_escapes_first_gd_lingers() -> None:
+    runs = simulate(presets.BY_KEY["saddle"])
+    saddle_x = math.pi / 2
+
+    def escape(traj: optimizers.Trajectory) -> int:
+        far = np.flatnonzero(np.abs(traj.positions[:, 0, 0] - saddle_x) > 1.0)
+        return int(far[0]) if far.size else 10**9
+
+    e_gd, e_mom, e_adam = (escape(runs[n]) for n in ("sgd", "momentum", "adam"))
+    assert e_adam < e_mom < e_gd <= 150, (e_adam, e_mom, e_gd)
+    assert e_gd > 100 and 30 < e_mom < 60 and e_adam < 20
+    # at step 60 gradient descent still sits on the saddle
+    assert abs(runs["sgd"].positions[60, 0, 0] - saddle_x) < 0.05
+
+
+def test_learning_rate_too_large_diverges_too_small_crawls() -> None:
+    runs = simulate(presets.BY_KEY["learning_rate"])
+    big, small, good = runs["sgd@lr=1.05"], runs["sgd@lr=0.005"], runs["sgd@lr=0.3"]
+    assert big.diverged_at[0] > 0
+    assert small.diverged_at[0] == -1 and good.diverged_at[0] == -1
+    assert small.loss[-1, 0] > 0.1 * small.loss[0, 0]
+    assert good.loss[20, 0] < 1e-6 * good.loss[0, 0]
+
+
+def test_adagrad_steps_shrink_rmsprop_keeps_its_stride() -> None:
+    runs = simulate(presets.BY_KEY["adagrad_rmsprop"], trace=True)
+    ada, rms = runs["adagrad"], runs["rmsprop"]
+    # the same first step (up to their different eps: 1e-10 versus 1e-8)
+    np.testing.assert_allclose(ada.positions[1], rms.positions[1], rtol=1e-8)
+    e_ada = ada.trace["effective_lr"][:, 0, :]  # (T, 2)
+    e_rms = rms.trace["effective_lr"][:, 0, :]
+    assert np.all(e_ada[-1] < 0.4 * e_ada[0])
+    assert np.all(np.diff(e_ada, axis=0) <= 1e-15)  # Adagrad's rate never grows
+    assert np.all(e_rms[-1] > 0.5 * e_rms[0])
+    assert ada.loss[-1, 0] > 100 * rms.loss[-1, 0]
+
+
+def test_batch_size_noise() -> None:
+    p = presets.BY_KEY["batch_size"]
+    runs = simulate(p)
+    n = surfaces.get(p.state.surface).n_samples
+    full = runs[f"sgd@B={n}"]
+    assert np.all(np.diff(full.loss[:, 0]) <= 0)  # the full batch only goes downhill
+    for b in (1, 2):
+        noisy = runs[f"sgd@B={b}"]
+        assert np.any(np.diff(noisy.loss[:, 0]) > 0), b  # a mini-batch step can go uphill
+        assert noisy.loss[-1, 0] < 0.05 * noisy.loss[0, 0]  # yet it still learns
+    plain = optimizers.simulate(
+        surfaces.get(p.state.surface), "sgd", p.state.start, p.state.steps, lr=0.01
+    )
+    np.testing.assert_array_equal(full.positions, plain.positions)
+
+
+def test_many_minima_swarm_splits() -> None:
+    p = presets.BY_KEY["many_minima"]
+    surf = surfaces.get(p.state.surface)
+    final = simulate(p)["sgd"].positions[-1]  # (K, 2)
+    mins = np.array([m.xy for m in surf.minima])
+    dist = np.linalg.norm(final[:, None, :] - mins[None], axis=-1)  # (K, M)
+    assert dist.min(axis=1).max() < 1e-3  # every start ends in a minimum
+    assert len(set(dist.argmin(axis=1).tolist())) >= 3
+
+
+def test_lesson_regression_numbers() -> None:
+    runs = simulate(presets.BY_KEY["lesson_regression"], trace=True)
+    gd, sgd1 = runs["sgd@B=4"], runs["sgd@B=1"]
+    np.testing.assert_allclose(gd.trace["grad"][0, 0], [-30.0, -10.0], rtol=1e-12)
+    np.testing.assert_allclose(gd.positions[1, 0], [0.3, 0.1], rtol=1e-12)
+    np.testing.assert_allclose(gd.positions[10, 0], [1.5104, 0.4936], atol=5e-5)
+    np.testing.assert_allclose(gd.positions[100, 0], [1.8463, 0.4518], atol=5e-5)
+    assert not np.allclose(sgd1.positions, gd.positions)
+    assert np.any(np.diff(sgd1.loss[:, 0]) > 0)
+
+
+def test_adam_default_lr_is_far_from_three() -> None:
+    runs = simulate(presets.BY_KEY["adam_default_lr"])
+    np.testing.assert_allclose(runs["sgd"].positions[-1, 0], 2.9999999993888893, rtol=1e-12)
+    np.testing.assert_allclose(runs["adam"].positions[-1, 0], 0.93755, atol=1e-4)
+
+
+def test_nesterov_settles_where_momentum_circles() -> None:
+    runs = simulate(presets.BY_KEY["nesterov"])
+    mom, nag = runs["momentum"], runs["nesterov"]
+    assert nag.loss[-1, 0] < 1e-3 * mom.loss[-1, 0]
+
+    def overshoot(traj: optimizers.Trajectory) -> float:
+        x = traj.positions[:, 0, 0]
+        first = int(np.flatnonzero(np.diff(np.sign(x)) != 0)[0])
+        return float(np.abs(x[first + 1 :]).max())
+
+    assert overshoot(nag) < 0.7 * overshoot(mom)
+    r40 = [float(np.linalg.norm(r.positions[40, 0])) for r in (mom, nag)]
+    assert r40[1] < 0.05 * r40[0], r40
