@@ -1,0 +1,199 @@
+"""Exports: CSV and JSON carry every point and the settings; the HTML plays offline in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+import optimizers
+import surfaces
+from app import exports, figures, urlstate
+from app.presets import run_variants
+from app.state import AppState
+from tests.support import artifact, browser
+
+STATE = AppState(
+    surface="ravine",
+    surface_params={"noise": 0.5},
+    optimizers=("sgd", "momentum"),
+    hyper={"sgd": {"lr": 0.05}, "momentum": {"lr": 0.05, "momentum": 0.8}},
+    start=(-8.0, 4.0),
+    swarm=2,
+    steps=40,
+    seed=3,
+    compare_batch_sizes=(4, 16),
+)
+
+
+def make_runs(state: AppState = STATE) -> dict[str, optimizers.Trajectory]:
+    surf = surfaces.get(state.surface, **state.surface_params)
+    starts = np.array([state.start, (5.0, -3.0)])
+    return {
+        v.label: optimizers.simulate(
+            surf,
+            v.optimizer,
+            starts,
+            state.steps,
+            batch_size=v.batch_size,
+            seed=state.seed,
+            **state.hyper[v.optimizer],
+        )
+        for v in run_variants(state)
+    }
+
+
+def make_fig(runs: dict[str, optimizers.Trajectory]) -> dict[str, Any]:
+    surf = surfaces.get(STATE.surface, **STATE.surface_params)
+    series = figures.prepare(surf, runs, {k: k for k in runs})
+    return figures.race_figure(surf, series, np.array([STATE.start, (5.0, -3.0)]))
+
+
+def test_csv_has_every_point_and_the_settings() -> None:
+    runs = make_runs()
+    text = exports.to_csv(STATE, runs, "http://host/app")
+    comments = [ln for ln in text.splitlines() if ln.startswith("#")]
+    share = next(c for c in comments if c.startswith("# share: "))[len("# share: ") :]
+    assert share.startswith("http://host/app?")
+    from urllib.parse import parse_qs, urlsplit
+
+    query = {k: v[0] for k, v in parse_qs(urlsplit(share).query).items()}
+    assert urlstate.decode(query) == (STATE, [])
+    rows = list(
+        csv.DictReader(
+            io.StringIO("\n".join(ln for ln in text.splitlines() if not ln.startswith("#")))
+        )
+    )
+    assert list(rows[0]) == list(exports.CSV_COLUMNS)
+    assert len(rows) == sum(t.positions.shape[0] * t.positions.shape[1] for t in runs.values())
+    for label, traj in runs.items():
+        mine = [r for r in rows if r["run"] == label]
+        assert {r["optimizer"] for r in mine} == {traj.optimizer}
+        for r in mine[::7]:
+            k, t = int(r["start"]), int(r["step"])
+            assert float(r["x"]) == traj.positions[t, k, 0]  # exact: repr round trip
+            assert float(r["y"]) == traj.positions[t, k, 1]
+            assert float(r["loss"]) == traj.loss[t, k]
+            assert float(r["grad_norm"]) == traj.grad_norm[t, k]
+            if t < STATE.steps:
+                assert float(r["lr"]) == traj.lr[t, k]
+
+
+def test_json_round_trips_paths_and_settings() -> None:
+    runs = make_runs()
+    data = json.loads(exports.to_json(STATE, runs))
+    assert urlstate.decode(data["query"]) == (STATE, [])
+    assert data["state"]["compare_batch_sizes"] == [4, 16]
+    assert set(data["runs"]) == set(runs)
+    for label, traj in runs.items():
+        got = data["runs"][label]
+        assert got["optimizer"] == traj.optimizer and got["seed"] == STATE.seed
+        for k, path in enumerate(got["paths"]):
+            np.testing.assert_array_equal(path["x"], traj.positions[:, k, 0])
+            np.testing.assert_array_equal(path["loss"], traj.loss[:, k])
+            np.testing.assert_array_equal(path["grad_norm"], traj.grad_norm[:, k])
+            assert path["diverged_at"] is None
+
+
+def test_diverged_runs_export_without_nan() -> None:
+    surf = surfaces.get("quadratic_bowl")
+    traj = optimizers.simulate(surf, "sgd", (1.0, 1.0), 30, lr=1.5)
+    assert traj.diverged_at[0] > 0
+    state = AppState(surface="quadratic_bowl", optimizers=("sgd",), hyper={"sgd": {"lr": 1.5}})
+    data = json.loads(exports.to_json(state, {"sgd": traj}))  # allow_nan=False inside
+    assert data["runs"]["sgd"]["paths"][0]["diverged_at"] == int(traj.diverged_at[0])
+    rows = exports.to_csv(state, {"sgd": traj}).splitlines()
+    assert rows[-1].endswith(",1")  # diverged flag on the last row
+    assert "nan" not in "\n".join(rows).lower()
+
+
+def test_png_config_names_the_file() -> None:
+    cfg = exports.chart_config(STATE)
+    assert cfg["toImageButtonOptions"] == {
+        "format": "png",
+        "filename": "race_ravine_sgd-momentum",
+        "scale": 2,
+    }
+
+
+def test_html_is_standalone() -> None:
+    html = exports.to_html(STATE, make_fig(make_runs()), title="Ravine <race> & co")
+    assert re.findall(r"<script[^>]*>", html) == ["<script>"] * len(re.findall("<script", html))
+    assert not re.search(r"<(link|img|iframe)[^>]+(src|href)=.https?:", html)
+    assert len(html) > 3_000_000  # plotly.min.js is inside
+    assert "<title>Ravine &lt;race&gt; &amp; co</title>" in html
+    assert "opt=sgd,momentum" in html and "batches=4,16" in html
+
+
+def _points(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        ".scatterlayer .trace .points path",
+        "els => els.map(e => e.getAttribute('transform'))",
+    )
+
+
+def _open_offline(page: Any, path: Any) -> list[str]:
+    blocked: list[str] = []
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(path.as_uri())
+    page.wait_for_selector(".scatterlayer .trace .points path", timeout=30_000)
+    return blocked
+
+
+@pytest.mark.browser
+def test_exported_html_plays_offline_in_chromium() -> None:
+    runs = make_runs()
+    path = artifact("export_autoplay.html")
+    path.write_text(exports.to_html(STATE, make_fig(runs), autoplay=True), encoding="utf-8")
+    with browser() as page:
+        blocked = _open_offline(page, path)
+        seen = [_points(page)]
+        for _ in range(4):
+            time.sleep(0.4)
+            seen.append(_points(page))
+        assert blocked == []
+        assert len({tuple(s) for s in seen}) >= 3, "the markers did not move"
+        assert page.title() == "Optimizer Playground"
+        assert page.locator("table").inner_text().count("momentum") >= 1
+
+
+@pytest.mark.browser
+def test_exported_html_waits_for_play_without_autoplay() -> None:
+    path = artifact("export_manual.html")
+    path.write_text(exports.to_html(STATE, make_fig(make_runs()), autoplay=False), "utf-8")
+    with browser() as page:
+        _open_offline(page, path)
+        before = _points(page)
+        time.sleep(0.8)
+        assert _points(page) == before  # nothing plays by itself
+        page.locator(".updatemenu-button", has_text="Play").first.click()
+        time.sleep(0.8)
+        assert _points(page) != before
+
+
+@pytest.mark.browser
+def test_figure_without_play_button_gets_one() -> None:
+    fig = make_fig(make_runs())
+    fig["layout"] = {k: v for k, v in fig["layout"].items() if k not in ("updatemenus", "sliders")}
+    path = artifact("export_own_buttons.html")
+    path.write_text(exports.to_html(STATE, fig, autoplay=False, frame_ms=40), "utf-8")
+    with browser() as page:
+        _open_offline(page, path)
+        before = _points(page)
+        page.click("#play")
+        time.sleep(0.8)
+        assert _points(page) != before
