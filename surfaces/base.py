@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -266,8 +266,15 @@ class _NoisyEngine(_Engine):
         self._f, self._g = model.value, model.grad
         self._c = c = noise * NOISE_SCALE
         self._a, self._b = np.array(NOISE_A), np.array(NOISE_B)
-        vs = self.value_scalar = partial(model.value, xp=SCALAR)
-        gs = self.grad_scalar = partial(model.grad, xp=SCALAR)
+        f, g = model.value, model.grad
+
+        def vs(x: float, y: float) -> float:  # a closure: faster than partial(xp=...)
+            return f(x, y, SCALAR)
+
+        def gs(x: float, y: float) -> tuple[float, float]:
+            return g(x, y, SCALAR)
+
+        self.value_scalar, self.grad_scalar = vs, gs
         a_, b_ = NOISE_A, NOISE_B
 
         def batch_value_scalar(x: float, y: float, idx: Sequence[int]) -> float:

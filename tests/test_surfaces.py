@@ -433,6 +433,19 @@ VARIANCE_CASES = [
 ]
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.7, 5.0])
+def test_noise_is_the_per_sample_gradient_standard_deviation(noise: float) -> None:
+    """For analytic surfaces, the N per-sample gradients scatter isotropically around the
+    true gradient with standard deviation ``noise`` in each coordinate."""
+    s = surfaces.get("himmelblau", noise=noise)
+    xy = (0.7, -1.3)
+    per = per_sample_grads(s, xy)
+    atol = 1e-13 * (1 + np.abs(per).max())
+    np.testing.assert_allclose(per.std(axis=0), [noise, noise], rtol=1e-12, atol=atol)
+    cov = np.cov(per.T, bias=True)
+    assert abs(cov[0, 1]) <= 1e-12 * (1 + noise**2)
+
+
 @pytest.mark.parametrize(("name", "params", "xy", "sizes"), VARIANCE_CASES)
 def test_batch_gradient_is_unbiased_with_the_without_replacement_variance(
     name: str, params: dict, xy: tuple[float, float], sizes: list[int]
