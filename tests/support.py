@@ -129,3 +129,15 @@ def artifact(name: str) -> Path:
     """A path under test-artifacts/ (created) for screenshots and exports kept by the tests."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def free_port_from(start: int, stop: int) -> int:
+    """A free TCP port on 127.0.0.1 in [start, stop), else any free port."""
+    for port in range(start, stop):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()

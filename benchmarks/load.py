@@ -1,0 +1,1219 @@
+"""Classroom load, fault and bad-input benchmark for Optimizer Playground.
+
+Simulated students speak Streamlit's own WebSocket protocol (``/_stcore/stream``, subprotocol
+"streamlit", protobuf BackMsg/ForwardMsg): each one fetches the page, opens the stream, runs the
+script, then every few seconds (random think time, 5 s on average) moves one control (a slider,
+number input, select box, radio or checkbox found in the app's own output, set to a new value
+within its limits) and asks for a rerun carrying all its widget states. Latency is the time from
+sending the rerun to the ``script_finished`` message.
+
+    .venv/bin/python benchmarks/load.py load      # 25/50/100 students, 1 worker vs nginx + 2
+    .venv/bin/python benchmarks/load.py memory    # 1,000 sessions come and go; RSS before/after
+    .venv/bin/python benchmarks/load.py kill      # kill one worker behind nginx mid-class
+    .venv/bin/python benchmarks/load.py faults    # oversize and malformed input; server survives
+    .venv/bin/python benchmarks/load.py all --markdown benchmarks/LOAD_RESULTS.md
+
+Everything runs on loopback: workers are ``streamlit run app/main.py`` with the production
+configuration (deploy/streamlit-production.toml, turned into command-line flags) and nginx
+(Debian's package) uses deploy/nginx/optimizer-playground.conf with the worker addresses filled
+in. Results go to benchmarks/results/<scenario>.json; ``--markdown`` writes the report.
+The tests (tests/test_nginx.py) reuse the client and the process helpers from this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+NGINX_SITE = ROOT / "deploy" / "nginx" / "optimizer-playground.conf"
+PRODUCTION_TOML = ROOT / "deploy" / "streamlit-production.toml"
+PORTS = range(8710, 8800)  # this benchmark's loopback ports
+RERUN_TIMEOUT = 30.0
+FINISHED = ForwardMsg.ScriptFinishedStatus
+
+
+# --------------------------------------------------------------------------- protocol client
+
+
+@dataclass
+class Widget:
+    """One control found in a ForwardMsg delta, with what is needed to pick a new value."""
+
+    id: str
+    kind: str
+    label: str
+    proto: Any
+
+    def random_state(self, rng: random.Random, current: WidgetState | None) -> WidgetState:
+        p = self.proto
+        st = WidgetState(id=self.id)
+        if self.kind == "checkbox":
+            old = current.bool_value if current is not None else p.default
+            st.bool_value = not old
+        elif self.kind in ("selectbox", "radio"):
+            st.string_value = rng.choice(list(p.options))
+        elif self.kind == "select_slider":
+            picks = sorted(rng.sample(range(len(p.options)), k=min(len(p.default), 2) or 1))
+            st.string_array_value.data.extend(p.options[i] for i in picks)
+        elif self.kind == "slider":
+            n = len(p.default) or 1
+            vals = sorted(
+                self._number(rng, p.min, p.max, p.step, p.data_type == 0) for _ in range(n)
+            )
+            st.double_array_value.data.extend(vals)
+        elif self.kind == "number_input":
+            lo = p.min if p.has_min else (p.default if p.HasField("default") else 0.0) - 10
+            hi = p.max if p.has_max else lo + 20
+            st.double_value = self._number(rng, lo, hi, p.step or 0.0, p.data_type == 1)
+        else:  # pragma: no cover - only the kinds above are collected
+            raise ValueError(self.kind)
+        return st
+
+    @staticmethod
+    def _number(rng: random.Random, lo: float, hi: float, step: float, integer: bool) -> float:
+        if integer:
+            return float(rng.randint(math.ceil(lo), math.floor(hi)))
+        if step and step > 0 and (hi - lo) / step < 1e6:
+            return lo + step * rng.randint(0, int((hi - lo) / step + 1e-9))
+        return rng.uniform(lo, hi)
+
+
+VARIABLE_KINDS = ("slider", "number_input", "selectbox", "radio", "checkbox")
+
+
+def widgets_in(msg: ForwardMsg) -> Widget | None:
+    if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
+        return None
+    el = msg.delta.new_element
+    kind: str | None = el.WhichOneof("type")
+    if kind not in VARIABLE_KINDS:
+        return None
+    p = getattr(el, kind)
+    if p.disabled or not p.id:
+        return None
+    if kind == "slider":
+        if p.options:
+            kind = "select_slider"
+        elif p.data_type not in (0, 1):  # dates and times: left alone
+            return None
+    if kind in ("selectbox", "radio") and len(p.options) < 2:
+        return None
+    return Widget(p.id, kind, p.label, p)
+
+
+@dataclass
+class RunResult:
+    latency: float
+    status: str  # "ok" | "exception" | "timeout" | "closed" | "compile_error"
+    worker: str = ""
+    exceptions: list[str] = field(default_factory=list)
+
+
+class Student:
+    """One browser tab: an HTTP page load, then a Streamlit session over the WebSocket."""
+
+    def __init__(self, base: str, rng: random.Random, *, reconnect: bool = False) -> None:
+        self.base = base.rstrip("/")
+        self.host, self.port = self.base.split("//", 1)[1].split(":")
+        self.rng = rng
+        self.reconnect = reconnect
+        self.cookies: dict[str, str] = {}
+        self.ws: ClientConnection | None = None
+        self.session_id = ""
+        self.page_hash = ""
+        self.widgets: dict[str, Widget] = {}
+        self.states: dict[str, WidgetState] = {}
+        self.worker = ""  # X-Upstream of the WebSocket handshake, when nginx adds it
+        self.http_workers: list[str] = []
+        self.reconnects = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._run_done: asyncio.Future[tuple[str, list[str]]] | None = None
+        self._run_widgets: dict[str, Widget] = {}
+        self._run_exceptions: list[str] = []
+        self.closed_code: int | None = None
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    async def http_get(self, path: str = "/", headers: dict[str, str] | None = None) -> int:
+        """GET with this browser's cookies; remembers Set-Cookie and X-Upstream."""
+        status, head = await http_request(self.host, int(self.port), path, self._headers(headers))
+        for name, value in head:
+            if name == "set-cookie":
+                k, _, v = value.split(";", 1)[0].partition("=")
+                self.cookies[k.strip()] = v.strip()
+            elif name == "x-upstream":
+                self.http_workers.append(answered_by(value))
+        return status
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h = dict(extra or {})
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return h
+
+    # -- WebSocket ----------------------------------------------------------------------------
+    async def connect(self) -> None:
+        protocols = [Subprotocol("streamlit")]
+        if self.session_id:  # the frontend's reconnect: [protocol, xsrf token, session id]
+            protocols += [Subprotocol("none"), Subprotocol(self.session_id)]
+        self.ws = await websockets.connect(
+            f"ws://{self.host}:{self.port}/_stcore/stream",
+            subprotocols=protocols,
+            additional_headers={**self._headers(), "Origin": self.base},
+            max_size=64 * 2**20,
+            open_timeout=10,
+            compression=None,
+        )
+        assert self.ws.response is not None
+        self.worker = answered_by(self.ws.response.headers.get("X-Upstream", ""))
+        self._reader = asyncio.create_task(self._read(self.ws))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for raw in ws:
+                msg = ForwardMsg()
+                msg.ParseFromString(raw if isinstance(raw, bytes) else raw.encode())
+                self._handle(msg)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed_code = ws.close_code if ws.close_code is not None else -1
+            if self._run_done is not None and not self._run_done.done():
+                self._run_done.set_result(("closed", []))
+
+    def _handle(self, msg: ForwardMsg) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            self.session_id = msg.new_session.initialize.session_id or self.session_id
+            self.page_hash = msg.new_session.page_script_hash
+        elif kind == "delta":
+            w = widgets_in(msg)
+            if w is not None:
+                self._run_widgets[w.id] = w
+            elif (
+                msg.delta.WhichOneof("type") == "new_element"
+                and msg.delta.new_element.WhichOneof("type") == "exception"
+            ):
+                e = msg.delta.new_element.exception
+                self._run_exceptions.append(f"{e.type}: {e.message}"[:300])
+        elif kind == "script_finished":
+            status = msg.script_finished
+            if status == FINISHED.FINISHED_EARLY_FOR_RERUN:
+                return
+            if self._run_done is not None and not self._run_done.done():
+                self._run_done.set_result(
+                    (
+                        "compile_error" if status == FINISHED.FINISHED_WITH_COMPILE_ERROR else "ok",
+                        list(self._run_exceptions),
+                    )
+                )
+
+    async def send_rerun(self, query_string: str = "") -> None:
+        back = BackMsg()
+        cs = back.rerun_script
+        cs.query_string = query_string
+        cs.page_script_hash = self.page_hash
+        cs.widget_states.widgets.extend(self.states.values())
+        cs.context_info.timezone = "UTC"
+        cs.context_info.locale = "en-US"
+        cs.context_info.url = self.base + "/"
+        await self.send_bytes(back.SerializeToString())
+
+    async def send_bytes(self, data: bytes | str) -> None:
+        assert self.ws is not None
+        await self.ws.send(data)
+
+    async def rerun(self, query_string: str = "", timeout: float = RERUN_TIMEOUT) -> RunResult:
+        """Send a rerun with the current widget states and wait for the script to finish."""
+        loop = asyncio.get_running_loop()
+        self._run_done = loop.create_future()
+        self._run_widgets = {}
+        self._run_exceptions = []
+        t0 = time.perf_counter()
+        try:
+            await self.send_rerun(query_string)
+            status, excs = await asyncio.wait_for(self._run_done, timeout)
+        except TimeoutError:
+            return RunResult(time.perf_counter() - t0, "timeout", self.worker)
+        except websockets.ConnectionClosed:
+            return RunResult(time.perf_counter() - t0, "closed", self.worker)
+        latency = time.perf_counter() - t0
+        if status == "ok":
+            self.widgets = self._run_widgets
+            # Widgets that left the page take their state with them, as in the browser.
+            self.states = {k: v for k, v in self.states.items() if k in self.widgets}
+            if excs:
+                status = "exception"
+        return RunResult(latency, status, self.worker, excs)
+
+    async def load_page(self) -> RunResult:
+        """What a browser does on open: GET /, open the stream, run the script."""
+        t0 = time.perf_counter()
+        status = await self.http_get("/")
+        if status != 200:
+            return RunResult(time.perf_counter() - t0, f"http_{status}")
+        await self.connect()
+        r = await self.rerun()
+        r.latency = time.perf_counter() - t0
+        return r
+
+    async def change_control(self) -> RunResult:
+        """Move one control to a new value and rerun; reconnect first if the stream dropped."""
+        if self.widgets:
+            w = self.rng.choice(list(self.widgets.values()))
+            self.states[w.id] = w.random_state(self.rng, self.states.get(w.id))
+        if self.ws is None or self.closed_code is not None:
+            if not self.reconnect:
+                return RunResult(0.0, "closed", self.worker)
+            await self.reconnect_stream()
+        r = await self.rerun()
+        if r.status == "closed" and self.reconnect:
+            await self.reconnect_stream()
+            r = await self.rerun()
+        return r
+
+    async def reconnect_stream(self, attempts: int = 20) -> None:
+        """The frontend's reconnect loop: same cookies, same session id, growing back-off."""
+        delay = 0.2
+        for _ in range(attempts):
+            try:
+                self.closed_code = None
+                await self.connect()
+                self.reconnects += 1
+                return
+            except (OSError, websockets.InvalidHandshake, TimeoutError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 1.5, 2.0)
+        raise ConnectionError("could not reconnect")
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._reader, 5)
+
+
+def answered_by(upstream_addr: str) -> str:
+    """The worker that answered: nginx lists every worker it tried, the last one answered."""
+    return upstream_addr.split(",")[-1].strip()
+
+
+async def http_request(
+    host: str,
+    port: int,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    timeout: float = 15.0,
+) -> tuple[int, list[tuple[str, str]]]:
+    """A minimal HTTP/1.1 request; returns the status and the response headers (lower-case)."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if body:
+            lines.append(f"Content-Length: {len(body)}")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split()[1])
+    parsed = []
+    for line in header_lines:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            parsed.append((k.strip().lower(), v.strip()))
+    return status, parsed
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_ports(n: int, pool: range = PORTS) -> list[int]:
+    ports = [p for p in pool if port_free(p)][:n]
+    if len(ports) < n:
+        raise RuntimeError(f"fewer than {n} free ports in {pool}")
+    return ports
+
+
+def production_flags() -> list[str]:
+    """deploy/streamlit-production.toml as `streamlit run` flags (port and theme left out)."""
+    conf = tomllib.loads(PRODUCTION_TOML.read_text())
+    flags = []
+    for section, values in conf.items():
+        for key, value in values.items():
+            if (section, key) in {("server", "port"), ("browser", "serverPort")}:
+                continue
+            if section == "theme":
+                continue
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            flags += [f"--{section}.{key}", text]
+    return flags
+
+
+class Worker:
+    """`streamlit run app/main.py` with the production settings on a loopback port."""
+
+    def __init__(self, port: int, extra: list[str] | None = None, log_dir: Path | None = None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._own_dir = log_dir is None
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="op-worker-"))
+        self.log_path = self.log_dir / f"worker-{port}.log"
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/main.py",
+            *production_flags(),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            *(extra or []),
+        ]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker {self.port} exited:\n{self.log()}")
+            with (
+                contextlib.suppress(OSError, asyncio.IncompleteReadError),
+                socket.create_connection(("127.0.0.1", self.port), 1),
+            ):
+                if asyncio.run(http_request("127.0.0.1", self.port, "/_stcore/health"))[0] == 200:
+                    return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker {self.port} not healthy in {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        m = re.search(r"VmRSS:\s+(\d+) kB", status)
+        return int(m.group(1)) / 1024 if m else float("nan")
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._own_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+
+def nginx_site(listen_port: int, worker_ports: list[int], *, debug_header: bool = True) -> str:
+    """deploy/nginx/optimizer-playground.conf with loopback workers and a loopback listener."""
+    text = NGINX_SITE.read_text()
+    servers = "\n".join(
+        f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in worker_ports
+    )
+    text, n = re.subn(r"^\s*server app:8501[^\n]*;$", servers, text, flags=re.M)
+    assert n == 1, "the upstream block of the nginx recipe changed shape"
+    text, n = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen_port};", text)
+    assert n == 1
+    if debug_header:  # which worker answered: for the tests and this benchmark only
+        text = text.replace(
+            "add_header Set-Cookie $op_route_set_cookie always;",
+            "add_header Set-Cookie $op_route_set_cookie always;\n"
+            "    add_header X-Upstream $upstream_addr always;",
+        )
+    return text
+
+
+class Nginx:
+    """Debian's nginx in the foreground with a generated configuration in a temp dir."""
+
+    def __init__(self, listen_port: int, worker_ports: list[int]) -> None:
+        exe = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(exe).exists():
+            raise FileNotFoundError("nginx is not installed (Debian package nginx)")
+        self.port = listen_port
+        self.url = f"http://127.0.0.1:{listen_port}"
+        self.dir = Path(tempfile.mkdtemp(prefix="op-nginx-"))
+        (self.dir / "site.conf").write_text(nginx_site(listen_port, worker_ports))
+        d = self.dir
+        (d / "nginx.conf").write_text(
+            f"""daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    log_format route '$cookie_op_route $op_route $upstream_addr $status "$request_uri"';
+    access_log {d}/access.log route;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    include {d}/site.conf;
+}}
+"""
+        )
+        test = subprocess.run(
+            [exe, "-t", "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")],
+            capture_output=True,
+            text=True,
+        )
+        if test.returncode != 0:
+            raise RuntimeError(f"nginx -t failed:\n{test.stderr}")
+        self.proc = subprocess.Popen(
+            [exe, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while not (d / "nginx.pid").exists() or port_free(listen_port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"nginx did not start:\n{self.error_log()}")
+            time.sleep(0.1)
+
+    def error_log(self) -> str:
+        p = self.dir / "error.log"
+        return p.read_text(errors="replace")[-4000:] if p.exists() else ""
+
+    def access_log(self) -> list[str]:
+        p = self.dir / "access.log"
+        return p.read_text(errors="replace").splitlines() if p.exists() else []
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: finishes writing its log
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def workers(n: int, extra: list[str] | None = None) -> Iterator[list[Worker]]:
+    ws = [Worker(p, extra) for p in pick_ports(n)]
+    try:
+        for w in ws:
+            w.wait_ready()
+        yield ws
+    finally:
+        for w in ws:
+            w.stop()
+
+
+@contextlib.contextmanager
+def cluster(n_workers: int, *, proxy: bool, extra: list[str] | None = None) -> Iterator[Any]:
+    """(base url, workers, nginx or None): a direct worker or nginx in front of n workers."""
+    with workers(n_workers, extra) as ws:
+        if not proxy:
+            yield ws[0].url, ws, None
+            return
+        ng = Nginx(pick_ports(1, range(8790, 8800))[0], [w.port for w in ws])
+        try:
+            yield ng.url, ws, ng
+        finally:
+            ng.stop()
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
+
+
+@dataclass
+class Tally:
+    reruns: list[RunResult] = field(default_factory=list)
+    loads: list[RunResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        ok = [r.latency for r in self.reruns if r.status == "ok"]
+        loads = [r.latency for r in self.loads if r.status == "ok"]
+        bad = [r for r in self.reruns + self.loads if r.status != "ok"]
+        return {
+            "reruns": len(self.reruns),
+            "rerun_p50_s": round(pct(ok, 50), 3),
+            "rerun_p95_s": round(pct(ok, 95), 3),
+            "rerun_max_s": round(max(ok), 3) if ok else None,
+            "page_loads": len(self.loads),
+            "page_load_p50_s": round(pct(loads, 50), 3),
+            "page_load_p95_s": round(pct(loads, 95), 3),
+            "errors": len(bad) + len(self.errors),
+            "error_kinds": sorted({r.status for r in bad} | {e[:80] for e in self.errors}),
+            "exceptions": sorted({x for r in bad for x in r.exceptions})[:5],
+        }
+
+
+async def one_student(
+    base: str, seed: int, start_at: float, stop_at: float, tally: Tally, think: float
+) -> Student | None:
+    rng = random.Random(seed)
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    st = Student(base, rng)
+    try:
+        r = await st.load_page()
+        tally.loads.append(r)
+        if r.status != "ok":
+            return st
+        while True:
+            await asyncio.sleep(rng.uniform(0.2, 2 * think - 0.2))
+            if time.monotonic() >= stop_at:
+                break
+            tally.reruns.append(await st.change_control())
+    except Exception as exc:
+        tally.errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        await st.close()
+    return st
+
+
+async def run_class(
+    base: str, n: int, duration: float, *, seed: int = 1, ramp: float = 5.0, think: float = 5.0
+) -> Tally:
+    """n students open the page within `ramp` seconds, then work for `duration` seconds."""
+    tally = Tally()
+    t0 = time.monotonic()
+    await asyncio.gather(
+        *(
+            one_student(base, seed * 100_000 + i, t0 + ramp * i / n, t0 + duration, tally, think)
+            for i in range(n)
+        )
+    )
+    return tally
+
+
+def scenario_load(sizes: list[int], duration: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"duration_s": duration, "think_s_mean": 5.0, "runs": []}
+    for label, n_workers, proxy in (("1 worker, direct", 1, False), ("nginx + 2 workers", 2, True)):
+        for n in sizes:
+            with cluster(n_workers, proxy=proxy) as (base, ws, _):
+                asyncio.run(warm_up(base))
+                rss0 = [w.rss_mb() for w in ws]
+                cpu0 = [w.cpu_s() for w in ws]
+                peak = list(rss0)
+                t0 = time.monotonic()
+
+                async def sampled(
+                    ws: list[Worker] = ws, peak: list[float] = peak, n: int = n, base: str = base
+                ) -> Tally:
+                    task = asyncio.create_task(run_class(base, n, duration))
+                    while not task.done():
+                        await asyncio.sleep(1)
+                        for i, w in enumerate(ws):
+                            peak[i] = max(peak[i], w.rss_mb())
+                    return task.result()
+
+                tally = asyncio.run(sampled())
+                wall = time.monotonic() - t0
+                row = {
+                    "setup": label,
+                    "students": n,
+                    **tally.summary(),
+                    "worker_rss_start_mb": [round(x) for x in rss0],
+                    "worker_rss_peak_mb": [round(x) for x in peak],
+                    "worker_cpu_pct": [
+                        round(100 * (w.cpu_s() - c) / wall) for w, c in zip(ws, cpu0, strict=True)
+                    ],
+                    "workers_alive": all(w.alive() for w in ws),
+                }
+            print(json.dumps(row), flush=True)
+            out["runs"].append(row)
+    for label in ("1 worker, direct", "nginx + 2 workers"):
+        fits = [
+            r["students"]
+            for r in out["runs"]
+            if r["setup"] == label and r["errors"] == 0 and r["rerun_p95_s"] <= 1.0
+        ]
+        out[f"largest_class_p95_le_1s[{label}]"] = max(fits) if fits else 0
+    return out
+
+
+async def warm_up(base: str, n: int = 2) -> None:
+    """First sessions import torch and fill caches; not part of any measurement."""
+    for i in range(n):
+        st = Student(base, random.Random(i))
+        r = await st.load_page()
+        if r.status != "ok":
+            raise RuntimeError(f"warm-up page load failed: {r}")
+        await st.change_control()
+        await st.close()
+
+
+def scenario_memory(sessions: int, concurrency: int, ttl: int) -> dict[str, Any]:
+    """RSS of one worker before and after `sessions` sessions have connected and left."""
+    extra = ["--server.disconnectedSessionTTL", str(ttl)]
+    with cluster(1, proxy=False, extra=extra) as (base, ws, _):
+        w = ws[0]
+        asyncio.run(warm_up(base, 5))
+        time.sleep(ttl + 5)
+        start = w.rss_mb()
+        tally = Tally()
+        peak = start
+
+        async def churn() -> None:
+            nonlocal peak
+            sem = asyncio.Semaphore(concurrency)
+
+            async def one(i: int) -> None:
+                nonlocal peak
+                async with sem:
+                    st = Student(base, random.Random(10_000 + i))
+                    try:
+                        r = await st.load_page()
+                        tally.loads.append(r)
+                        if r.status == "ok":
+                            tally.reruns.append(await st.change_control())
+                    except Exception as exc:
+                        tally.errors.append(f"{type(exc).__name__}: {exc}")
+                    finally:
+                        await st.close()
+                    if i % 50 == 0:
+                        peak = max(peak, w.rss_mb())
+
+            await asyncio.gather(*(one(i) for i in range(sessions)))
+
+        t0 = time.monotonic()
+        asyncio.run(churn())
+        churn_s = time.monotonic() - t0
+        after_churn = w.rss_mb()
+        samples = []
+        for _ in range(6):  # the TTL expires, then the sessions are freed
+            time.sleep(ttl / 2 + 5)
+            samples.append(round(w.rss_mb(), 1))
+        active = asyncio.run(active_sessions(w.port))
+        out = {
+            "sessions": sessions,
+            "concurrency": concurrency,
+            "disconnected_session_ttl_s": ttl,
+            "churn_s": round(churn_s, 1),
+            "rss_start_mb": round(start, 1),
+            "rss_peak_mb": round(peak, 1),
+            "rss_right_after_mb": round(after_churn, 1),
+            "rss_after_ttl_mb": samples,
+            "rss_end_minus_start_mb": round(samples[-1] - start, 1),
+            "active_sessions_at_end": active,
+            **{k: v for k, v in tally.summary().items() if k in ("errors", "error_kinds")},
+            "worker_alive": w.alive(),
+        }
+    print(json.dumps(out), flush=True)
+    return out
+
+
+async def active_sessions(port: int) -> float:
+    """The worker's own count of active sessions (/_stcore/metrics)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET /_stcore/metrics HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Accept: text/plain\r\nConnection: close\r\n\r\n".encode()
+    )
+    data = (await reader.read()).decode(errors="replace")
+    writer.close()
+    total = 0.0
+    for line in data.splitlines():
+        if line.startswith("active_sessions"):
+            total += float(line.split()[-1])
+    return total
+
+
+def scenario_kill(n: int, duration: float, kill_at: float) -> dict[str, Any]:
+    """n students through nginx + 2 workers; one worker is SIGKILLed after `kill_at` seconds."""
+    with cluster(2, proxy=True) as (base, ws, _ng):
+        asyncio.run(warm_up(base))
+        by_port = {f"127.0.0.1:{w.port}": w for w in ws}
+        result: dict[str, Any] = {}
+
+        async def go() -> None:
+            rng = random.Random(7)
+            students = [Student(base, random.Random(i), reconnect=True) for i in range(n)]
+            loads = await asyncio.gather(*(s.load_page() for s in students))
+            first_worker = [s.worker for s in students]
+            victim_addr = rng.choice(sorted(set(first_worker)))
+            victim = by_port[victim_addr]
+            runs: dict[int, list[tuple[float, RunResult]]] = {i: [] for i in range(n)}
+            t0 = time.monotonic()
+            killed_at: list[float] = []
+
+            async def work(i: int, s: Student) -> None:
+                r2 = random.Random(1000 + i)
+                while time.monotonic() - t0 < duration:
+                    await asyncio.sleep(r2.uniform(0.5, 4.5))
+                    try:
+                        r = await s.change_control()
+                    except Exception as exc:
+                        r = RunResult(0.0, f"{type(exc).__name__}")
+                    runs[i].append((time.monotonic() - t0, r))
+
+            async def killer() -> None:
+                await asyncio.sleep(kill_at)
+                victim.kill()
+                killed_at.append(time.monotonic() - t0)
+
+            await asyncio.gather(killer(), *(work(i, s) for i, s in enumerate(students)))
+            await asyncio.gather(*(s.close() for s in students))
+            on_victim = [i for i in range(n) if first_worker[i] == victim_addr]
+            others = [i for i in range(n) if first_worker[i] != victim_addr]
+            k = killed_at[0]
+
+            def bad(i: int, after: float) -> int:
+                return sum(1 for t, r in runs[i] if t >= after and r.status != "ok")
+
+            moved = [
+                i
+                for i in on_victim
+                if any(t > k and r.status == "ok" and r.worker != victim_addr for t, r in runs[i])
+            ]
+            latest_after = [
+                r.latency for i in others for t, r in runs[i] if t > k and r.status == "ok"
+            ]
+            result.update(
+                students=n,
+                page_loads_ok=sum(r.status == "ok" for r in loads),
+                killed_worker=victim_addr,
+                killed_at_s=round(k, 1),
+                sessions_on_killed=len(on_victim),
+                sessions_on_others=len(others),
+                others_failed_reruns_after_kill=sum(bad(i, k) for i in others),
+                others_reruns_after_kill=sum(1 for i in others for t, _ in runs[i] if t > k),
+                others_p95_after_kill_s=round(pct(latest_after, 95), 3),
+                killed_sessions_reconnected_to_live_worker=len(moved),
+                killed_sessions_reruns_failed=sum(bad(i, k) for i in on_victim),
+                reconnects=sum(s.reconnects for s in students),
+                survivor_alive=all(w.alive() for w in ws if w is not victim),
+            )
+
+        asyncio.run(go())
+    print(json.dumps(result), flush=True)
+    return result
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+async def still_serving(base: str) -> bool:
+    """Health answers and a fresh student loads the page and reruns without an exception."""
+    host, port = base.split("//")[1].split(":")
+    status, _ = await http_request(host, int(port), "/_stcore/health")
+    st = Student(base, random.Random(99))
+    try:
+        r1 = await st.load_page()
+        r2 = await st.change_control()
+    finally:
+        await st.close()
+    return status == 200 and r1.status == "ok" and r2.status == "ok"
+
+
+async def _attack_ws(base: str, payload: bytes | str, *, connect_only: bool = False) -> str:
+    st = Student(base, random.Random(5))
+    try:
+        await st.connect()
+        if connect_only:
+            return "accepted"
+        await st.send_bytes(payload)
+        reader = st._reader
+        assert reader is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(reader), 10)
+        return f"closed {st.closed_code}" if st.closed_code is not None else "open"
+    except websockets.InvalidStatus as exc:
+        return f"handshake {exc.response.status_code}"
+    except (OSError, websockets.WebSocketException) as exc:
+        return type(exc).__name__
+    finally:
+        await st.close()
+
+
+async def _attack_rerun(base: str, mutate: Any) -> str:
+    """Load the page, then send one rerun whose client state `mutate` has damaged."""
+    st = Student(base, random.Random(6))
+    try:
+        r = await st.load_page()
+        if r.status != "ok":
+            return f"load {r.status}"
+        qs = mutate(st)
+        r = await st.rerun(qs or "")
+        if r.status == "exception":
+            return "script exception shown (generic message)"
+        return r.status
+    except (OSError, websockets.WebSocketException) as exc:
+        return type(exc).__name__
+    finally:
+        await st.close()
+
+
+def _huge_widget_state(st: Student) -> str:
+    w = WidgetState(id="$$ID-unknown-widget", string_value="x" * 1000)
+    st.states = {f"bogus{i}": WidgetState(id=f"bogus{i}", double_value=i) for i in range(20_000)}
+    st.states["big"] = w
+    return ""
+
+
+def _wrong_types(st: Student) -> str:
+    for w in st.widgets.values():
+        bad = WidgetState(id=w.id)
+        if w.kind in ("slider", "number_input"):
+            bad.string_value = "not a number"
+        else:
+            bad.double_array_value.data.extend([float("nan"), 1e308])
+        st.states[w.id] = bad
+    return ""
+
+
+def _out_of_range(st: Student) -> str:
+    for w in st.widgets.values():
+        bad = WidgetState(id=w.id)
+        if w.kind == "slider":
+            bad.double_array_value.data.extend([1e308] * max(1, len(w.proto.default)))
+        elif w.kind == "number_input":
+            bad.double_value = float("nan")
+        elif w.kind in ("selectbox", "radio"):
+            bad.string_value = "no such option \u202e\x00"
+        elif w.kind == "select_slider":
+            bad.string_array_value.data.append("no such option")
+        else:
+            bad.bool_value = True
+        st.states[w.id] = bad
+    return ""
+
+
+def _huge_query(st: Student) -> str:
+    return "a=" + "x" * 900_000
+
+
+def _garbage_query(st: Student) -> str:
+    return "surface=%00%ff&lr=-inf&lr=nan&steps=99999999999&optimizers=" + "adam," * 5000
+
+
+async def scenario_faults_async(base: str) -> list[dict[str, Any]]:
+    host, port_s = base.split("//")[1].split(":")
+    port = int(port_s)
+    rows: list[dict[str, Any]] = []
+    big = 2 * 2**20
+
+    async def record(name: str, count: int, attack: Any) -> None:
+        outcomes: dict[str, int] = {}
+        for _ in range(count):
+            try:
+                o = await attack()
+            except Exception as exc:
+                o = f"client saw {type(exc).__name__}"
+            outcomes[str(o)] = outcomes.get(str(o), 0) + 1
+        ok = await still_serving(base)
+        rows.append({"input": name, "tries": count, "outcomes": outcomes, "still_serving": ok})
+        print(json.dumps(rows[-1]), flush=True)
+
+    rng = random.Random(3)
+    await record(
+        "WebSocket frame of 2 MB (random bytes)",
+        10,
+        lambda: _attack_ws(base, rng.randbytes(big)),
+    )
+    await record(
+        "WebSocket frame of 30 MB (random bytes)", 3, lambda: _attack_ws(base, b"\0" * 30 * 2**20)
+    )
+    await record("WebSocket frame of 100 MB", 1, lambda: _attack_ws(base, b"\1" * 100 * 2**20))
+    await record(
+        "WebSocket garbage binary frames (1 kB random)",
+        30,
+        lambda: _attack_ws(base, rng.randbytes(1024)),
+    )
+    await record("WebSocket text frame", 10, lambda: _attack_ws(base, "hello"))
+    await record(
+        "rerun with 20,000 unknown widget states (~1 MB)",
+        5,
+        lambda: _attack_rerun(base, _huge_widget_state),
+    )
+    await record(
+        "rerun with wrong-typed widget values", 5, lambda: _attack_rerun(base, _wrong_types)
+    )
+    await record(
+        "rerun with out-of-range / NaN / unknown-option values",
+        5,
+        lambda: _attack_rerun(base, _out_of_range),
+    )
+    await record("rerun with a 900 kB query string", 5, lambda: _attack_rerun(base, _huge_query))
+    await record(
+        "rerun with a garbage query string (NaN, inf, huge ints, 5,000 items)",
+        5,
+        lambda: _attack_rerun(base, _garbage_query),
+    )
+
+    async def http(path: str, headers: dict[str, str] | None = None, **kw: Any) -> str:
+        try:
+            status, _ = await http_request(host, port, path, headers, **kw)
+            return f"HTTP {status}"
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+            return f"connection {type(exc).__name__}"
+
+    await record("GET /?q=<100 kB>", 20, lambda: http("/?q=" + "x" * 100_000))
+    await record("GET /?q=<1 MB>", 5, lambda: http("/?q=" + "x" * 1_000_000))
+    await record("GET / with one 64 kB header", 20, lambda: http("/", {"X-Big": "y" * 65_536}))
+    await record(
+        "GET / with 1,000 headers",
+        10,
+        lambda: http("/", {f"X-H{i}": "z" * 50 for i in range(1000)}),
+    )
+    await record(
+        "POST 10 MB body to /_stcore/upload_file",
+        5,
+        lambda: http("/_stcore/upload_file/x/y", method="POST", body=b"0" * 10 * 2**20),
+    )
+    await record(
+        "WebSocket handshake with a 64 kB Sec-WebSocket-Protocol",
+        10,
+        lambda: http(
+            "/_stcore/stream",
+            {
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Protocol": "streamlit, " + "p" * 65_536,
+            },
+        ),
+    )
+
+    async def flood() -> str:
+        socks = []
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                socks.append(await asyncio.open_connection(host, port))
+        await asyncio.sleep(2)
+        for _, w in socks:
+            w.close()
+        return f"{len(socks)} idle connections opened"
+
+    await record("300 idle TCP connections at once", 2, flood)
+    return rows
+
+
+def scenario_faults() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, n, proxy in (("1 worker, direct", 1, False), ("nginx + 2 workers", 2, True)):
+        with cluster(n, proxy=proxy) as (base, ws, _):
+            asyncio.run(warm_up(base, 1))
+            rows = asyncio.run(scenario_faults_async(base))
+            out[label] = {
+                "rows": rows,
+                "server_crashes": sum(not w.alive() for w in ws),
+                "tracebacks_in_log": sum(w.log_path.read_text().count("Traceback") for w in ws),
+            }
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Load, fault and bad-input results",
+        "",
+        "Produced by `benchmarks/load.py` (simulated students over Streamlit's WebSocket protocol;",
+        "see its docstring). Machine: "
+        + f"{os.cpu_count()} cores, shared with other work while measuring, loopback only.",
+        "Workers run `streamlit run app/main.py` with deploy/streamlit-production.toml; nginx",
+        "runs deploy/nginx/optimizer-playground.conf with loopback workers.",
+        "",
+    ]
+    if "load" in results:
+        r = results["load"]
+        lines += [
+            "## Concurrent students",
+            "",
+            f"Each student opens the page (students arrive within 5 s), then moves one control "
+            f"every {r['think_s_mean']:.0f} s on average for {r['duration_s']:.0f} s.",
+            "",
+            "| setup | students | reruns | rerun p50 | rerun p95 | page load p95 | errors "
+            "| worker RSS start → peak (MB) | worker CPU |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in r["runs"]:
+            lines.append(
+                f"| {row['setup']} | {row['students']} | {row['reruns']} | "
+                f"{row['rerun_p50_s']:.3f} s | {row['rerun_p95_s']:.3f} s | "
+                f"{row['page_load_p95_s']:.3f} s | {row['errors']} | "
+                + ", ".join(
+                    f"{a} → {b}"
+                    for a, b in zip(
+                        row["worker_rss_start_mb"], row["worker_rss_peak_mb"], strict=True
+                    )
+                )
+                + " | "
+                + ", ".join(f"{c} %" for c in row["worker_cpu_pct"])
+                + " |"
+            )
+        lines.append("")
+        for k, v in r.items():
+            if k.startswith("largest_class"):
+                setup = k.split("[", 1)[1].rstrip("]")
+                lines.append(f"Largest class with zero errors and p95 ≤ 1 s, {setup}: **{v}**.")
+        errs = {
+            (row["setup"], row["students"]): row["error_kinds"] + row["exceptions"]
+            for row in r["runs"]
+            if row["errors"]
+        }
+        if errs:
+            lines += ["", "Errors seen:", ""]
+            lines += [f"- {k[0]}, {k[1]} students: {v}" for k, v in errs.items()]
+        lines.append("")
+    if "memory" in results:
+        m = results["memory"]
+        lines += [
+            "## Memory after 1,000 sessions",
+            "",
+            f"{m['sessions']} sessions ({m['concurrency']} at a time) each load the page, move one "
+            f"control and leave; the worker runs with disconnectedSessionTTL = "
+            f"{m['disconnected_session_ttl_s']} s so that the test does not wait the production "
+            "120 s for each closed tab to be freed.",
+            "",
+            f"- RSS at start (after warm-up): {m['rss_start_mb']} MB; peak {m['rss_peak_mb']} MB; "
+            f"right after the last session left: {m['rss_right_after_mb']} MB",
+            f"- RSS after the TTL expired (samples): {m['rss_after_ttl_mb']} MB",
+            f"- end minus start: **{m['rss_end_minus_start_mb']} MB** (goal: within 50 MB); "
+            f"active sessions at the end: {m['active_sessions_at_end']:.0f}; "
+            f"errors: {m['errors']}; churn took {m['churn_s']} s",
+            "",
+        ]
+    if "kill" in results:
+        k = results["kill"]
+        lines += [
+            "## One worker killed behind nginx",
+            "",
+            f"{k['students']} students through nginx + 2 workers; worker {k['killed_worker']} was "
+            f"SIGKILLed at {k['killed_at_s']} s ({k['sessions_on_killed']} sessions on it, "
+            f"{k['sessions_on_others']} on the other).",
+            "",
+            f"- sessions on the surviving worker: {k['others_failed_reruns_after_kill']} failed "
+            f"reruns out of {k['others_reruns_after_kill']} after the kill "
+            f"(p95 {k['others_p95_after_kill_s']} s)",
+            f"- sessions of the killed worker that reconnected through nginx and ran on the live "
+            f"worker: **{k['killed_sessions_reconnected_to_live_worker']} of "
+            f"{k['sessions_on_killed']}** ({k['reconnects']} reconnects; "
+            f"{k['killed_sessions_reruns_failed']} reruns lost in flight at the kill)",
+            "",
+        ]
+    if "faults" in results:
+        lines += ["## Bad and oversize input", ""]
+        for setup, f in results["faults"].items():
+            lines += [
+                f"### {setup}",
+                "",
+                f"Server crashes: **{f['server_crashes']}**; tracebacks in the server log: "
+                f"{f['tracebacks_in_log']}.",
+                "",
+                "| input | tries | outcomes | app still serving after |",
+                "|---|---|---|---|",
+            ]
+            for row in f["rows"]:
+                oc = "; ".join(f"{k} × {v}" for k, v in row["outcomes"].items())
+                lines.append(
+                    f"| {row['input']} | {row['tries']} | {oc} | "
+                    f"{'yes' if row['still_serving'] else '**no**'} |"
+                )
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenario", choices=["load", "memory", "kill", "faults", "all", "report"])
+    ap.add_argument("--sizes", default="25,50,100")
+    ap.add_argument("--duration", type=float, default=60.0)
+    ap.add_argument("--sessions", type=int, default=1000)
+    ap.add_argument("--ttl", type=int, default=10)
+    ap.add_argument("--markdown", type=Path)
+    args = ap.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    todo = ["load", "memory", "kill", "faults"] if args.scenario == "all" else [args.scenario]
+    for name in todo:
+        if name == "load":
+            res: Any = scenario_load([int(s) for s in args.sizes.split(",")], args.duration)
+        elif name == "memory":
+            res = scenario_memory(args.sessions, 25, args.ttl)
+        elif name == "kill":
+            res = scenario_kill(40, 40.0, 15.0)
+        elif name == "faults":
+            res = scenario_faults()
+        else:
+            continue
+        (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
+    if args.markdown:
+        results = {
+            p.stem: json.loads(p.read_text())
+            for p in sorted(RESULTS.glob("*.json"))
+            if p.stem in ("load", "memory", "kill", "faults")
+        }
+        args.markdown.write_text(markdown(results))
+        print(f"wrote {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
