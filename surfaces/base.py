@@ -482,6 +482,11 @@ class Surface:
         out[..., 1] = gy
         return out
 
+    def grad_into(self, x: np.ndarray, y: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> None:
+        """Write the analytic gradient at (x, y) into gx, gy, all (K,): no stacking, no checks
+        (the vectorized simulate loop keeps coordinates in separate rows)."""
+        gx[...], gy[...] = self._engine.grad(x, y)
+
     # -- NumPy, mini-batch
     def _batch_args(self, xy: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a = _points(xy)
@@ -521,6 +526,10 @@ class Surface:
         """Every per-sample term: (..., 2) -> (..., N); their mean is torch_value."""
         return self._engine.torch_samples(xy[..., 0], xy[..., 1])
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as (name, params): the maths closures are rebuilt, not serialized."""
+        return (_rebuild, (self.name, dict(self.params)))
+
     # -- contour grid
     def grid(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """xs (n,), ys (n,), Z (n, n) with Z[i, j] = f(xs[j], ys[i]) over the bounds."""
@@ -530,6 +539,12 @@ class Surface:
         xs, ys = np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n))
         gx, gy = np.meshgrid(xs, ys)
         return xs, ys, self.value(np.stack([gx, gy], axis=-1))
+
+
+def _rebuild(name: str, params: Params) -> Surface:
+    import surfaces  # the registry imports this module: resolve it at call time
+
+    return surfaces.get(name, **params)
 
 
 def make_surface(spec: SurfaceSpec, params: Params) -> Surface:

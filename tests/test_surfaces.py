@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import warnings
 from collections.abc import Callable
 
@@ -551,3 +552,19 @@ def test_bad_input_raises_value_error_naming_the_problem(
     with pytest.raises(ValueError) as err:
         call()
     assert needle in str(err.value)
+
+
+def test_surface_pickles_by_name_and_params() -> None:
+    s = surfaces.get("rosenbrock", a=0.5, noise=1.0)
+    t = pickle.loads(pickle.dumps(s))
+    assert (t.name, t.params, t.minima, t.bounds) == (s.name, s.params, s.minima, s.bounds)
+    assert t.grad_scalar(0.1, 0.2) == s.grad_scalar(0.1, 0.2)
+    assert t.batch_grad_scalar(0.1, 0.2, [3]) == s.batch_grad_scalar(0.1, 0.2, [3])
+
+
+def test_grad_into_writes_the_gradient_in_place(case: tuple[surfaces.Surface, dict]) -> None:
+    s, _ = case
+    pts = inside(s, np.random.default_rng(9), 10)
+    g = np.full((2, 10), np.nan)
+    s.grad_into(pts[:, 0], pts[:, 1], g[0], g[1])
+    np.testing.assert_array_equal(g.T, s.grad(pts))
