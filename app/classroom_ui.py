@@ -192,6 +192,7 @@ def _conventions_ui(state: AppState, traj: Any, surface: Any, k: int) -> None:
         source,
         batch_size=traj.batch_size,
         seed=traj.seed,
+        trace=True,
     )
     gap = explain.max_relative_gap(runs)
     st.caption(
@@ -206,7 +207,8 @@ def _conventions_ui(state: AppState, traj: Any, surface: Any, k: int) -> None:
         format_func=lambda c: explain.CONVENTION_TITLES[c],
     )
     t = int(st.session_state.get("explain_step", 1))
-    for line in explain.explain(runs[conv][1], t, 0):
+    axis = tuple(getattr(surface, "axis_labels", ("x", "y")))
+    for line in explain.explain(runs[conv][1], t, 0, (axis[0], axis[1])):
         st.latex(line)
 
 

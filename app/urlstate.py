@@ -13,7 +13,7 @@ Query keys (only fields that differ from ``AppState()`` are written)::
     start=-1.5,2  swarm=8  steps=300  batch=4  seed=7   run settings
     sched=step  sched.step_size=50                      learning-rate schedule
     lrs=0.01,0.5  batches=1,2,4                         the same optimizer side by side
-    3d=1  big=1  dark=1  embed=1                        view (embed: presenter mode)
+    3d=1  big=1  dark=1  embed=true                     view (embed: presenter mode)
     explain=adam  conv=ema                              step-by-step maths panel
 
 Round trip: ``decode(encode(s)) == (s, [])`` for every valid ``s``; ``canonical(s)`` returns the
@@ -522,6 +522,8 @@ def encode(state: AppState) -> dict[str, str]:
             out.update({SCHED_PREFIX + p: fmt(v) for p, v in value.items()})
         elif f.name in ("optimizers", "start", "compare_lrs", "compare_batch_sizes"):
             out[KEYS[f.name]] = ",".join(fmt(v) for v in value)
+        elif f.name == "embed":
+            out[KEYS[f.name]] = "true"  # Streamlit's own spelling: it also hides its chrome
         elif f.name in KEYS:
             out[KEYS[f.name]] = fmt(value)
     return out

@@ -169,3 +169,48 @@ def test_conventions_latex_states_the_matching_rates() -> None:
     close(rhs(lines[0]), [0.01])
     close(rhs(lines[1]), [0.1])
     close(rhs(lines[2]), [0.01])
+
+
+# ---------------------------------------------------------------- the panel (AppTest)
+
+
+def _panel_script() -> None:
+    import streamlit as st
+
+    import optimizers
+    import surfaces
+    from app.classroom_ui import explain_ui
+    from app.state import AppState
+
+    name = st.session_state.get("which", "sgd")
+    surf = surfaces.get("linear_regression")
+    hyper = {"lr": 0.01} if name == "sgd" else {"lr": 0.01, "momentum": 0.9}
+    runs = {f"{name}@B=4": optimizers.simulate(surf, name, (0.0, 0.0), 20, **hyper)}
+    state = AppState(surface="linear_regression", optimizers=(name,), hyper={name: hyper})
+    explain_ui(state, runs, surf, 1)
+
+
+def test_panel_replays_an_untraced_run_and_shows_the_lesson_numbers() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_panel_script, default_timeout=60)
+    at.run()
+    assert not at.exception
+    text = "\n".join(x.value for x in at.latex)
+    assert r"\times (-30)" in text and r"\times (-10)" in text
+    assert r"\left(0.3,\ 0.1\right)" in text
+
+
+def test_panel_shows_momentum_in_three_conventions() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_panel_script, default_timeout=60)
+    at.session_state["which"] = "momentum"
+    at.run()
+    assert not at.exception
+    assert any("differ by at most" in c.value for c in at.caption)
+    gap = next(c.value for c in at.caption if "differ by at most" in c.value)
+    assert float(gap.split("at most ")[1].split(" ")[0]) <= 1e-12
+    at.radio(key="explain_conv").set_value("ema").run()
+    assert not at.exception
+    assert any(r"\eta = 0.1" in x.value for x in at.latex)  # lr 0.01 torch = 0.1 ema

@@ -197,3 +197,29 @@ def test_figure_without_play_button_gets_one() -> None:
         page.click("#play")
         time.sleep(0.8)
         assert _points(page) != before
+
+
+def _exports_script() -> None:
+    import numpy as np
+
+    import optimizers
+    import surfaces
+    from app import figures
+    from app.classroom_ui import exports_ui
+    from app.state import AppState
+
+    surf = surfaces.get("ravine")
+    runs = {"sgd": optimizers.simulate(surf, "sgd", (-8.0, 4.0), 10, lr=0.05)}
+    fig = figures.race_figure(surf, figures.prepare(surf, runs, {}), np.array([[-8.0, 4.0]]))
+    exports_ui(AppState(optimizers=("sgd",)), runs, surf, fig)
+
+
+def test_exports_panel_offers_three_downloads_and_the_png_hint() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_exports_script, default_timeout=60)
+    at.run()
+    assert not at.exception
+    buttons = at.get("download_button")
+    assert len(buttons) == 3
+    assert any("camera" in c.value and "race_ravine_sgd.png" in c.value for c in at.caption)

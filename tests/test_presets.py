@@ -210,3 +210,36 @@ def test_nesterov_settles_where_momentum_circles() -> None:
     assert overshoot(nag) < 0.7 * overshoot(mom)
     r40 = [float(np.linalg.norm(r.positions[40, 0])) for r in (mom, nag)]
     assert r40[1] < 0.05 * r40[0], r40
+
+
+# ---------------------------------------------------------------- the lesson buttons (AppTest)
+
+
+def _lesson_script() -> None:
+    import streamlit as st
+
+    from app.classroom_ui import presets_ui, share_ui
+    from app.state import AppState
+
+    chosen = presets_ui()
+    if chosen is not None:
+        st.session_state["loaded"] = chosen
+    share_ui(st.session_state.get("loaded", AppState()))
+
+
+def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_lesson_script, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert len([b for b in at.button if b.key.startswith("lesson_")]) == len(PRESETS)
+    p = presets.BY_KEY["adam_default_lr"]
+    at.button(key="lesson_adam_default_lr").click().run()
+    assert not at.exception
+    assert at.session_state["loaded"] == p.state
+    assert p.watch in at.info[0].value
+    link = at.code[0].value
+    assert "opt=sgd,adam" in link and "quadratic_bowl.cx=3.0" in link
+    query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
+    assert urlstate.decode(query) == (p.state, [])

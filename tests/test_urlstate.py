@@ -138,7 +138,7 @@ def test_a_lesson_state_reads_well() -> None:
         "start": "0.0,0.0",
         "steps": "100",
         "seed": "7",
-        "embed": "1",
+        "embed": "true",
         "lrs": "0.1,0.5",
     }
     assert decode(q) == (state, [])
@@ -147,8 +147,11 @@ def test_a_lesson_state_reads_well() -> None:
 
 
 def test_embed_turns_on_presenter_mode() -> None:
-    state, warnings = decode({"embed": "1"})
-    assert state.embed and warnings == []
+    for value in ("1", "true", "True"):
+        state, warnings = decode({"embed": value})
+        assert state.embed and warnings == []
+    # written the way Streamlit itself reads it (st.context.is_embedded, no app chrome)
+    assert encode(dataclasses.replace(AppState(), embed=True)) == {"embed": "true"}
 
 
 # ---------------------------------------------------------------- ranges come from the core
