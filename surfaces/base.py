@@ -226,7 +226,7 @@ def divergence_box(bounds: Bounds, factor: float = 10.0) -> Bounds:
 _NOISE_PAIRS = ((3, 1), (1, -3), (2, 2), (-2, 2), (4, 0), (0, 4), (1, 3), (3, -1))
 NOISE_A = tuple(float(a) for a, _ in _NOISE_PAIRS) + tuple(float(-a) for a, _ in _NOISE_PAIRS)
 NOISE_B = tuple(float(b) for _, b in _NOISE_PAIRS) + tuple(float(-b) for _, b in _NOISE_PAIRS)
-NOISE_SCALE = 1.0 / math.sqrt(5.5)
+NOISE_SCALE = 1.0 / math.sqrt(sum(a * a for a in NOISE_A) / len(NOISE_A))  # 1 / sqrt(5.5)
 N_ANALYTIC = len(NOISE_A)
 
 

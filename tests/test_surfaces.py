@@ -430,7 +430,7 @@ VARIANCE_CASES = [
     ("linear_regression", {}, (0.5, 1.0), [1, 2, 3]),
     ("logistic_regression", {}, (-1.0, 2.0), [1, 3, 7]),
     ("rosenbrock", {"noise": 2.0}, (-1.5, 2.0), [1, 4, 10]),
-    ("multi_minima", {"noise": 1.0}, (0.5, -3.5), [2, 8, 15]),
+    ("multi_minima", {"noise": 1.0}, (3.5, 3.5), [2, 8, 15]),
 ]
 
 
