@@ -5,8 +5,12 @@ The loss of a batch is the mean of its points' terms, exactly as a training loop
 
 from __future__ import annotations
 
+from functools import cache
+
+import numpy as np
+
 from surfaces.base import (
-    SCALAR,
+    NUMPY,
     Arr,
     Data,
     Ops,
@@ -74,23 +78,20 @@ def _bce_grad(w: Arr, b: Arr, u: Arr, v: Arr, xp: Ops) -> tuple[Arr, Arr]:
     return d * u, d
 
 
-def _logistic_grad(w: float, b: float) -> tuple[float, float]:
-    n = len(LOGISTIC_U)
-    gw = gb = 0.0
-    for u, v in zip(LOGISTIC_U, LOGISTIC_V, strict=True):
-        dw, db = _bce_grad(w, b, u, v, SCALAR)
-        gw += dw
-        gb += db
-    return gw / n, gb / n
+@cache
+def logistic_minimum() -> Point:
+    """The cross-entropy minimum, by Newton (convex: its one critical point), computed once."""
+    u, v = np.array(LOGISTIC_U), np.array(LOGISTIC_V)
 
+    def grad(w: float, b: float) -> tuple[float, float]:
+        gw, gb = _bce_grad(w, b, u, v, NUMPY)
+        return float(gw.mean()), float(gb.mean())
 
-def _logistic_value(w: float, b: float) -> float:
-    n = len(LOGISTIC_U)
-    return sum(_bce(w, b, u, v, SCALAR) for u, v in zip(LOGISTIC_U, LOGISTIC_V, strict=True)) / n
+    w, b = newton(grad, 1.0, -3.0)
+    return Point((w, b), float(_bce(w, b, u, v, NUMPY).mean()), "global")
 
 
 def _logistic(p: Params) -> Data:
-    w, b = newton(_logistic_grad, 1.0, -3.0)  # convex: the one critical point is the minimum
     return Data(
         _bce,
         _bce_grad,
@@ -99,7 +100,7 @@ def _logistic(p: Params) -> Data:
         bounds=((-2.0, 5.0), (-10.0, 4.0)),
         default_start=(-1.0, 2.0),
         log_color=True,
-        minima=(Point((w, b), _logistic_value(w, b), "global"),),
+        minima=(logistic_minimum(),),
     )
 
 
