@@ -568,3 +568,21 @@ def test_grad_into_writes_the_gradient_in_place(case: tuple[surfaces.Surface, di
     g = np.full((2, 10), np.nan)
     s.grad_into(pts[:, 0], pts[:, 1], g[0], g[1])
     np.testing.assert_array_equal(g.T, s.grad(pts))
+
+
+def test_finite_and_silent_everywhere_in_the_divergence_box(
+    case: tuple[surfaces.Surface, dict],
+) -> None:
+    """simulate evaluates up to the box edge: no inf, no NaN, no warning there."""
+    s, _ = case
+    (x0, x1), (y0, y1) = s.box
+    xs, ys = np.linspace(x0, x1, 41), np.linspace(y0, y1, 41)
+    pts = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    idx = np.zeros((len(pts), 1), dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = [s.value(pts), s.grad(pts), s.batch_value(pts, idx), s.batch_grad(pts, idx)]
+        _, _, z = s.grid(50)
+    assert all(np.all(np.isfinite(a)) for a in [*out, z])
+    for x, y in pts[::37].tolist():
+        assert math.isfinite(s.value_scalar(x, y)) and all(map(math.isfinite, s.grad_scalar(x, y)))
