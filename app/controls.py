@@ -263,7 +263,9 @@ def surface_ui() -> tuple[str, dict[str, Scalar]]:
     if spec.params:
         with st.expander("Surface parameters", expanded=False):
             for p in spec.params:
-                params[p.name] = param_control(surface_key(name, p.name), p)
+                value = param_control(surface_key(name, p.name), p)
+                if value != p.default:
+                    params[p.name] = value
     return name, params
 
 
@@ -299,10 +301,13 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
                 locked = (h.role == "lr" and shared_lr) or (
                     h.role in GLOBAL_ROLES and st.session_state.get(h.role, OWN) != OWN
                 )
-                values[h.name] = hyper_control(hyper_key(name, h.name), h, disabled=locked)
+                value = hyper_control(hyper_key(name, h.name), h, disabled=locked)
+                if value != h.default:
+                    values[h.name] = value
             if any(h.role for h in opt.hypers):
                 st.caption("Greyed-out controls follow the global ones above.")
-            hyper[name] = values
+            if values:
+                hyper[name] = values
     return chosen, hyper
 
 
@@ -374,7 +379,9 @@ def training_ui(n_samples: int, chosen: Sequence[str]) -> dict[str, Any]:
     cls = optimizers.schedules.get(schedule)
     params: dict[str, Scalar] = {}
     for h in cls.hypers:
-        params[h.name] = hyper_control(schedule_key(schedule, h.name), h)
+        value = hyper_control(schedule_key(schedule, h.name), h)
+        if value != h.default:
+            params[h.name] = value
     out["schedule"] = schedule
     out["schedule_params"] = params
     return out
@@ -445,12 +452,14 @@ def apply_state(state: AppState) -> None:
     """
     ss = st.session_state
     ss["surface"] = state.surface
-    for name, value in state.surface_params.items():
-        ss[surface_key(state.surface, name)] = value
+    spec = surfaces.SPECS.get(state.surface)
+    for p in spec.params if spec else ():  # unlisted parameters go back to their defaults
+        ss[surface_key(state.surface, p.name)] = state.surface_params.get(p.name, p.default)
     ss["optimizers"] = list(state.optimizers)
-    for opt, values in state.hyper.items():
-        for name, value in values.items():
-            ss[hyper_key(opt, name)] = value
+    for opt in optimizers.names():
+        own = state.hyper.get(opt, {})
+        for h in optimizers.get(opt).hypers:
+            ss[hyper_key(opt, h.name)] = own.get(h.name, h.default)
     ss["shared_lr"] = bool(state.shared_lr)
     ss["lr"] = float(state.lr)
     for role in GLOBAL_ROLES:
@@ -461,13 +470,13 @@ def apply_state(state: AppState) -> None:
     ss["steps"] = int(state.steps)
     ss["seed"] = int(state.seed)
     ss["schedule"] = state.schedule
-    for name, value in state.schedule_params.items():
-        ss[schedule_key(state.schedule, name)] = value
-    spec = surfaces.SPECS.get(state.surface)
+    if state.schedule in optimizers.schedules.names():
+        for h in optimizers.schedules.get(state.schedule).hypers:
+            ss[schedule_key(state.schedule, h.name)] = state.schedule_params.get(h.name, h.default)
     if state.start is not None:
         ss["start_x"], ss["start_y"] = float(state.start[0]), float(state.start[1])
         ss["_start_surface"] = state.surface
-    elif spec is not None:
+    else:
         ss.pop("_start_surface", None)  # start_ui resets to the surface's default start
     ss["swarm"] = int(state.swarm)
     ss["view_3d"] = bool(state.view_3d)

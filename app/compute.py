@@ -1,0 +1,246 @@
+"""From an AppState to trajectories and result rows: the page's only contact with the core.
+
+Each optimizer is simulated on its own, through a bounded ``st.cache_data`` keyed by exactly
+what its run depends on (surface and its parameters, the optimizer and its effective
+hyperparameters, starts, steps, batch size, seed, schedule). Changing one optimizer's
+hyperparameter therefore recomputes that optimizer only; the others come from the cache.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import optimizers
+import surfaces
+from app import presets
+from app.state import AppState, Scalar
+from optimizers import Trajectory
+from surfaces import Surface
+
+TOLERANCE = 1e-3  # "steps to tolerance": first step whose loss is within this of f*
+ROLE_FIELDS = {"beta": "beta", "rho": "rho", "beta2": "beta2"}
+SWARM_RADIUS = 0.06  # swarm starts lie on a circle of this fraction of the smaller bound span
+
+
+def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _surface(name: str, params: tuple[tuple[str, Any], ...]) -> Surface:
+    return surfaces.get(name, **dict(params))
+
+
+def build_surface(state: AppState) -> Surface:
+    """The state's surface (cached; surfaces are immutable). ValueError for bad parameters."""
+    return _surface(state.surface, _key(state.surface_params))
+
+
+def effective_hypers(state: AppState, name: str) -> dict[str, Scalar]:
+    """Optimizer ``name``'s hyperparameters after the global controls are applied.
+
+    Start from the optimizer's defaults, overlay ``state.hyper[name]`` (unknown keys are
+    ignored), then let the shared learning rate and the global β / ρ / β₂ drive every
+    hyperparameter whose role they own.
+    """
+    opt = optimizers.get(name)
+    out: dict[str, Scalar] = dict(opt.defaults())
+    own = state.hyper.get(name, {})
+    for h in opt.hypers:
+        if h.name in own:
+            out[h.name] = own[h.name]
+        if h.role == "lr" and state.shared_lr:
+            out[h.name] = state.lr
+        elif h.role in ROLE_FIELDS:
+            value = getattr(state, ROLE_FIELDS[h.role])
+            if value is not None:
+                out[h.name] = value
+        if h.name == "convention":
+            out[h.name] = state.momentum_convention
+    return out
+
+
+def starts(state: AppState, surface: Surface) -> np.ndarray:
+    """(K, 2) start points: the chosen start, plus a ring around it for a swarm."""
+    x, y = state.start if state.start is not None else surface.default_start
+    k = max(1, int(state.swarm))
+    (x0, x1), (y0, y1) = surface.bounds
+    r = SWARM_RADIUS * min(x1 - x0, y1 - y0)
+    angles = 2 * np.pi * np.arange(k - 1) / max(k - 1, 1)
+    ring = np.stack([x + r * np.cos(angles), y + r * np.sin(angles)], axis=-1)
+    pts = np.concatenate([np.array([[x, y]], dtype=np.float64), ring], axis=0)
+    pts[:, 0] = np.clip(pts[:, 0], x0, x1)
+    pts[:, 1] = np.clip(pts[:, 1], y0, y1)
+    return pts
+
+
+@st.cache_data(max_entries=400, show_spinner=False)
+def _simulate(
+    surface_name: str,
+    surface_params: tuple[tuple[str, Any], ...],
+    name: str,
+    hypers: tuple[tuple[str, Any], ...],
+    start_points: tuple[tuple[float, float], ...],
+    steps: int,
+    batch: int | None,
+    seed: int,
+    schedule: str,
+    schedule_params: tuple[tuple[str, Any], ...],
+) -> Trajectory:
+    surface = _surface(surface_name, surface_params)
+    sched = optimizers.schedules.make(schedule, **dict(schedule_params))
+    return optimizers.simulate(
+        surface,
+        name,
+        np.array(start_points, dtype=np.float64),
+        steps,
+        batch_size=batch,
+        seed=seed,
+        schedule=sched,
+        **dict(hypers),
+    )
+
+
+@dataclass
+class Race:
+    """Everything the page draws from: the surface, the runs and the per-optimizer errors."""
+
+    surface: Surface
+    starts: np.ndarray  # (K, 2)
+    runs: dict[str, Trajectory] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # optimizer -> message
+
+
+def run_title(label: str) -> str:
+    """Legend title of a run label: ``"sgd@lr=0.5"`` -> ``"SGD · lr=0.5"``."""
+    name, _, tags = label.partition("@")
+    title = optimizers.get(name).title if name in optimizers.names() else name
+    return f"{title} · {tags.replace(',', ', ')}" if tags else title
+
+
+def race(state: AppState) -> Race:
+    """Simulate every run of ``state`` (cached one by one). Bad settings become messages.
+
+    The runs are ``presets.run_variants(state)``: one per selected optimizer, or several per
+    optimizer when the state compares learning rates or batch sizes side by side. Raises
+    ValueError only for a bad surface; anything one run rejects (a hyperparameter out of
+    range) is reported in ``Race.errors`` under its label.
+    """
+    surface = build_surface(state)
+    pts = starts(state, surface)
+    key_pts = tuple((float(x), float(y)) for x, y in pts)
+    out = Race(surface=surface, starts=pts)
+    for v in presets.run_variants(state):
+        hypers = effective_hypers(state, v.optimizer) | dict(v.overrides)
+        batch = v.batch_size if state.compare_batch_sizes else state.batch_size
+        try:
+            out.runs[v.label] = _simulate(
+                state.surface,
+                _key(state.surface_params),
+                v.optimizer,
+                _key(hypers),
+                key_pts,
+                int(state.steps),
+                None if batch is None or batch >= surface.n_samples else int(batch),
+                int(state.seed),
+                state.schedule,
+                _key(state.schedule_params),
+            )
+        except ValueError as exc:
+            out.errors[v.label] = str(exc)
+    return out
+
+
+# ---------------------------------------------------------------- the results table
+
+
+def fmt(v: float) -> str:
+    """A number for the table: never 'nan' or 'inf' on screen."""
+    if not math.isfinite(v):
+        return "—"
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e4:
+        return f"{v:.4g}"
+    return f"{v:.2e}"
+
+
+def nearest_minimum(surface: Surface, xy: np.ndarray) -> tuple[str, float]:
+    """('global (3, 2)', distance) for the known minimum closest to ``xy``; ('—', nan) if none."""
+    if not surface.minima:
+        return "—", math.nan
+    pts = np.array([p.xy for p in surface.minima])
+    d = np.hypot(pts[:, 0] - xy[0], pts[:, 1] - xy[1])
+    i = int(np.argmin(d))
+    p = surface.minima[i]
+    return f"{p.kind} ({p.xy[0]:.3g}, {p.xy[1]:.3g})", float(d[i])
+
+
+def result_rows(
+    surface: Surface,
+    runs: Mapping[str, Trajectory],
+    titles: Mapping[str, str],
+    tol: float = TOLERANCE,
+) -> list[dict[str, str]]:
+    """One row per optimizer, as strings ready to show (swarms: the median over runs)."""
+    fvals = [p.value for p in surface.minima]
+    fstar = min(fvals) if fvals else None
+    rows = []
+    for name, traj in runs.items():
+        k = traj.positions.shape[1]
+        div = np.asarray(traj.diverged_at)
+        final = traj.loss[-1]
+        dists = [nearest_minimum(surface, traj.positions[-1, i]) for i in range(k)]
+        reached: list[int] = []
+        if fstar is not None:
+            for i in range(k):
+                ok = np.flatnonzero(traj.loss[:, i] - fstar <= tol)
+                ok = ok[(div[i] < 0) | (traj.steps[ok] < max(div[i], 0))] if div[i] >= 0 else ok
+                if ok.size:
+                    reached.append(int(traj.steps[ok[0]]))
+        n_div = int((div >= 0).sum())
+        if n_div:
+            first = int(div[div >= 0].min())
+            status = (
+                f"diverged at step {first}"
+                if k == 1
+                else f"{n_div} of {k} runs diverged (first at step {first})"
+            )
+        elif k == 1:
+            status = "reached tolerance" if reached else "running"
+        else:
+            status = f"{len(reached)} of {k} runs reached tolerance"
+        alive = [i for i in range(k) if div[i] < 0] or list(range(k))
+        rows.append(
+            {
+                "optimizer": titles.get(name, name),
+                "final loss": fmt(float(np.median(final[alive]))),
+                "nearest minimum": dists[alive[0]][0],
+                "distance": fmt(float(np.median([dists[i][1] for i in alive]))),
+                f"steps to loss − f* ≤ {tol:g}": str(int(np.median(reached))) if reached else "—",
+                "status": status,
+            }
+        )
+    return rows
+
+
+def divergence_messages(runs: Mapping[str, Trajectory], titles: Mapping[str, str]) -> list[str]:
+    """One sentence per optimizer with a diverged run, with the likely cause."""
+    out = []
+    for name, traj in runs.items():
+        div = np.asarray(traj.diverged_at)
+        if (div >= 0).any():
+            first = int(div[div >= 0].min())
+            lr = traj.hyperparams.get("lr")
+            lr_text = f" (learning rate {lr:g})" if isinstance(lr, int | float) else ""
+            out.append(
+                f"**{titles.get(name, name)}** diverged at step {first}{lr_text}: its path left "
+                "the plot where the ✕ marks it. A smaller learning rate usually tames it."
+            )
+    return out

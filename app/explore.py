@@ -1,0 +1,283 @@
+"""The Explore page: optimizers race across a surface; every control redraws the race.
+
+Reads like a script: the URL (first run only) and presets fill the widgets; the ``*_ui``
+functions of app/controls.py draw them and return plain values gathered into one
+:class:`AppState`; app/compute.py turns it into cached trajectories; app/figures.py turns those
+into a plain plotly dict; the state is written back to the URL after every run.
+
+Any unexpected exception in the page body is logged with its traceback on the server and
+shown as one short, friendly message: the audience never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+import optimizers
+from app import compute, controls, figures, urlstate
+from app.classroom_ui import explain_ui, exports_ui, presets_ui, share_ui
+from app.state import AppState
+
+log = logging.getLogger(__name__)
+
+CHART_KEY = "race"
+EMBED_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"], header[data-testid="stHeader"] {display: none;}
+.block-container {padding-top: 1rem; max-width: 100%;}
+</style>
+"""
+LARGE_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] {font-size: 20px;}
+[data-testid="stMarkdownContainer"] p, [data-testid="stWidgetLabel"] p,
+[data-testid="stCaptionContainer"], .stDataFrame {font-size: 1.15rem !important;}
+</style>
+"""
+COMPACT_CSS = """
+<style>
+.block-container {padding-top: 3rem; padding-bottom: 1rem;}
+[data-testid="stSidebar"] [data-testid="stVerticalBlock"] {gap: 0.55rem;}
+</style>
+"""
+
+
+def apply_state(state: AppState) -> None:
+    """Write ``state`` into every widget of the page (used for presets and shared links).
+
+    Call before the widgets are drawn in a run; values a widget cannot show are repaired
+    when it is drawn (see app/controls.py).
+    """
+    controls.apply_state(state)
+    st.session_state.pop("explain_label", None)  # the explain panel re-reads explain_optimizer
+    st.session_state["_compare"] = (tuple(state.compare_lrs), tuple(state.compare_batch_sizes))
+
+
+def _query_dict() -> dict[str, str | list[str]]:
+    out: dict[str, str | list[str]] = {}
+    for key in st.query_params:
+        values = st.query_params.get_all(key)
+        out[key] = values[0] if len(values) == 1 else list(values)
+    return out
+
+
+def _load_url_once() -> list[str]:
+    """On a session's first run, restore the state from the query string."""
+    if st.session_state.get("_url_loaded"):
+        return []
+    st.session_state["_url_loaded"] = True
+    query = _query_dict()
+    if not query:
+        return []  # a plain visit: the widgets start from their defaults
+    state, warnings = urlstate.decode(query)
+    if not state.optimizers and urlstate.KEYS["optimizers"] not in query:
+        state = replace(state, optimizers=tuple(controls.default_optimizers()))
+    apply_state(state)
+    return list(warnings)
+
+
+def _take_click() -> None:
+    """A click on the surface (a point of the invisible grid) moves the start there."""
+    event: Any = st.session_state.get(CHART_KEY)
+    try:
+        points = event["selection"]["points"] if event else []
+    except (KeyError, TypeError):
+        return
+    if not points:
+        return
+    p = points[0]
+    sig = (p.get("curve_number"), p.get("point_index"), p.get("x"), p.get("y"))
+    if sig == st.session_state.get("_last_click"):
+        return
+    st.session_state["_last_click"] = sig
+    if p.get("curve_number") not in st.session_state.get("_surface_traces", (0,)):
+        return
+    try:
+        x, y = float(p["x"]), float(p["y"])
+    except (KeyError, TypeError, ValueError):
+        return
+    st.session_state["start_x"], st.session_state["start_y"] = round(x, 3), round(y, 3)
+
+
+def read_state() -> AppState:
+    """Draw the sidebar controls and gather their values into one AppState."""
+    ss = st.session_state
+    st.markdown("#### Surface")
+    surface_name, surface_params = controls.surface_ui()
+    surface = compute.build_surface(AppState(surface=surface_name, surface_params=surface_params))
+    st.caption(surface.description)
+    st.markdown("#### Optimizers")
+    chosen, hyper = controls.optimizers_ui(bool(ss.get("shared_lr", False)))
+    st.markdown("#### Training")
+    training = controls.training_ui(surface.n_samples, chosen)
+    st.markdown("#### Start")
+    start = controls.start_ui(surface)
+    st.markdown("#### Display")
+    display = controls.display_ui()
+    compare_lrs, compare_batches = ss.get("_compare", ((), ()))
+    return AppState(
+        surface=surface_name,
+        surface_params=surface_params,
+        optimizers=tuple(chosen),
+        hyper=hyper,
+        explain_optimizer=ss.get("explain_optimizer"),
+        compare_lrs=tuple(compare_lrs),
+        compare_batch_sizes=tuple(compare_batches),
+        **training,
+        **start,
+        **display,
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _surface_image(name: str, params: tuple[tuple[str, Any], ...], dark: bool) -> dict[str, Any]:
+    surface = compute.build_surface(AppState(surface=name, surface_params=dict(params)))
+    return figures.surface_image(surface, dark=dark)
+
+
+def _dark(state: AppState) -> bool:
+    try:
+        return bool(state.dark or st.context.theme.type == "dark")
+    except AttributeError:  # older Streamlit without st.context.theme
+        return bool(state.dark)
+
+
+def _embedded() -> bool:
+    """``?embed=true``: Streamlit reserves the ``embed`` query key (st.query_params hides it)."""
+    try:
+        return bool(st.context.is_embedded)
+    except AttributeError:
+        return False
+
+
+def _write_url(state: AppState) -> None:
+    query = urlstate.encode(state)
+    query.pop("embed", None)  # reserved by Streamlit; it keeps the browser's own value
+    if query != st.query_params.to_dict():
+        st.query_params.from_dict(query)
+
+
+def _about(names: list[str]) -> None:
+    for name in names:
+        opt = optimizers.get(name)
+        with st.expander(f"About {opt.title}"):
+            st.markdown(opt.summary)
+            st.latex(opt.update_tex)
+            rows = [
+                {
+                    "hyperparameter": h.name,
+                    "symbol": f"{h.symbol}" if h.symbol else "",
+                    "default": controls.fmt_number(h.default),
+                    "range": h.range_text(),
+                    "what it does": h.help,
+                }
+                for h in opt.hypers
+            ]
+            if rows:
+                st.dataframe(rows, hide_index=True, width="stretch")
+            st.markdown(f"**Reference:** {opt.reference}")
+            if opt.torch_class:
+                st.markdown(f"**Matches:** `{opt.torch_class}`")
+            if opt.notes:
+                st.markdown(f"**Where the lessons differ:** {opt.notes}")
+
+
+def _body() -> None:
+    url_warnings = _load_url_once()
+    _take_click()
+    ss = st.session_state
+    presenting = bool(ss.get("embed")) or _embedded()
+    if presenting:
+        st.html(EMBED_CSS)
+    else:
+        st.html(COMPACT_CSS)
+    if ss.get("large_fonts"):
+        st.html(LARGE_CSS)
+    head, lessons = st.columns([5, 1], vertical_alignment="center")
+    with lessons.popover("Lessons", width="stretch"):
+        preset = presets_ui()  # before the widgets are drawn, so it may set all of them
+    if preset is not None:
+        apply_state(preset)
+    with st.sidebar:
+        st.markdown("## Optimizer Playground")
+        state = read_state()
+    if presenting and not state.embed:
+        state = replace(state, embed=True)
+        st.markdown("#### Share")
+        share_ui(state)
+    if state.embed and not _embedded():
+        st.button(
+            "Show the controls (leave presenter mode)",
+            on_click=lambda: st.session_state.update(embed=False),
+        )
+    for w in url_warnings:
+        st.warning(w)
+    race = compute.race(state)
+    surface = race.surface
+    titles = {label: compute.run_title(label) for label in race.runs}
+    head.markdown(f"**{surface.title}** · {surface.description}")
+    if not state.optimizers:
+        st.info("Pick at least one optimizer in the sidebar to start a race.")
+    for label, message in race.errors.items():
+        st.error(f"{compute.run_title(label)} cannot run with these settings: {message}")
+    for message in compute.divergence_messages(race.runs, titles):
+        st.warning(message)
+    if state.steps == 0:
+        st.info("Steps is 0: every optimizer stays at its start. Raise Steps to start the race.")
+    style = figures.Style(dark=_dark(state), large_fonts=state.large_fonts, embed=state.embed)
+    series = figures.prepare(surface, race.runs, titles, dark=style.dark)
+    image = _surface_image(state.surface, tuple(sorted(state.surface_params.items())), style.dark)
+    fig = figures.race_figure(surface, series, race.starts, style, image)
+    ss["_surface_traces"] = tuple(
+        i for i, t in enumerate(fig["data"]) if "xaxis" not in t and t.get("name") != "heads"
+    )
+    st.plotly_chart(
+        figures.PlainFigure(fig),
+        key=CHART_KEY,
+        on_select="rerun",
+        selection_mode="points",
+        theme=None,
+        width="stretch",
+        config={"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+    )
+    st.caption(
+        "Click anywhere on the surface to start there. Faded lines are the whole paths; "
+        "press ▶ Play to race. Right: loss gap and gradient norm per step"
+        + (" (centre start)." if state.swarm > 1 else ".")
+    )
+    if race.runs:
+        st.dataframe(
+            compute.result_rows(surface, race.runs, titles),
+            hide_index=True,
+            width="stretch",
+        )
+    if state.view_3d:
+        st.plotly_chart(
+            figures.PlainFigure(figures.surface_3d_figure(surface, series, style)),
+            key="race3d",
+            theme=None,
+            width="stretch",
+        )
+    with st.expander("Step-by-step maths", expanded=bool(state.explain_optimizer)):
+        explain_ui(state, race.runs, surface, 1)
+    with st.expander("Export"):
+        exports_ui(state, race.runs, surface, fig)
+    _about(list(state.optimizers))
+    _write_url(state)
+
+
+def page() -> None:
+    """The page, wrapped: an unexpected error becomes one friendly line (traceback in the log)."""
+    try:
+        _body()
+    except Exception:
+        log.exception("Explore page failed")
+        st.error(
+            "Sorry, something went wrong while drawing this race. Change a setting or reload "
+            "the page to start over; the details were written to the server log."
+        )

@@ -1,0 +1,313 @@
+"""The Explore page through Streamlit's AppTest, plus the pure pieces it is built from.
+
+AppTest runs the real page script (app/main.py) against the real core; the figure is read back
+from the chart's JSON spec exactly as the browser receives it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import optimizers
+import surfaces
+from app import colormap, compute, figures
+from app.state import AppState
+
+MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+TIMEOUT = 60
+
+
+def fresh(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def spec(at: AppTest, index: int = 0) -> dict[str, Any]:
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def trace(fig: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in fig["data"] if t.get("name") == name)
+
+
+def clean(at: AppTest) -> None:
+    """No exception, no error box, and a chart on the page."""
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.get("plotly_chart"), "the race chart is missing"
+
+
+def texts(elements: Any) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+# ---------------------------------------------------------------- the page
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return fresh()
+
+
+def test_first_load_races_the_default_optimizers(page: AppTest) -> None:
+    clean(page)
+    fig = spec(page)
+    names = [t.get("name") for t in fig["data"]]
+    for name in controls_default():
+        assert optimizers.get(name).title in names
+    assert 1 < len(fig["frames"]) <= 150
+    assert fig["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
+    assert page.dataframe, "the results table is missing"
+
+
+def controls_default() -> list[str]:
+    return [n for n in optimizers.DEFAULT_SET if n in optimizers.names()]
+
+
+@pytest.mark.parametrize("name", surfaces.names())
+def test_every_surface_renders_with_the_default_optimizers(name: str) -> None:
+    at = fresh()
+    at.selectbox(key="surface").set_value(name).run()
+    clean(at)
+    fig = spec(at)
+    s = surfaces.get(name)
+    assert fig["layout"]["xaxis"]["range"] == list(s.bounds[0])
+    assert [t["name"] for t in fig["data"]][-3:] == ["heads", "loss-now", "grad-now"]
+    assert s.description in texts(at.markdown)
+
+
+def test_changing_steps_changes_the_figure(page: AppTest) -> None:
+    before = spec(page)
+    page.slider(key="steps").set_value(60).run()
+    clean(page)
+    after = spec(page)
+    assert after["frames"] != before["frames"]
+    assert after["frames"][-1]["name"] == "60"
+
+
+def test_one_hyperparameter_changes_only_its_optimizer() -> None:
+    at = fresh()
+    before = {t["name"]: t for t in spec(at)["data"] if "xaxis" not in t}
+    at.select_slider(key="hp.adam.lr").set_value(0.1).run()
+    clean(at)
+    after = {t["name"]: t for t in spec(at)["data"] if "xaxis" not in t}
+    adam = optimizers.get("adam").title
+    assert after[adam]["x"] != before[adam]["x"]
+    for name in controls_default():
+        if name != "adam":
+            title = optimizers.get(name).title
+            assert after[title]["x"] == before[title]["x"], title
+
+
+def test_shared_learning_rate_drives_every_optimizer() -> None:
+    at = fresh()
+    at.checkbox(key="shared_lr").check().run()
+    at.select_slider(key="lr").set_value(0.05).run()
+    clean(at)
+    fig = spec(at)
+    paths = [trace(fig, optimizers.get(n).title)["x"] for n in ("sgd", "momentum")]
+    assert paths[0] != paths[1]
+    state = AppState(optimizers=("sgd", "adam"), shared_lr=True, lr=0.05)
+    assert compute.effective_hypers(state, "adam")["lr"] == 0.05
+    assert compute.effective_hypers(state, "sgd")["lr"] == 0.05
+
+
+def test_divergence_is_reported_with_a_marker_and_a_message() -> None:
+    at = fresh()
+    at.selectbox(key="surface").set_value("quadratic_bowl").run()
+    at.checkbox(key="shared_lr").check().run()
+    at.select_slider(key="lr").set_value(10.0).run()
+    clean(at)
+    warnings = texts(at.warning)
+    assert re.search(r"diverged at step \d+", warnings), warnings
+    fig = spec(at)
+    marks = trace(fig, "diverged")
+    (x0, x1), (y0, y1) = surfaces.get("quadratic_bowl").bounds
+    for x, y in zip(marks["x"], marks["y"], strict=True):  # on the plot's edge, not off it
+        assert x0 - 1e-6 <= x <= x1 + 1e-6 and y0 - 1e-6 <= y <= y1 + 1e-6
+        assert min(abs(x - x0), abs(x - x1), abs(y - y0), abs(y - y1)) < 1e-3
+    table = " ".join(str(v) for v in at.dataframe[0].value.to_numpy().ravel())
+    assert "diverged at step" in table
+    assert "nan" not in table.lower() and "inf" not in table.lower()
+
+
+def test_every_optimizer_is_selectable_at_once() -> None:
+    at = fresh()
+    at.multiselect(key="optimizers").set_value(optimizers.names()).run()
+    clean(at)
+    names = {t.get("name") for t in spec(at)["data"]}
+    for name in optimizers.names():
+        assert optimizers.get(name).title in names, name
+    assert len(at.dataframe[0].value) == len(optimizers.names())
+
+
+@pytest.mark.parametrize("name", surfaces.names())
+def test_bad_input_batch_one_every_optimizer_huge_lr(name: str) -> None:
+    at = fresh()
+    at.selectbox(key="surface").set_value(name).run()
+    at.multiselect(key="optimizers").set_value(optimizers.names()).run()
+    at.select_slider(key="batch").set_value(1).run()
+    at.checkbox(key="shared_lr").check().run()
+    at.select_slider(key="lr").set_value(10.0).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.get("plotly_chart")
+    raw = at.get("plotly_chart")[0].proto.spec
+    assert "NaN" not in raw.replace('"NaN', "") and "Infinity" not in raw
+
+
+def test_zero_steps_and_tiny_lr_render_a_message() -> None:
+    at = fresh()
+    at.slider(key="steps").set_value(0).run()
+    clean(at)
+    assert "Steps is 0" in texts(at.info)
+    at.slider(key="steps").set_value(10).run()
+    at.checkbox(key="shared_lr").check().run()
+    at.select_slider(key="lr").set_value(1e-5).run()
+    clean(at)
+
+
+def test_no_optimizer_selected_says_so() -> None:
+    at = fresh()
+    at.multiselect(key="optimizers").set_value([]).run()
+    assert not at.exception
+    assert "Pick at least one optimizer" in texts(at.info)
+
+
+def test_swarm_runs_every_optimizer_from_each_start() -> None:
+    at = fresh()
+    at.slider(key="swarm").set_value(5).run()
+    clean(at)
+    fig = spec(at)
+    assert len(trace(fig, "start")["x"]) == 5
+    assert len(trace(fig, "heads")["x"]) == 5 * len(controls_default())
+
+
+def test_the_url_restores_the_state_and_is_written_back() -> None:
+    at = fresh({"surface": "rosenbrock", "opt": "sgd,adam", "steps": "120", "seed": "3"})
+    clean(at)
+    assert at.selectbox(key="surface").value == "rosenbrock"
+    assert at.multiselect(key="optimizers").value == ["sgd", "adam"]
+    assert spec(at)["frames"][-1]["name"] == "120"
+    assert (
+        at.query_params["surface"] == ["rosenbrock"] or at.query_params["surface"] == "rosenbrock"
+    )
+    at.slider(key="steps").set_value(80).run()
+    assert "80" in str(at.query_params["steps"])
+
+
+def test_a_bad_url_gives_polite_warnings_not_an_error() -> None:
+    at = fresh({"surface": "nowhere", "steps": "-5", "opt": "adam,bogus"})
+    assert not at.exception
+    assert at.warning, "bad URL values should be explained"
+    assert at.get("plotly_chart")
+
+
+def test_presenter_mode_enlarges_the_chart() -> None:
+    # Streamlit reserves the ``embed`` query key (?embed=true sets st.context.is_embedded,
+    # checked in the browser test); the switch in the sidebar does the same.
+    at = fresh()
+    at.checkbox(key="embed").check().run()
+    clean(at)
+    assert spec(at)["layout"]["height"] > figures.Style().height
+    assert any("stSidebar" in str(h.proto) for h in at.get("html"))
+
+
+def test_large_fonts_and_dark_figure() -> None:
+    at = fresh({"big": "1", "dark": "1"})
+    clean(at)
+    layout = spec(at)["layout"]
+    assert layout["font"]["size"] == figures.Style(large_fonts=True).font
+    assert layout["paper_bgcolor"] == figures.DARK["paper"]
+
+
+def test_3d_view_is_behind_a_toggle() -> None:
+    at = fresh()
+    assert len(at.get("plotly_chart")) == 1
+    at.checkbox(key="view_3d").check().run()
+    clean(at)
+    fig3d = spec(at, 1)
+    assert fig3d["data"][0]["type"] == "surface"
+    assert any(t["type"] == "scatter3d" for t in fig3d["data"])
+
+
+def test_about_expanders_show_each_update_rule(page: AppTest) -> None:
+    page.multiselect(key="optimizers").set_value(["adam"]).run()
+    labels = [e.label for e in page.expander]
+    assert any(label == "About Adam" for label in labels)
+    assert page.latex and optimizers.get("adam").update_tex.strip() in page.latex[0].value
+
+
+def test_an_unexpected_error_shows_a_friendly_message_not_a_traceback() -> None:
+    def script() -> None:
+        from app import explore
+
+        def boom() -> None:
+            raise RuntimeError("internal detail")
+
+        explore._body = boom
+        explore.page()
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "Sorry, something went wrong" in texts(at.error)
+    assert "internal detail" not in texts(at.error)
+
+
+# ---------------------------------------------------------------- pure pieces
+
+
+def test_png_round_trip_and_colormap_ends() -> None:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
+    assert np.array_equal(colormap.decode_png(colormap.encode_png(img)), img)
+    table = colormap.lut("viridis")
+    assert tuple(table[0]) == (0x44, 0x01, 0x54) and tuple(table[-1]) == (0xFD, 0xE7, 0x25)
+    unit, lo, hi = colormap.normalise(np.array([[1.0, 10.0], [100.0, np.nan]]), log=True)
+    assert unit[1, 1] == 1.0 and unit.min() >= 0 and unit.max() <= 1 and hi > lo
+
+
+def test_exit_point_lies_on_the_edge() -> None:
+    bounds = ((-1.0, 1.0), (-1.0, 1.0))
+    path = np.array([[0.0, 0.0], [0.5, 0.0], [3.0, 1.0]])
+    p = figures.exit_point(path, bounds)
+    assert p[0] == pytest.approx(1.0) and -1 <= p[1] <= 1
+    assert np.array_equal(figures.exit_point(path[:2], bounds), path[1])
+
+
+def test_frames_are_subsampled_and_touch_only_the_animated_traces() -> None:
+    s = surfaces.get("ravine")
+    runs = {
+        n: optimizers.simulate(s, n, np.array(s.default_start), 500) for n in optimizers.names()[:8]
+    }
+    series = figures.prepare(s, runs, {n: n for n in runs})
+    fig = figures.race_figure(s, series, np.array([s.default_start]))
+    assert len(fig["frames"]) <= 150
+    animated = {len(fig["data"]) - i for i in (1, 2, 3)}
+    assert all(set(f["traces"]) == animated for f in fig["frames"])
+    assert fig["frames"][0]["name"] == "0" and fig["frames"][-1]["name"] == "500"
+    payload = json.dumps(fig, separators=(",", ":"))
+    assert len(payload) <= 500_000, len(payload)  # the issue's payload budget
+
+
+def test_result_rows_never_show_nan() -> None:
+    s = surfaces.get("quadratic_bowl")
+    runs = {
+        "sgd": optimizers.simulate(s, "sgd", np.array([[1.0, 1.0], [2.0, 2.0]]), 50, lr=0.1),
+        "adam": optimizers.simulate(s, "adam", np.array([[1.0, 1.0], [2.0, 2.0]]), 50, lr=50.0),
+    }
+    rows = compute.result_rows(s, runs, {"sgd": "SGD", "adam": "Adam"})
+    assert rows[0]["status"].endswith("reached tolerance")
+    for row in rows:
+        for v in row.values():
+            assert "nan" not in v.lower() and "inf" not in v.lower()
+    assert math.isfinite(float(rows[0]["final loss"]))
