@@ -133,8 +133,9 @@ def test_geometry_metadata(case: tuple[surfaces.Surface, dict]) -> None:
     assert all(p.kind in ("global", "local") for p in s.minima)
     assert all(p.kind == "saddle" for p in s.saddles)
     assert (s.minima == ()) == (s.name == "saddle")
-    if s.log_color:  # a log colour scale needs a surface bounded below near 0
-        assert min(p.value for p in s.minima) >= 0.0
+    if s.log_color:  # a log colour scale needs a surface that is never negative
+        assert s.grid(101)[2].min() >= 0.0 and min(p.value for p in s.minima) >= 0.0
+    assert math.hypot(*s.grad_scalar(*s.default_start)) > 1e-2  # the start is not at rest
 
 
 def test_surface_is_immutable() -> None:
