@@ -171,7 +171,7 @@ PRESETS: tuple[Preset, ...] = (
             optimizers=("sgd",),
             hyper={"sgd": {"lr": 0.01}},
             start=(-0.27, -0.92),
-            swarm=16,
+            swarm=12,
             steps=200,
         ),
     ),

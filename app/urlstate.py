@@ -37,8 +37,8 @@ MAX_VALUE_LEN = 200  # longer values are rejected unread
 MAX_KEY_LEN = 60
 MAX_KEYS = 300  # keys beyond this many are ignored (one warning)
 MAX_OPTIMIZERS = 14
-MAX_STEPS = 2000
-MAX_SWARM = 64
+MAX_STEPS = 2000  # as app/controls.py's steps slider (0 = just the start)
+MAX_SWARM = 12  # the page's swarm control goes to 12 (app/controls.py)
 MAX_BATCH_SIZES = 4
 MAX_LRS = 4
 MAX_SEED = 2**32 - 1
@@ -300,7 +300,7 @@ class _Reader:
 
 
 def _describe(default: Any) -> str:
-    if default is None:
+    if default is None or default == ():
         return "the default"
     if isinstance(default, tuple):
         return "the default (" + (", ".join(fmt(v) for v in default) or "none") + ")"
@@ -439,7 +439,7 @@ def _decode(query: Mapping[str, str | list[str]]) -> tuple[AppState, list[str]]:
 
     start = rd.field(k["start"], lambda r: _parse_pair(r, surf.box), d.start)
     swarm = rd.field(k["swarm"], lambda r: parse_int(r, 1, MAX_SWARM), d.swarm)
-    steps = rd.field(k["steps"], lambda r: parse_int(r, 1, MAX_STEPS), d.steps)
+    steps = rd.field(k["steps"], lambda r: parse_int(r, 0, MAX_STEPS), d.steps)
     batch = rd.field(k["batch_size"], lambda r: parse_int(r, 1, n), d.batch_size)
     seed = rd.field(k["seed"], lambda r: parse_int(r, 0, MAX_SEED), d.seed)
     lrs = rd.field(k["compare_lrs"], lambda r: _parse_lrs(r, opts), d.compare_lrs)

@@ -243,3 +243,39 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     assert "opt=sgd,adam" in link and "quadratic_bowl.cx=3.0" in link
     query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
     assert urlstate.decode(query) == (p.state, [])
+
+
+# ---------------------------------------------------------------- each lesson on the real page
+
+PAGE = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app" / "main.py")
+
+
+def normalized(s: AppState) -> AppState:
+    """Defaults made explicit: the start and every hyperparameter of the chosen optimizers."""
+    import dataclasses
+
+    surf = surfaces.get(s.surface, **s.surface_params)
+    hyper = {o: {**optimizers.get(o).defaults(), **s.hyper.get(o, {})} for o in s.optimizers}
+    for o in hyper:
+        hyper[o].pop("convention", None)  # driven by AppState.momentum_convention
+    return dataclasses.replace(
+        s,
+        start=tuple(s.start or surf.default_start),
+        hyper=hyper,
+        surface_params=dict(surf.params),
+    )
+
+
+@pytest.mark.parametrize("p", PRESETS, ids=lambda p: p.key)
+def test_lesson_link_opens_the_page_with_exactly_that_lesson(p: Preset) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in urlstate.encode(p.state).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [w.value for w in at.warning if "Ignored" in w.value]
+    page_state, warnings = urlstate.decode({k: at.query_params[k] for k in at.query_params})
+    assert warnings == []
+    assert normalized(page_state) == normalized(p.state)

@@ -82,7 +82,7 @@ def valid_states(draw: st.DrawFn) -> AppState:
         shared_lr=draw(st.booleans()),
         start=start,
         swarm=draw(st.integers(1, urlstate.MAX_SWARM)),
-        steps=draw(st.integers(1, urlstate.MAX_STEPS)),
+        steps=draw(st.integers(0, urlstate.MAX_STEPS)),
         batch_size=draw(st.none() | st.integers(1, n)),
         seed=draw(st.integers(0, urlstate.MAX_SEED)),
         schedule=schedule,
@@ -332,3 +332,29 @@ def test_random_queries_never_raise_and_give_valid_states(query: dict[str, Any])
     known = set(urlstate.KEYS.values())
     if any(isinstance(k, str) and "." not in k and k not in known for k in query):
         assert warnings
+
+
+# ---------------------------------------------------------------- the real page (AppTest)
+
+PAGE = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app" / "main.py")
+HOSTILE_PAGES: list[dict[str, str | list[str]]] = [
+    {"steps": "nan", "opt": "sgd,nope", "surface": "<script>alert(1)</script>"},
+    {"opt": ",".join(["adam"] * 40), "adam.lr": "1e999", "start": "1e308,-1e308"},
+    {"surface": "linear_regression", "batch": "0", "batches": "1,2,3,4,5,6", "seed": "-1"},
+    {"opt": "momentum", "momentum.momentum": "1", "conv": "x", "explain": "momentum"},
+    {"sched": "step", "sched.step_size": "0", "sched.gamma": "nan", "lrs": "1e9"},
+    {"\u202e": "\u0000", "steps": ["10", "20"], "x" * 61: "1", "dark": "ja"},
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_PAGES)
+def test_hostile_links_open_the_page_without_an_exception(query: dict[str, Any]) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(w.value for w in at.warning)
+    assert "Ignored" in shown  # the visitor is told what was ignored
