@@ -22,10 +22,11 @@ LESSON_KEY = "classroom_lesson"
 # ---------------------------------------------------------------- lessons
 
 
-def presets_ui() -> AppState | None:
+def presets_ui(show_note: bool = True) -> AppState | None:
     """One button per lesson; returns the lesson's state on the run its button was clicked.
 
-    The chosen lesson's "what to watch" note stays on screen until another lesson is chosen.
+    ``show_note``: draw the chosen lesson's "what to watch" note here too. Inside a popover
+    pass False and call :func:`lesson_note_ui` where the note should stay visible.
     """
     clicked: AppState | None = None
     cols = st.columns(3)
@@ -34,11 +35,25 @@ def presets_ui() -> AppState | None:
             if st.button(p.title, key=f"lesson_{p.key}", help=p.watch, width="stretch"):
                 st.session_state[LESSON_KEY] = p.key
                 clicked = p.state
-    key = st.session_state.get(LESSON_KEY)
-    if key in presets.BY_KEY:
-        p = presets.BY_KEY[key]
-        st.info(f"**{p.title}.** {p.watch}", icon=":material/school:")
+    if show_note:
+        lesson_note_ui()
     return clicked
+
+
+def lesson_note_ui() -> None:
+    """The chosen lesson's "what to watch" note, until another lesson is chosen or it is hidden."""
+    key = st.session_state.get(LESSON_KEY)
+    if key not in presets.BY_KEY:
+        return
+    p = presets.BY_KEY[key]
+    note, close = st.columns([12, 1], vertical_alignment="center")
+    note.info(f"**{p.title}.** {p.watch}", icon=":material/school:")
+    close.button(
+        "✕",
+        key="lesson_note_hide",
+        help="Hide this note",
+        on_click=lambda: st.session_state.pop(LESSON_KEY, None),
+    )
 
 
 # ---------------------------------------------------------------- share link
@@ -111,13 +126,14 @@ def explain_ui(state: AppState, runs: Mapping[str, Any], surface: Any, step: int
         st.caption("Choose at least one optimizer to see its step-by-step maths.")
         return
     labels = list(runs)
-    default = state.explain_optimizer if state.explain_optimizer in labels else labels[0]
+    wanted = [lb for lb in labels if runs[lb].optimizer == state.explain_optimizer]
+    default = wanted[0] if wanted else labels[0]
     c1, c2, c3 = st.columns([2, 1, 1])
     label = c1.selectbox(
         "Optimizer",
         labels,
         index=labels.index(default),
-        key="explain_label",
+        key=f"explain_label_{state.explain_optimizer}",  # a lesson's choice resets it
         format_func=lambda lb: _title(runs[lb].optimizer) + _suffix(lb),
     )
     traj = runs[label]

@@ -243,6 +243,8 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     assert "opt=sgd,adam" in link and "quadratic_bowl.cx=3.0" in link
     query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
     assert urlstate.decode(query) == (p.state, [])
+    at.button(key="lesson_note_hide").click().run()
+    assert not at.exception and len(at.info) == 0
 
 
 # ---------------------------------------------------------------- each lesson on the real page
