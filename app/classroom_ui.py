@@ -161,7 +161,7 @@ def explain_ui(state: AppState, runs: Mapping[str, Any], surface: Any, step: int
     axis = tuple(getattr(surface, "axis_labels", ("x", "y")))
     maths = explain.step_maths(traced, t, k, (axis[0], axis[1]))
     opt = optimizers.get(maths.optimizer)
-    st.markdown(f"**{opt.title}**, step {maths.t} of {n_steps}. {opt.summary}.")
+    st.markdown(f"**{opt.title}**, step {maths.t} of {n_steps}: {opt.summary}.")
     for line in explain.explain(traced, maths.t, k, (axis[0], axis[1])):
         st.latex(line)
     if maths.note:

@@ -214,3 +214,34 @@ def test_panel_shows_momentum_in_three_conventions() -> None:
     at.radio(key="explain_conv").set_value("ema").run()
     assert not at.exception
     assert any(r"\eta = 0.1" in x.value for x in at.latex)  # lr 0.01 torch = 0.1 ema
+
+
+# ---------------------------------------------------------------- KaTeX in the real page
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_optimizers_maths_renders_in_katex_without_errors() -> None:
+    """The page's Step-by-step maths for each optimizer: KaTeX parses every line."""
+    from app import urlstate
+    from app.state import AppState
+    from tests.support import browser, free_port_from, streamlit_server, wait_for_chart
+
+    with streamlit_server(free_port_from(8670, 8699)) as url, browser() as page:
+        for name in optimizers.names():
+            state = AppState(
+                surface="linear_regression", optimizers=(name,), steps=20, explain_optimizer=name
+            )
+            page.goto(f"{url}/?{urlstate.query_string(urlstate.encode(state))}")
+            wait_for_chart(page, timeout_ms=90_000)
+            assert page.locator("[data-testid=stException]").count() == 0
+            maths = page.locator("[data-testid=stExpander]", has_text="Step-by-step maths")
+            maths.locator(".katex").first.wait_for(timeout=60_000)
+            lines = 6 + (5 if name == "momentum" else 0)
+            assert maths.locator(".katex").count() >= lines, name
+            assert page.locator(".katex-error").count() == 0, name
+            if optimizers.get(name).uses == "grad":
+                assert "∇" in maths.inner_text(), name
+        page.screenshot(
+            path=str(__import__("tests.support").support.artifact("explain.png")), full_page=True
+        )

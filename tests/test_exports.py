@@ -7,6 +7,7 @@ import io
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,3 +224,38 @@ def test_exports_panel_offers_three_downloads_and_the_png_hint() -> None:
     buttons = at.get("download_button")
     assert len(buttons) == 3
     assert any("camera" in c.value and "race_ravine_sgd.png" in c.value for c in at.caption)
+
+
+# ---------------------------------------------------------------- the real page in Chromium
+
+
+@pytest.mark.browser
+def test_page_export_downloads_an_html_that_plays_offline() -> None:
+    from app import presets
+    from tests.support import free_port_from, streamlit_server, wait_for_chart
+
+    lesson = presets.BY_KEY["adam_default_lr"].state
+    query = urlstate.query_string(urlstate.encode(lesson))
+    path = artifact("page_export.html")
+    with streamlit_server(free_port_from(8650, 8670)) as url, browser() as page:
+        page.goto(f"{url}/?{query}")
+        wait_for_chart(page, timeout_ms=90_000)
+        assert page.locator("[data-testid=stException]").count() == 0
+        page.get_by_text("Export", exact=True).click()
+        with page.expect_download(timeout=60_000) as dl:
+            page.get_by_role("button", name="Animation (HTML)").click()
+        dl.value.save_as(path)
+        assert dl.value.suggested_filename == "race_quadratic_bowl_sgd-adam.html"
+        with page.expect_download(timeout=60_000) as dl_json:
+            page.get_by_role("button", name="Trajectories (JSON)").click()
+        data = json.loads(Path(dl_json.value.path()).read_text(encoding="utf-8"))
+        assert urlstate.decode(data["query"])[0] == lesson
+        np.testing.assert_allclose(data["runs"]["adam"]["paths"][0]["x"][-1], 0.93755, atol=1e-4)
+    html = path.read_text(encoding="utf-8")
+    assert "Ignored" not in html and "adam.lr" in html
+    with browser() as page:
+        assert _open_offline(page, path) == []
+        before = _points(page)
+        page.locator(".updatemenu-button", has_text="Play").first.click()
+        time.sleep(0.8)
+        assert _points(page) != before
