@@ -323,8 +323,8 @@ def grad_pre(h: Hypers) -> GradPre | None:
     def pre(x: float, y: float, gx: float, gy: float) -> tuple[float, float]:
         if neg:
             gx, gy = -gx, -gy
-        if wd != 0.0:
-            gx, gy = gx + wd * x, gy + wd * y
+        if wd != 0.0:  # torch's grad.add(param, alpha=wd) is fused
+            gx, gy = fma(wd, x, gx), fma(wd, y, gy)
         return gx, gy
 
     return pre
@@ -336,8 +336,7 @@ def grad_pre_into(p: np.ndarray, g: np.ndarray, h: dict[str, Any], w: Scratch) -
         np.negative(g, out=g)
     wd = h.get("weight_decay")
     if wd is not None and not h.get("_decoupled", False) and np.any(wd != 0.0):
-        np.multiply(p, wd, out=w.a)
-        g += w.a
+        np.copyto(g, fma(wd, p, g))
 
 
 _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant for float64
