@@ -50,7 +50,9 @@ RUN /opt/venv/bin/pip install --find-links /tmp/wheels /src \
 
 # ---- final stage: the interpreter, the venv, the app; no compilers, no caches ----
 FROM ${BASE}
+# PYTHONPATH: `import app...` finds /app/app (next to main.py) before the installed copy.
 ENV PATH=/opt/venv/bin:${PATH} \
+    PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \
