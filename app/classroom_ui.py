@@ -158,18 +158,34 @@ def explain_ui(state: AppState, runs: Mapping[str, Any], surface: Any, step: int
         )
         return
     traced, k = found
-    axis = tuple(getattr(surface, "axis_labels", ("x", "y")))
-    maths = explain.step_maths(traced, t, k, (axis[0], axis[1]))
+    axis2 = tuple(getattr(surface, "axis_labels", ("x", "y")))
+    axis = (str(axis2[0]), str(axis2[1]))
+    maths = explain.step_maths(traced, t, k, axis)
     opt = optimizers.get(maths.optimizer)
     st.markdown(f"**{opt.title}**, step {maths.t} of {n_steps}: {opt.summary}.")
-    for line in explain.explain(traced, maths.t, k, (axis[0], axis[1])):
+    conv_runs = _convention_runs(state, traced, surface, k) if opt.name == "momentum" else None
+    shown, shown_k = traced, k
+    if conv_runs is not None:
+        source = str(traced.hyperparams.get("convention", "torch"))
+        names = list(conv_runs)
+        conv = st.radio(
+            "Write the momentum maths in the convention of",
+            names,
+            index=names.index(source),
+            horizontal=True,
+            key="explain_conv",
+            format_func=lambda c: explain.CONVENTION_TITLES[c],
+        )
+        if conv != source:
+            shown, shown_k = conv_runs[conv][1], 0
+    for line in explain.explain(shown, maths.t, shown_k, axis):
         st.latex(line)
     if maths.note:
         st.caption(maths.note)
     if opt.notes:
         st.caption(opt.notes)
-    if maths.optimizer == "momentum":
-        _conventions_ui(state, traced, surface, k)
+    if conv_runs is not None:
+        _conventions_summary(traced, conv_runs)
 
 
 def _title(name: str) -> str:
@@ -183,49 +199,46 @@ def _suffix(label: str) -> str:
     return f" ({label.split('@', 1)[1]})" if "@" in label else ""
 
 
-def _conventions_ui(state: AppState, traj: Any, surface: Any, k: int) -> None:
+def _convention_runs(
+    state: AppState, traj: Any, surface: Any, k: int
+) -> dict[str, tuple[float, Any]] | None:
+    """Start ``k`` of a momentum run, re-run in all three conventions with matched rates.
+
+    None where they cannot coincide (a schedule, dampening) or the hyperparameters are arrays.
+    """
     hp = traj.hyperparams
     lr, beta = hp.get("lr"), hp.get("momentum")
-    source = str(hp.get("convention", "torch"))
     if not isinstance(lr, int | float) or not isinstance(beta, int | float):
-        return
-    st.markdown("**The same run in the three momentum conventions**")
+        return None
     if hp.get("dampening") or state.schedule != "constant":
         st.caption(
-            "The three conventions coincide for a constant learning rate without dampening; "
-            "this run uses a schedule or dampening, so they are not compared here."
+            "The three momentum conventions coincide for a constant learning rate without "
+            "dampening; this run uses a schedule or dampening, so they are not compared here."
         )
-        return
-    for line in explain.conventions_latex(float(lr), float(beta), source):
-        st.latex(line)
-    start = np.asarray(traj.positions[0, k], dtype=float)
-    runs = explain.convention_runs(
+        return None
+    return explain.convention_runs(
         surface,
-        start,
+        np.asarray(traj.positions[0, k], dtype=float),
         int(np.asarray(traj.lr).shape[0]),
         float(lr),
         float(beta),
-        source,
+        str(hp.get("convention", "torch")),
         batch_size=traj.batch_size,
         seed=traj.seed,
         trace=True,
     )
-    gap = explain.max_relative_gap(runs)
-    st.caption(
-        f"Simulated with the matched learning rates, the three paths differ by at most "
-        f"{gap:.1e} (relative): the same path, written three ways."
-    )
-    conv = st.radio(
-        "Show the maths in convention",
-        list(runs),
-        horizontal=True,
-        key="explain_conv",
-        format_func=lambda c: explain.CONVENTION_TITLES[c],
-    )
-    t = int(st.session_state.get("explain_step", 1))
-    axis = tuple(getattr(surface, "axis_labels", ("x", "y")))
-    for line in explain.explain(runs[conv][1], t, 0, (axis[0], axis[1])):
+
+
+def _conventions_summary(traj: Any, runs: dict[str, tuple[float, Any]]) -> None:
+    hp = traj.hyperparams
+    st.markdown("**One path, three ways to write momentum**")
+    source = str(hp.get("convention", "torch"))
+    for line in explain.conventions_latex(float(hp["lr"]), float(hp["momentum"]), source):
         st.latex(line)
+    st.caption(
+        "Simulated with these matched learning rates, the three paths differ by at most "
+        f"{explain.max_relative_gap(runs):.1e} (relative): the same path, written three ways."
+    )
 
 
 # ---------------------------------------------------------------- exports

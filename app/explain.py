@@ -40,10 +40,11 @@ DERIVED_SYMBOLS = {
     "effective_lr": r"\eta^{\mathrm{eff}}",
     "update": r"\Delta",
 }
+# b is the core's symbol for the momentum buffer (Optimizer.trace_symbols)
 CONVENTION_TEX = {
-    "torch": (r"v_t = \mu v_{t-1} + g_t", r"\theta_t = \theta_{t-1} - \eta\, v_t"),
-    "ema": (r"v_t = \beta v_{t-1} + (1-\beta)\, g_t", r"\theta_t = \theta_{t-1} - \eta\, v_t"),
-    "lr_inside": (r"v_t = \gamma v_{t-1} + \eta\, g_t", r"\theta_t = \theta_{t-1} - v_t"),
+    "torch": (r"b_t = \mu b_{t-1} + g_t", r"\theta_t = \theta_{t-1} - \eta\, b_t"),
+    "ema": (r"b_t = \beta b_{t-1} + (1-\beta)\, g_t", r"\theta_t = \theta_{t-1} - \eta\, b_t"),
+    "lr_inside": (r"b_t = \gamma b_{t-1} + \eta\, g_t", r"\theta_t = \theta_{t-1} - b_t"),
 }
 CONVENTION_TITLES = {
     "torch": "torch.optim (lr outside)",
@@ -221,6 +222,12 @@ def _sub(symbol: str, t: int | str) -> str:
     return rf"{{{symbol}}}_{{{t}}}"
 
 
+def _paren(v: float) -> str:
+    """A number, in parentheses when negative (``0 + (-0.3)``)."""
+    text = num(v)
+    return f"({text})" if text.startswith("-") else text
+
+
 def to_latex(m: StepMaths) -> list[str]:
     """The step as a list of LaTeX display equations (one ``st.latex`` each)."""
     t = m.t
@@ -240,7 +247,7 @@ def to_latex(m: StepMaths) -> list[str]:
         )
     for q in m.derived:
         lines.append(rf"{_sub(q.symbol, t)} = {vec(q.after)}")
-    delta = m.point_before - m.point_after
+    delta = m.point_after - m.point_before
     if m.plain_step and m.grad is not None:
         for i, name in enumerate(m.axis):
             lines.append(
@@ -251,8 +258,8 @@ def to_latex(m: StepMaths) -> list[str]:
     else:
         for i, name in enumerate(m.axis):
             lines.append(
-                rf"{name}_{{{t}}} = {name}_{{{t - 1}}} - \Delta_{{{name}}} = "
-                rf"{num(m.point_before[i])} - ({num(delta[i])}) = {num(m.point_after[i])}"
+                rf"{name}_{{{t}}} = {name}_{{{t - 1}}} + \Delta {name}_{{{t}}} = "
+                rf"{num(m.point_before[i])} + {_paren(delta[i])} = {num(m.point_after[i])}"
             )
     lines.append(
         rf"{_sub(theta, t)} = {vec(m.point_after)}, \qquad f({_sub(theta, t)}) = "
@@ -279,6 +286,9 @@ def explain(traj: Any, t: int, k: int = 0, axis: tuple[str, str] = ("x", "y")) -
     """LaTeX lines for step ``t`` of run ``k``: the rule, the hyperparameters, then the numbers."""
     m = step_maths(traj, t, k, axis)
     head = [m.update_tex] if m.update_tex else []
+    conv = m.hyper.get("convention")
+    if m.optimizer == "momentum" and conv in CONVENTION_TEX and conv != "torch":
+        head = [r",\quad ".join(CONVENTION_TEX[str(conv)])]  # the rule this run really used
     hl = hyper_line(m)
     return head + ([hl] if hl else []) + to_latex(m)
 

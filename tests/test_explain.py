@@ -68,7 +68,7 @@ def _check_step(traj: optimizers.Trajectory, t: int, k: int) -> None:
         if m.plain_step:
             want = [pos[t - 1, k, c], traj.lr[t - 1, k], traj.trace["grad"][t - 1, k, c]]
         else:
-            want = [pos[t - 1, k, c], pos[t - 1, k, c] - pos[t, k, c]]
+            want = [pos[t - 1, k, c], pos[t, k, c] - pos[t - 1, k, c]]
         close(got, [*want, pos[t, k, c]])
     i += 1
     close(numbers_in(lines[i]), [*pos[t, k], loss[t, k]])
@@ -211,9 +211,17 @@ def test_panel_shows_momentum_in_three_conventions() -> None:
     assert any("differ by at most" in c.value for c in at.caption)
     gap = next(c.value for c in at.caption if "differ by at most" in c.value)
     assert float(gap.split("at most ")[1].split(" ")[0]) <= 1e-12
+    before = [x.value.strip("$\n") for x in at.latex]
+    assert before[0] == optimizers.get("momentum").update_tex
     at.radio(key="explain_conv").set_value("ema").run()
     assert not at.exception
-    assert any(r"\eta = 0.1" in x.value for x in at.latex)  # lr 0.01 torch = 0.1 ema
+    after = [x.value.strip("$\n") for x in at.latex]
+    assert r"(1-\beta)" in after[0]  # the rule of the convention now shown
+    assert after[1].startswith(r"\eta = 0.1,")  # lr 0.01 in torch is 0.1 in ema
+    # the same point after the step, whichever convention writes it
+    assert [ln for ln in after if ln.startswith(r"\theta_{1}")] == [
+        ln for ln in before if ln.startswith(r"\theta_{1}")
+    ]
 
 
 # ---------------------------------------------------------------- KaTeX in the real page
