@@ -22,11 +22,12 @@ LESSON_KEY = "classroom_lesson"
 # ---------------------------------------------------------------- lessons
 
 
-def presets_ui(show_note: bool = True) -> AppState | None:
+def presets_ui(show_note: bool = False) -> AppState | None:
     """One button per lesson; returns the lesson's state on the run its button was clicked.
 
-    ``show_note``: draw the chosen lesson's "what to watch" note here too. Inside a popover
-    pass False and call :func:`lesson_note_ui` where the note should stay visible.
+    The chosen lesson's "what to watch" note is drawn by :func:`lesson_note_ui` where the page
+    wants it (outside the Lessons popover); ``show_note=True`` draws it here instead. Never
+    both in one run: the note's hide button has a fixed key.
     """
     clicked: AppState | None = None
     cols = st.columns(3)

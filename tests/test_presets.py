@@ -218,10 +218,11 @@ def test_nesterov_settles_where_momentum_circles() -> None:
 def _lesson_script() -> None:
     import streamlit as st
 
-    from app.classroom_ui import presets_ui, share_ui
+    from app.classroom_ui import lesson_note_ui, presets_ui, share_ui
     from app.state import AppState
 
     chosen = presets_ui()
+    lesson_note_ui()
     if chosen is not None:
         st.session_state["loaded"] = chosen
     share_ui(st.session_state.get("loaded", AppState()))
