@@ -70,6 +70,7 @@ def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
     p1 = p2 = 1.0
     gx, gy, lr = yield x, y
     while True:
+        ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1.0 - lr * wd
             x, y = x * f, y * f
@@ -92,7 +93,7 @@ def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
         ux, uy = -ss * mx / dx, -ss * my / dy
         x, y = x + ux, y + uy
         if tr is not None:
-            tr.append(((mx, my), (vx, vy), 1.0 - p1, 1.0 - p2, (ss / dx, ss / dy), (ux, uy)))
+            tr.append(((mx, my), (vx, vy), 1.0 - p1, 1.0 - p2, (ss / dx, ss / dy), (x - ox, y - oy)))
         gx, gy, lr = yield x, y
 
 

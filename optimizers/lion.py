@@ -45,6 +45,7 @@ def lion_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
     mx = my = 0.0
     gx, gy, lr = yield x, y
     while True:
+        ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1 - lr * wd
             x, y = x * f, y * f
@@ -53,7 +54,7 @@ def lion_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
         x, y = x + ux, y + uy
         mx, my = mx * b2 + w2 * gx, my * b2 + w2 * gy
         if tr is not None:
-            tr.append(((cx, cy), (mx, my), (ux, uy)))
+            tr.append(((cx, cy), (mx, my), (x - ox, y - oy)))
         gx, gy, lr = yield x, y
 
 

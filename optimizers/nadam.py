@@ -68,6 +68,7 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
         t += 1
         p2 *= b2
         bc2 = 1.0 - p2
+        ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1.0 - lr * wd
             x, y = x * f, y * f
@@ -89,7 +90,7 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
         ux, uy = x1 - x, y1 - y
         x, y = x1, y1
         if tr is not None:
-            tr.append(((mx, my), (vx, vy), mu, (lr / dx, lr / dy), (ux, uy)))
+            tr.append(((mx, my), (vx, vy), mu, (lr / dx, lr / dy), (x - ox, y - oy)))
         gx, gy, lr = yield x, y
 
 

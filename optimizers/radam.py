@@ -58,6 +58,7 @@ def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
     gx, gy, lr = yield x, y
     while True:
         t += 1
+        ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1.0 - lr * wd
             x, y = x * f, y * f
@@ -85,7 +86,7 @@ def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
             ux, uy = -(hx * lr), -(hy * lr)
         x, y = x + ux, y + uy
         if tr is not None:
-            tr.append(((mx, my), (vx, vy), rho_t, rect, (lr * ax * rect, lr * ay * rect), (ux, uy)))
+            tr.append(((mx, my), (vx, vy), rho_t, rect, (lr * ax * rect, lr * ay * rect), (x - ox, y - oy)))
         gx, gy, lr = yield x, y
 
 
