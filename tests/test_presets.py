@@ -282,3 +282,18 @@ def test_lesson_link_opens_the_page_with_exactly_that_lesson(p: Preset) -> None:
     page_state, warnings = urlstate.decode({k: at.query_params[k] for k in at.query_params})
     assert warnings == []
     assert normalized(page_state) == normalized(p.state)
+
+
+@pytest.mark.parametrize("key", ["learning_rate", "lesson_regression"])
+def test_lesson_button_on_the_real_page(key: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception
+    at.button(key=f"lesson_{key}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    p = presets.BY_KEY[key]
+    assert any(p.watch in i.value for i in at.info)
+    page_state, warnings = urlstate.decode({k: at.query_params[k] for k in at.query_params})
+    assert warnings == [] and normalized(page_state) == normalized(p.state)
