@@ -441,6 +441,13 @@ def display_ui() -> dict[str, Any]:
     }
 
 
+def layout_ui() -> bool:
+    """Curves under the surface (for narrow screens); a view setting, not part of the race."""
+    return bool_control(
+        "stacked", "Curves under the surface", False, "for narrow screens such as a tablet"
+    )
+
+
 # ---------------------------------------------------------------- AppState <-> widgets
 
 

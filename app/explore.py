@@ -14,17 +14,21 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import optimizers
 from app import compute, controls, figures, urlstate
-from app.classroom_ui import explain_ui, exports_ui, presets_ui, share_ui
+from app.classroom_ui import explain_ui, exports_ui, lesson_note_ui, presets_ui, share_ui
 from app.state import AppState
 
 log = logging.getLogger(__name__)
 
 CHART_KEY = "race"
+TRUE_WORDS = ("1", "true", "yes", "on")
+MODEBAR_REMOVE = ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
 EMBED_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
@@ -34,9 +38,10 @@ EMBED_CSS = """
 """
 LARGE_CSS = """
 <style>
-html, body, [data-testid="stAppViewContainer"] {font-size: 20px;}
-[data-testid="stMarkdownContainer"] p, [data-testid="stWidgetLabel"] p,
-[data-testid="stCaptionContainer"], .stDataFrame {font-size: 1.15rem !important;}
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stCaptionContainer"],
+[data-testid="stMain"] [data-testid="stExpander"] summary p {font-size: 1.3rem !important;}
+[data-testid="stSidebar"] [data-testid="stWidgetLabel"] p {font-size: 1.05rem !important;}
 </style>
 """
 COMPACT_CSS = """
@@ -119,6 +124,7 @@ def read_state() -> AppState:
     start = controls.start_ui(surface)
     st.markdown("#### Display")
     display = controls.display_ui()
+    controls.layout_ui()
     compare_lrs, compare_batches = ss.get("_compare", ((), ()))
     return AppState(
         surface=surface_name,
@@ -141,18 +147,39 @@ def _surface_image(name: str, params: tuple[tuple[str, Any], ...], dark: bool) -
 
 
 def _dark(state: AppState) -> bool:
+    """A dark figure when asked for, or when the page itself is dark.
+
+    The browser reports its theme in ``st.context.theme`` only reliably after the session's
+    first run, so the first run goes by the server's configured ``theme.base``.
+    """
+    if state.dark:
+        return True
+    first = not st.session_state.get("_theme_seen")
+    st.session_state["_theme_seen"] = True
     try:
-        return bool(state.dark or st.context.theme.type == "dark")
-    except AttributeError:  # older Streamlit without st.context.theme
-        return bool(state.dark)
+        reported = None if first else st.context.theme.type
+    except AttributeError:  # a Streamlit without st.context.theme
+        reported = None
+    if reported in ("dark", "light"):
+        return reported == "dark"
+    return str(st.get_option("theme.base") or "").lower() == "dark"
 
 
 def _embedded() -> bool:
-    """``?embed=true``: Streamlit reserves the ``embed`` query key (st.query_params hides it)."""
+    """``?embed=1`` or ``?embed=true``: presenter mode from the link.
+
+    Streamlit reserves the ``embed`` query key and hides it from ``st.query_params``;
+    ``st.context.is_embedded`` is true only for ``embed=true``, so the raw query string of
+    the run (what the browser sent) is read as well.
+    """
     try:
-        return bool(st.context.is_embedded)
-    except AttributeError:
-        return False
+        if st.context.is_embedded:
+            return True
+    except AttributeError:  # a Streamlit without st.context.is_embedded
+        pass
+    ctx = get_script_run_ctx()
+    raw = str(getattr(ctx, "query_string", "") or "")
+    return any(v.strip().lower() in TRUE_WORDS for v in parse_qs(raw).get("embed", []))
 
 
 def _write_url(state: AppState) -> None:
@@ -206,8 +233,8 @@ def _body() -> None:
     with st.sidebar:
         st.markdown("## Optimizer Playground")
         state = read_state()
-    if presenting and not state.embed:
-        state = replace(state, embed=True)
+        if presenting and not state.embed:
+            state = replace(state, embed=True)
         st.markdown("#### Share")
         share_ui(state)
     if state.embed and not _embedded():
@@ -221,6 +248,7 @@ def _body() -> None:
     surface = race.surface
     titles = {label: compute.run_title(label) for label in race.runs}
     head.markdown(f"**{surface.title}** · {surface.description}")
+    lesson_note_ui()
     if not state.optimizers:
         st.info("Pick at least one optimizer in the sidebar to start a race.")
     for label, message in race.errors.items():
@@ -229,7 +257,12 @@ def _body() -> None:
         st.warning(message)
     if state.steps == 0:
         st.info("Steps is 0: every optimizer stays at its start. Raise Steps to start the race.")
-    style = figures.Style(dark=_dark(state), large_fonts=state.large_fonts, embed=state.embed)
+    style = figures.Style(
+        dark=_dark(state),
+        large_fonts=state.large_fonts,
+        embed=state.embed,
+        stacked=bool(ss.get("stacked")),
+    )
     series = figures.prepare(surface, race.runs, titles, dark=style.dark)
     image = _surface_image(state.surface, tuple(sorted(state.surface_params.items())), style.dark)
     fig = figures.race_figure(surface, series, race.starts, style, image)
@@ -243,7 +276,7 @@ def _body() -> None:
         selection_mode="points",
         theme=None,
         width="stretch",
-        config={"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+        config={"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE},
     )
     st.caption(
         "Click anywhere on the surface to start there. Faded lines are the whole paths; "

@@ -55,6 +55,7 @@ class Style:
     embed: bool = False  # presenter mode: taller figure
     max_frames: int = 150
     cmap: str = "viridis"
+    stacked: bool = False  # narrow screens: the curves under the surface instead of beside it
 
     @property
     def colors(self) -> dict[str, str]:
@@ -66,7 +67,35 @@ class Style:
 
     @property
     def height(self) -> int:
-        return (760 if self.embed else 540) + (60 if self.large_fonts else 0)
+        base = 760 if self.embed else 540
+        return base + (60 if self.large_fonts else 0) + (340 if self.stacked else 0)
+
+    @property
+    def domains(self) -> dict[str, list[float]]:
+        """Axis domains (paper fractions) of the three panels and the controls' anchors."""
+        if self.stacked:
+            return {
+                "x": [0.0, 1.0],
+                "y": [0.36, 1.0],
+                "x2": [0.0, 0.44],
+                "y2": [0.0, 0.24],
+                "x3": [0.56, 1.0],
+                "y3": [0.0, 0.24],
+                "slider": [0.0, 1.0],
+                "buttons": [1.0, -0.06],
+                "slider_y": [-0.11],
+            }
+        return {
+            "x": [0.0, 0.58],
+            "y": [0.0, 1.0],
+            "x2": [0.68, 1.0],
+            "y2": [0.54, 1.0],
+            "x3": [0.68, 1.0],
+            "y3": [0.0, 0.46],
+            "slider": [0.0, 0.58],
+            "buttons": [1.0, -0.17],
+            "slider_y": [-0.08],
+        }
 
 
 @dataclass(frozen=True)
@@ -500,6 +529,7 @@ def _layout(
 ) -> dict[str, Any]:
     colors = style.colors
     f = style.font
+    dom = style.domains
     (x0, x1), (y0, y1) = surface.bounds
     axis = {
         "showgrid": False,
@@ -522,9 +552,9 @@ def _layout(
     gap_title = "loss − f*" if reference_value(surface) is not None else "loss"
     layout: dict[str, Any] = {
         "height": style.height,
-        "margin": {"l": 64, "r": 16, "t": 56, "b": 96 if animated else 40},
-        "paper_bgcolor": colors["paper"],
-        "plot_bgcolor": colors["paper"],
+        "margin": {"l": 64, "r": 16, "t": 56, "b": (96 if animated else 40) + 30 * style.stacked},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
         "hovermode": "closest",
         "hoverlabel": {"font": {"size": f}},
@@ -541,30 +571,30 @@ def _layout(
         },
         "xaxis": axis
         | {
-            "domain": [0.0, 0.58],
+            "domain": dom["x"],
             "range": [x0, x1],
             "title": {"text": labels[0], "font": {"size": f}},
         },
         "yaxis": axis
         | {
-            "domain": [0.0, 1.0],
+            "domain": dom["y"],
             "range": [y0, y1],
             "title": {"text": labels[1], "font": {"size": f}},
         },
         "xaxis2": axis
-        | {"domain": [0.68, 1.0], "anchor": "y2", "matches": "x3", "showticklabels": False},
+        | {"domain": dom["x2"], "anchor": "y2", "matches": "x3", "showticklabels": style.stacked},
         "yaxis2": log_axis
         | ticks("gap")
         | {
-            "domain": [0.54, 1.0],
+            "domain": dom["y2"],
             "anchor": "x2",
             "title": {"text": gap_title, "font": {"size": f}},
         },
         "xaxis3": axis
-        | {"domain": [0.68, 1.0], "anchor": "y3", "title": {"text": "step", "font": {"size": f}}},
+        | {"domain": dom["x3"], "anchor": "y3", "title": {"text": "step", "font": {"size": f}}},
         "yaxis3": log_axis
         | ticks("grad")
-        | {"domain": [0.0, 0.46], "anchor": "x3", "title": {"text": "|∇f|", "font": {"size": f}}},
+        | {"domain": dom["y3"], "anchor": "x3", "title": {"text": "|∇f|", "font": {"size": f}}},
     }
     if not animated:
         return layout
@@ -574,9 +604,9 @@ def _layout(
             "type": "buttons",
             "direction": "left",
             "showactive": False,
-            "x": 0.66,
-            "xanchor": "left",
-            "y": -0.17,
+            "x": dom["buttons"][0],
+            "xanchor": "right",  # never past the right edge: plotly would widen the margin
+            "y": dom["buttons"][1],
             "yanchor": "top",
             "pad": {"t": 0, "r": 8},
             "font": {"size": f - 1, "color": "#262730"},
@@ -606,8 +636,8 @@ def _layout(
         {
             "active": 0,
             "x": 0.0,
-            "len": 0.58,
-            "y": -0.08,
+            "len": dom["slider"][1] - dom["slider"][0],
+            "y": dom["slider_y"][0],
             "yanchor": "top",
             "pad": {"t": 0, "b": 0},
             "font": {"size": f - 2},

@@ -10,7 +10,7 @@ st.set_page_config(
     page_title="Optimizer Playground",
     page_icon="⛰️",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",
 )
 pages = [st.Page(explore.page, title="Explore", icon="🏁", url_path="explore", default=True)]
 st.navigation(pages, position="hidden").run()

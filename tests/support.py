@@ -141,3 +141,43 @@ def free_port_from(start: int, stop: int) -> int:
                 continue
             return port
     return free_port()
+
+
+# ---------------------------------------------------------------- the race chart in the page
+# (helpers for tests/test_browser.py and benchmarks/bench_app.py)
+
+GD = "[data-testid=stPlotlyChart] .js-plotly-plot"
+
+
+def chart_trace(page: Any, name: str, chart: int = 0) -> dict[str, Any]:
+    """x and y of the trace called ``name`` as plotly.js holds them now (``gd._fullData``)."""
+    result: dict[str, Any] = page.evaluate(
+        """([sel, name, chart]) => {
+            const gd = document.querySelectorAll(sel)[chart];
+            const t = gd._fullData.find(d => d.name === name);
+            return t ? {x: Array.from(t.x || []), y: Array.from(t.y || [])} : null;
+        }""",
+        [GD, name, chart],
+    )
+    if result is None:
+        raise AssertionError(f"no trace named {name!r} in chart {chart}")
+    return result
+
+
+def press_chart_button(page: Any, label: str) -> None:
+    """Click one of the chart's own buttons (plotly updatemenus), e.g. "▶ Play"."""
+    page.locator("[data-testid=stPlotlyChart] g.updatemenu-button", has_text=label).first.click()
+
+
+def data_to_page(page: Any, x: float, y: float, chart: int = 0) -> tuple[float, float]:
+    """Page pixel coordinates of the data point (x, y) on the chart's main axes."""
+    px, py = page.evaluate(
+        """([sel, x, y, chart]) => {
+            const gd = document.querySelectorAll(sel)[chart];
+            const L = gd._fullLayout, box = gd.getBoundingClientRect();
+            return [box.left + L.xaxis._offset + L.xaxis.l2p(x),
+                    box.top + L.yaxis._offset + L.yaxis.l2p(y)];
+        }""",
+        [GD, x, y, chart],
+    )
+    return float(px), float(py)

@@ -227,7 +227,16 @@ def test_large_fonts_and_dark_figure() -> None:
     clean(at)
     layout = spec(at)["layout"]
     assert layout["font"]["size"] == figures.Style(large_fonts=True).font
-    assert layout["paper_bgcolor"] == figures.DARK["paper"]
+    assert layout["font"]["color"] == figures.DARK["font"]
+
+
+def test_stacked_layout_puts_the_curves_under_the_surface() -> None:
+    at = fresh()
+    at.checkbox(key="stacked").check().run()
+    clean(at)
+    layout = spec(at)["layout"]
+    assert layout["yaxis2"]["domain"][1] < layout["yaxis"]["domain"][0]
+    assert layout["xaxis"]["domain"] == [0.0, 1.0]
 
 
 def test_3d_view_is_behind_a_toggle() -> None:
@@ -303,10 +312,11 @@ def test_result_rows_never_show_nan() -> None:
     s = surfaces.get("quadratic_bowl")
     runs = {
         "sgd": optimizers.simulate(s, "sgd", np.array([[1.0, 1.0], [2.0, 2.0]]), 50, lr=0.1),
-        "adam": optimizers.simulate(s, "adam", np.array([[1.0, 1.0], [2.0, 2.0]]), 50, lr=50.0),
+        "big": optimizers.simulate(s, "sgd", np.array([[1.0, 1.0], [2.0, 2.0]]), 50, lr=10.0),
     }
-    rows = compute.result_rows(s, runs, {"sgd": "SGD", "adam": "Adam"})
-    assert rows[0]["status"].endswith("reached tolerance")
+    rows = compute.result_rows(s, runs, {"sgd": "SGD", "big": "SGD, lr 10"})
+    assert rows[0]["status"] == "2 of 2 runs reached tolerance"
+    assert rows[1]["status"].startswith("2 of 2 runs diverged (first at step ")
     for row in rows:
         for v in row.values():
             assert "nan" not in v.lower() and "inf" not in v.lower()

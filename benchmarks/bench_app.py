@@ -1,0 +1,277 @@
+"""Benchmark of the Explore page: server time per rerun, payload, and browser timings.
+
+    .venv/bin/python benchmarks/bench_app.py [--quick] [--no-browser]
+
+Server side (Streamlit AppTest running the real page, 8 optimizers x 500 steps):
+  * rerun after changing ONE optimizer's learning rate (only that optimizer is recomputed;
+    the other seven come from st.cache_data), median and 90th percentile;
+  * the pieces of a rerun measured alone: cached race, figure build, JSON encoding;
+  * the figure payload (the JSON the browser receives).
+Browser side (real `streamlit run` + headless Chromium, same race):
+  * page load to first chart (navigation start -> plotly's SVG in the page);
+  * slider change to redrawn chart (key press on the Steps slider -> new figure drawn);
+  * playback frame rate (plotly_animatingframe events per second after Play).
+
+Targets from the issue: rerun <= 60 ms, payload <= 500 KB, slider -> chart <= 400 ms,
+load -> chart <= 3 s, playback >= 30 fps. Results are printed and written to
+benchmarks/APP_RESULTS.md. Timings depend on the machine's load; the report records it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import optimizers  # noqa: E402
+
+N_OPTIMIZERS = 8  # the first eight of the registry: sgd ... nadam
+STEPS = 500
+SURFACE = "rosenbrock"
+
+
+def query() -> dict[str, str]:
+    opts = optimizers.names()[:N_OPTIMIZERS]
+    return {"surface": SURFACE, "opt": ",".join(opts), "steps": str(STEPS)}
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+# ---------------------------------------------------------------- server side
+
+
+def bench_server(repeats: int) -> dict[str, Any]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    for k, v in query().items():
+        at.query_params[k] = v
+    t = time.perf_counter()
+    at.run()
+    cold = time.perf_counter() - t
+    if at.exception:
+        raise RuntimeError(at.exception[0].message)
+    at.run()  # warm: everything cached
+    lrs = [0.001, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.05, 0.07, 0.1]
+    changed: list[float] = []
+    for i in range(repeats):
+        at.select_slider(key="hp.adam.lr").set_value(lrs[i % len(lrs)] * (1 + i // len(lrs)))
+        t = time.perf_counter()
+        at.run()
+        changed.append(time.perf_counter() - t)
+    unchanged = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        at.run()
+        unchanged.append(time.perf_counter() - t)
+    spec = at.get("plotly_chart")[0].proto.spec
+    fig = json.loads(spec)
+    return {
+        "cold_first_run_s": cold,
+        "rerun_one_lr_changed_ms": [x * 1000 for x in changed],
+        "rerun_nothing_changed_ms": [x * 1000 for x in unchanged],
+        "payload_bytes": len(spec.encode()),
+        "frames": len(fig.get("frames", [])),
+        "traces": len(fig["data"]),
+        **bench_pieces(repeats),
+    }
+
+
+def bench_pieces(repeats: int) -> dict[str, Any]:
+    """The parts of a rerun measured alone (no Streamlit script runner)."""
+    import plotly.io
+
+    from app import compute, figures
+    from app.state import AppState
+
+    q = query()
+    state = AppState(surface=SURFACE, optimizers=tuple(q["opt"].split(",")), steps=STEPS)
+    race = compute.race(state)  # fills the cache
+    build, encode, race_ms = [], [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        race = compute.race(state)
+        race_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        titles = {label: compute.run_title(label) for label in race.runs}
+        series = figures.prepare(race.surface, race.runs, titles)
+        fig = figures.race_figure(race.surface, series, race.starts)
+        build.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        plotly.io.to_json(fig, validate=False)
+        encode.append((time.perf_counter() - t) * 1000)
+    t = time.perf_counter()
+    compute._simulate.clear()
+    compute.race(state)
+    all_fresh = (time.perf_counter() - t) * 1000
+    return {
+        "race_cached_ms": race_ms,
+        "figure_build_ms": build,
+        "json_encode_ms": encode,
+        "race_all_8_uncached_ms": all_fresh,
+    }
+
+
+# ---------------------------------------------------------------- browser side
+
+CHART = "[data-testid=stPlotlyChart] .js-plotly-plot"
+
+
+def bench_browser(repeats: int) -> dict[str, Any]:
+    from tests.support import browser, free_port_from, press_chart_button, streamlit_server
+
+    qs = "?" + "&".join(f"{k}={v}" for k, v in query().items())
+    out: dict[str, Any] = {"load_to_chart_ms": [], "slider_to_chart_ms": [], "playback_fps": []}
+    with streamlit_server(free_port_from(8640, 8650)) as url, browser() as page:
+        page.goto(url + "/" + qs)  # warm-up: imports, caches
+        page.wait_for_selector(CHART + " .main-svg", timeout=120_000)
+        for _ in range(repeats):
+            page.goto(url + "/" + qs)
+            page.wait_for_selector(CHART + " .main-svg", timeout=60_000)
+            out["load_to_chart_ms"].append(page.evaluate("() => performance.now()"))
+        page.wait_for_timeout(1000)
+        for _ in range(repeats):
+            out["slider_to_chart_ms"].append(slider_to_chart(page))
+        for _ in range(max(2, repeats // 2)):
+            out["playback_fps"].append(playback_fps(page, press_chart_button))
+    return out
+
+
+def slider_to_chart(page: Any) -> float:
+    """Press → on the Steps slider; time until plotly has drawn the new figure."""
+    page.evaluate(
+        """(sel) => {
+            window.__t0 = null; window.__t1 = null;
+            const sig = () => { const gd = document.querySelector(sel);
+                return gd && gd._fullLayout && gd._fullLayout.sliders
+                    ? gd._fullLayout.sliders[0].steps.length + ':' +
+                      (gd.layout.sliders[0].steps.slice(-1)[0] || {}).label : ''; };
+            const before = sig();
+            window.addEventListener('keydown', () => { window.__t0 = performance.now(); },
+                                    {capture: true, once: true});
+            const poll = () => {
+                if (window.__t0 !== null && sig() !== before) {
+                    window.__t1 = performance.now(); return; }
+                requestAnimationFrame(poll);
+            };
+            requestAnimationFrame(poll);
+        }""",
+        CHART,
+    )
+    thumb = page.locator("[data-testid=stSlider]", has_text="Steps").locator("[role=slider]")
+    thumb.focus()
+    direction = (
+        "ArrowLeft" if page.evaluate("() => (window.__flip = !window.__flip)") else "ArrowRight"
+    )
+    thumb.press(direction)
+    page.wait_for_function("() => window.__t1 !== null", timeout=30_000)
+    page.wait_for_timeout(300)
+    return float(page.evaluate("() => window.__t1 - window.__t0"))
+
+
+def playback_fps(page: Any, press: Any) -> float:
+    page.evaluate(
+        """(sel) => { const gd = document.querySelector(sel); window.__frames = [];
+            if (!gd.__benchHooked) { gd.__benchHooked = true;
+                gd.on('plotly_animatingframe', () => window.__frames.push(performance.now())); }
+        }""",
+        CHART,
+    )
+    press("Replay")
+    page.wait_for_timeout(3500)
+    press("Pause")
+    stamps = page.evaluate("() => window.__frames")
+    if len(stamps) < 3:
+        return 0.0
+    return (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1000.0)
+
+
+# ---------------------------------------------------------------- report
+
+
+def summary(name: str, values: list[float], unit: str) -> str:
+    return (
+        f"| {name} | {statistics.median(values):.0f} {unit} | {pct(values, 90):.0f} {unit} "
+        f"| {min(values):.0f} {unit} | {len(values)} |"
+    )
+
+
+def write(results: dict[str, Any]) -> str:
+    s = results["server"]
+    lines = [
+        "# Explore page benchmark",
+        "",
+        f"Measured by `benchmarks/bench_app.py` on {results['when']} "
+        f"({os.cpu_count()} CPUs, load average {results['load']}: other engineers' jobs ran "
+        "at the same time, so these are upper bounds). Race: "
+        f"{len(query()['opt'].split(','))} optimizers x {STEPS} steps on {SURFACE}.",
+        "",
+        "| measure | median | p90 | best | n |",
+        "|---|---|---|---|---|",
+        summary(
+            "server: rerun after one optimizer's lr changed (AppTest)",
+            s["rerun_one_lr_changed_ms"],
+            "ms",
+        ),
+        summary("server: rerun, nothing changed (AppTest)", s["rerun_nothing_changed_ms"], "ms"),
+        summary("  piece: race from the cache", s["race_cached_ms"], "ms"),
+        summary("  piece: figure build (plain dicts)", s["figure_build_ms"], "ms"),
+        summary("  piece: JSON encoding (plotly.io.to_json)", s["json_encode_ms"], "ms"),
+        "",
+        f"- all 8 optimizers simulated without the cache: {s['race_all_8_uncached_ms']:.0f} ms",
+        f"- figure payload: {s['payload_bytes'] / 1000:.0f} KB ({s['frames']} frames, "
+        f"{s['traces']} traces); target <= 500 KB",
+        f"- first run of a fresh session (imports excluded, cold caches): "
+        f"{s['cold_first_run_s'] * 1000:.0f} ms",
+    ]
+    b = results.get("browser")
+    if b:
+        lines += [
+            "",
+            "| browser (headless Chromium) | median | p90 | best | n |",
+            "|---|---|---|---|---|",
+            summary("page load to first chart", b["load_to_chart_ms"], "ms"),
+            summary("slider change to redrawn chart", b["slider_to_chart_ms"], "ms"),
+            summary("playback frame rate", b["playback_fps"], "fps"),
+        ]
+    lines += [
+        "",
+        "Targets: rerun <= 60 ms, payload <= 500 KB, slider -> chart <= 400 ms, "
+        "load -> chart <= 3 s, playback >= 30 fps.",
+        "",
+    ]
+    text = "\n".join(lines)
+    (ROOT / "benchmarks" / "APP_RESULTS.md").write_text(text)
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--no-browser", action="store_true", help="server side only")
+    args = ap.parse_args()
+    repeats = 5 if args.quick else 15
+    results: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+        "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "server": bench_server(repeats),
+    }
+    if not args.no_browser:
+        results["browser"] = bench_browser(max(3, repeats // 3))
+    print(write(results))
+
+
+if __name__ == "__main__":
+    main()

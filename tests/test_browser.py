@@ -1,0 +1,145 @@
+"""The Explore page end to end: real `streamlit run`, real headless Chromium (Playwright).
+
+Reads the chart back from plotly.js itself (``gd._fullData``), presses the chart's own Play
+button, clicks the surface, and saves screenshots under test-artifacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import (
+    artifact,
+    browser,
+    chart_trace,
+    data_to_page,
+    free_port_from,
+    press_chart_button,
+    streamlit_server,
+    wait_for_chart,
+)
+
+pytestmark = pytest.mark.browser
+
+PORTS = (8610, 8630)  # this suite's loopback range
+NO_TRACEBACK = "[data-testid=stException]"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with streamlit_server(free_port_from(*PORTS)) as url:
+        yield url
+
+
+def open_page(page: Any, url: str, query: str = "") -> None:
+    page.goto(f"{url}/{query}")
+    wait_for_chart(page, timeout_ms=90_000)
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');"
+        " return gd && gd._fullData && gd._fullData.some(t => t.name === 'heads'); }",
+        timeout=60_000,
+    )
+    assert page.locator(NO_TRACEBACK).count() == 0
+
+
+def test_page_loads_and_play_animates(server: str) -> None:
+    with browser() as page:
+        open_page(page, server)
+        before = chart_trace(page, "heads")
+        press_chart_button(page, "Play")
+        seen = []
+        for _ in range(12):
+            page.wait_for_timeout(250)
+            seen.append(chart_trace(page, "heads")["x"])
+        assert any(x != before["x"] for x in seen), "Play did not move the markers"
+        assert len({tuple(x) for x in seen}) >= 3, "the markers did not keep moving"
+        # the surface image survives playback (a contour/heatmap layer would be dropped)
+        assert page.evaluate(
+            "() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')"
+            "._fullLayout.images.length"
+        )
+        assert page.locator("[data-testid=stPlotlyChart] svg image").count() >= 1
+        page.screenshot(path=artifact("explore-playing.png"))
+
+
+def test_click_on_the_surface_moves_the_start(server: str) -> None:
+    with browser() as page:
+        open_page(page, server)
+        start = chart_trace(page, "start")
+        target = (2.0, -4.0)  # a point of the ravine's 50 x 50 click grid is within 0.21
+        assert (start["x"][0], start["y"][0]) != target
+        px, py = data_to_page(page, *target)
+        page.mouse.move(px, py)
+        page.wait_for_timeout(300)
+        page.mouse.click(px, py)
+        page.wait_for_function(
+            "([x0, y0]) => { const gd = document.querySelector("
+            "'[data-testid=stPlotlyChart] .js-plotly-plot');"
+            " const t = gd && gd._fullData.find(d => d.name === 'start');"
+            " return t && (t.x[0] !== x0 || t.y[0] !== y0); }",
+            arg=[start["x"][0], start["y"][0]],
+            timeout=30_000,
+        )
+        moved = chart_trace(page, "start")
+        assert abs(moved["x"][0] - target[0]) < 0.5 and abs(moved["y"][0] - target[1]) < 0.5
+        assert page.locator(NO_TRACEBACK).count() == 0
+        page.screenshot(path=artifact("explore-after-click.png"))
+
+
+def test_presenter_mode_hides_the_controls(server: str) -> None:
+    with browser() as page:
+        open_page(page, server, "?embed=1&big=1")
+        assert not page.locator("[data-testid=stSidebar]").is_visible()
+        height = page.evaluate(
+            "() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')"
+            "._fullLayout.height"
+        )
+        assert height >= 760
+        page.screenshot(path=artifact("explore-presenter.png"))
+
+
+@pytest.mark.parametrize(
+    ("name", "viewport", "query"),
+    [
+        ("light-1280x720", (1280, 720), ""),
+        ("large-fonts-1280x720", (1280, 720), "?big=1"),
+        ("dark-figure-1280x720", (1280, 720), "?dark=1"),
+    ],
+)
+def test_screenshots(server: str, name: str, viewport: tuple[int, int], query: str) -> None:
+    with browser(viewport) as page:
+        open_page(page, server, query)
+        page.wait_for_timeout(800)
+        box = page.locator("[data-testid=stPlotlyChart]").first.bounding_box()
+        assert box is not None and box["width"] > 0.5 * viewport[0] - 320
+        page.screenshot(path=artifact(f"explore-{name}.png"))
+
+
+def test_tablet_stacks_the_curves_under_the_surface(server: str) -> None:
+    with browser((820, 1180)) as page:
+        open_page(page, server)
+        page.get_by_text("Curves under the surface").click()
+        page.wait_for_function(
+            "() => { const gd = document.querySelector("
+            "'[data-testid=stPlotlyChart] .js-plotly-plot');"
+            " return gd && gd._fullLayout.xaxis.domain[1] === 1; }",
+            timeout=30_000,
+        )
+        page.wait_for_timeout(800)
+        page.screenshot(path=artifact("explore-tablet-820x1180.png"))
+        page.screenshot(path=artifact("explore-tablet-820x1180-full.png"), full_page=True)
+
+
+def test_dark_theme_page() -> None:
+    dark = ["--theme.base", "dark"]
+    with streamlit_server(free_port_from(*PORTS), extra=dark) as url, browser() as page:
+        open_page(page, url)
+        font = page.evaluate(
+            "() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')"
+            "._fullLayout.font.color"
+        )
+        assert font.lower() in ("#fafafa", "rgb(250, 250, 250)")
+        page.screenshot(path=artifact("explore-dark-1280x720.png"))
