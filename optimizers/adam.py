@@ -93,7 +93,9 @@ def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
         ux, uy = -ss * mx / dx, -ss * my / dy
         x, y = x + ux, y + uy
         if tr is not None:
-            tr.append(((mx, my), (vx, vy), 1.0 - p1, 1.0 - p2, (ss / dx, ss / dy), (x - ox, y - oy)))
+            tr.append(
+                ((mx, my), (vx, vy), 1.0 - p1, 1.0 - p2, (ss / dx, ss / dy), (x - ox, y - oy))
+            )
         gx, gy, lr = yield x, y
 
 
@@ -101,10 +103,10 @@ class AdamVector:
     """Adam / AMSGrad / AdamW on (2, n) arrays; the kernel's operations in the same order."""
 
     def init(self, p: np.ndarray, h: dict[str, Any]) -> AdamState:
-        n = p.shape[1]
         h["_w1"], h["_w2"] = 1.0 - h["beta1"], 1.0 - h["beta2"]
         z = np.zeros_like(p)
-        return AdamState(z, z.copy(), z.copy() if h["amsgrad"] else z, np.ones(n), np.ones(n))
+        ones = np.ones(np.shape(h["beta1"])), np.ones(np.shape(h["beta2"]))
+        return AdamState(z, z.copy(), z.copy() if h["amsgrad"] else z, *ones)
 
     def step(
         self,
@@ -157,7 +159,7 @@ def _meta(name: str, decoupled: bool) -> Optimizer:
         summary=(
             "Adam with weight decay applied to the parameters directly, not through the gradient"
             if decoupled
-            else "momentum on the gradient, divided by a running RMS of the gradient, bias-corrected"
+            else "momentum on the gradient divided by a running RMS of the gradient, bias-corrected"
         ),
         hypers=(
             lr_hyper(1e-3),

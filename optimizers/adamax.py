@@ -67,7 +67,7 @@ def adamax_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sc
 class AdamaxVector:
     def init(self, p: np.ndarray, h: dict[str, Any]) -> AdamaxState:
         h["_w1"] = 1.0 - h["beta1"]
-        return AdamaxState(np.zeros_like(p), np.zeros_like(p), np.ones(p.shape[1]))
+        return AdamaxState(np.zeros_like(p), np.zeros_like(p), np.ones(np.shape(h["beta1"])))
 
     def step(
         self,

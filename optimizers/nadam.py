@@ -87,7 +87,6 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
         cm = (-lr * mu_next) / (1.0 - prod * mu_next)
         x1, y1 = x + cg * gx / dx, y + cg * gy / dy
         x1, y1 = x1 + cm * mx / dx, y1 + cm * my / dy
-        ux, uy = x1 - x, y1 - y
         x, y = x1, y1
         if tr is not None:
             tr.append(((mx, my), (vx, vy), mu, (lr / dx, lr / dy), (x - ox, y - oy)))
@@ -96,11 +95,11 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
 
 class NAdamVector:
     def init(self, p: np.ndarray, h: dict[str, Any]) -> NAdamState:
-        n = p.shape[1]
         h["_decoupled"] = h["decoupled_weight_decay"]
         h["_w1"], h["_w2"] = 1.0 - h["beta1"], 1.0 - h["beta2"]
         z = np.zeros_like(p)
-        return NAdamState(z, z.copy(), np.ones(n), np.ones(n))
+        mu_shape = np.broadcast(h["beta1"], h["momentum_decay"]).shape
+        return NAdamState(z, z.copy(), np.ones(mu_shape), np.ones(np.shape(h["beta2"])))
 
     def step(
         self,

@@ -86,18 +86,27 @@ def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
             ux, uy = -(hx * lr), -(hy * lr)
         x, y = x + ux, y + uy
         if tr is not None:
-            tr.append(((mx, my), (vx, vy), rho_t, rect, (lr * ax * rect, lr * ay * rect), (x - ox, y - oy)))
+            tr.append(
+                (
+                    (mx, my),
+                    (vx, vy),
+                    rho_t,
+                    rect,
+                    (lr * ax * rect, lr * ay * rect),
+                    (x - ox, y - oy),
+                )
+            )
         gx, gy, lr = yield x, y
 
 
 class RAdamVector:
     def init(self, p: np.ndarray, h: dict[str, Any]) -> RAdamState:
-        n = p.shape[1]
         h["_decoupled"] = h["decoupled_weight_decay"]
         h["_w1"], h["_w2"] = 1.0 - h["beta1"], 1.0 - h["beta2"]
         h["_rho_inf"] = 2 / (1 - h["beta2"]) - 1
         z = np.zeros_like(p)
-        return RAdamState(z, z.copy(), np.ones(n), np.ones(n))
+        b1, b2 = np.shape(h["beta1"]), np.shape(h["beta2"])
+        return RAdamState(z, z.copy(), np.ones(b1), np.ones(b2))
 
     def step(
         self,
@@ -110,7 +119,7 @@ class RAdamVector:
         w: Scratch,
         oracle: VectorOracle,
     ) -> None:
-        a, b, c, d = w
+        a, b = w.a, w.b
         if h["_decoupled"]:
             p *= 1.0 - lr * h["weight_decay"]
         grad_pre_into(p, g, h, w)
@@ -156,10 +165,14 @@ RADAM = Optimizer(
     ),
     update_tex=(
         r"\hat m_t = \frac{m_t}{1-\beta_1^t},\ "
-        r"\theta_t = \theta_{t-1} - \eta\,\hat m_t\, r_t \frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\epsilon}"
+        r"\theta_t = \theta_{t-1} - \eta\,\hat m_t\, r_t "
+        r"\frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\epsilon}"
         r"\ \text{if}\ \rho_t > 5,\ \text{else}\ \theta_{t-1} - \eta\,\hat m_t"
     ),
-    reference="Liu et al. (2020), On the Variance of the Adaptive Learning Rate and Beyond; torch.optim.RAdam",
+    reference=(
+        "Liu et al. (2020), On the Variance of the Adaptive Learning Rate and Beyond; "
+        "torch.optim.RAdam"
+    ),
     torch_class="torch.optim.RAdam",
     trace_symbols={
         "grad": "g_t",

@@ -27,10 +27,10 @@ from optimizers.base import (
     Scratch,
     VectorOracle,
     eps_hyper,
+    fma,
     grad_pre,
     grad_pre_into,
     lr_hyper,
-    fma,
     wd_hyper,
 )
 
@@ -80,7 +80,7 @@ def rmsprop_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> S
 class RMSpropVector:
     def init(self, p: np.ndarray, h: dict[str, Any]) -> RMSpropState:
         h["_w"] = 1.0 - h["alpha"]
-        h["_heavy"] = h["momentum"] > 0.0
+        h["_heavy"] = np.asarray(h["momentum"] > 0.0)
         z = np.zeros_like(p)
         return RMSpropState(z, z.copy(), z.copy())
 

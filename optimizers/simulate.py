@@ -148,7 +148,8 @@ def _check_schedule(schedule: Any) -> Schedule:
     if isinstance(schedule, Schedule):
         return schedule
     raise ValueError(
-        f"schedule must be None, a schedule name or an optimizers.schedules object; got {schedule!r}"
+        "schedule must be None, a schedule name or an optimizers.schedules object; "
+        f"got {schedule!r}"
     )
 
 
@@ -249,7 +250,7 @@ class _Run:
 
 def _scalar_engine(run: _Run, trace: bool) -> dict[str, np.ndarray]:
     """Each run in its own Python loop; returns the trace arrays (empty without trace)."""
-    surface, opt, t_steps, k = run.surface, run.opt, run.steps, run.k
+    opt, t_steps, k = run.opt, run.steps, run.k
     it = run.batches()
     idx: list[list[list[int]]] = [] if it is None else [[] for _ in range(k)]
     if it is not None:
@@ -289,14 +290,7 @@ def _scalar_one(
     surface, opt, t_steps = run.surface, run.opt, run.steps
     h = {key: (float(v[j]) if isinstance(v, np.ndarray) else v) for key, v in run.hyp.items()}
     x, y = float(run.starts[j, 0]), float(run.starts[j, 1])
-    if idx is None:
-        value_at: Callable[[float, float, int], float] = lambda a, b, t: surface.value_scalar(a, b)
-        grad = surface.grad_scalar
-    else:
-        bvs, bgs = surface.batch_value_scalar, surface.batch_grad_scalar
-        value_at = lambda a, b, t: bvs(a, b, idx[t - 1])  # noqa: E731
-        nxt = iter(idx).__next__
-        grad = lambda a, b: bgs(a, b, nxt())  # noqa: E731
+    value_at, grad = _scalar_oracles(surface, idx)
     oracle = ScalarOracle(
         value_at, lambda t: (float(noise[t - 1][0, j]), float(noise[t - 1][1, j]))
     )
@@ -350,6 +344,29 @@ def _scalar_one(
     return (grads, rows) if trace else None
 
 
+def _scalar_oracles(
+    surface: Any, idx: list[list[int]] | None
+) -> tuple[Callable[[float, float, int], float], Callable[[float, float], tuple[float, float]]]:
+    """(loss of step t's batch, gradient of the next batch) for one run of the scalar engine."""
+    if idx is None:
+        value_scalar = surface.value_scalar
+
+        def value_at(x: float, y: float, t: int) -> float:
+            return float(value_scalar(x, y))
+
+        return value_at, surface.grad_scalar
+    bvs, bgs = surface.batch_value_scalar, surface.batch_grad_scalar
+    nxt = iter(idx).__next__
+
+    def batch_value_at(x: float, y: float, t: int) -> float:
+        return float(bvs(x, y, idx[t - 1]))
+
+    def batch_grad(x: float, y: float) -> tuple[float, float]:
+        return bgs(x, y, nxt())
+
+    return batch_value_at, batch_grad
+
+
 def _no_grad(x: float, y: float) -> tuple[float, float]:
     return 0.0, 0.0
 
@@ -394,17 +411,17 @@ class _Chunk:
             if isinstance(v, np.ndarray):
                 self.h[h.name] = np.ascontiguousarray(v[lo:hi])
             elif h.kind in ("float", "int"):
-                self.h[h.name] = np.full(n, float(v))
+                self.h[h.name] = float(v)  # shared by all runs: a scalar operand is cheaper
             else:
                 self.h[h.name] = v
         self.s = run.opt.vector.init(self.p, self.h)
         self.w = Scratch.new(n)
         self.oracle = _Oracle(self)
-        self.lr_rows = None if run.lr_table is None else run.lr_table[:, lo:hi]
+        table = run.lr_table
+        self.lr_rows = None if table is None or run.schedule.constant else table[:, lo:hi]
         sched = run.schedule
-        self.plateau = (
-            sched.start(self.h[run.lr_key].copy()) if isinstance(sched, ReduceLROnPlateau) else None
-        )
+        base = np.broadcast_to(np.asarray(self.h[run.lr_key], dtype=np.float64), (n,)).copy()
+        self.plateau = sched.start(base) if isinstance(sched, ReduceLROnPlateau) else None
         (xlo, xhi), (ylo, yhi) = run.surface.box
         self.box = (xlo, xhi, ylo, yhi)
         self.done = False

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import surfaces
 import torch
 
 import optimizers
+import surfaces
 
 
 def test_linear_regression_gd_first_step_and_gradients() -> None:
@@ -71,7 +71,9 @@ def test_nesterov_from_five_with_the_correct_look_ahead() -> None:
     np.testing.assert_allclose(tr.positions[:, 0, 0], look_ahead, rtol=1e-12, atol=1e-14)
     # the look-ahead gradient really is taken at θ (it is the point the lesson evaluates)
     tr2 = optimizers.simulate(s, "nesterov", (5.0, 5.0), 50, lr=alpha, momentum=rho, trace=True)
-    np.testing.assert_allclose(tr2.trace["grad"][:, 0, 0], 2.0 * np.array(look_ahead[:-1]), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        tr2.trace["grad"][:, 0, 0], 2.0 * np.array(look_ahead[:-1]), rtol=1e-12, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("wrong_sign", [False, True])

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-import surfaces
 
 import optimizers
+import surfaces
 
 K = 5
 STEPS = 200
@@ -38,12 +38,18 @@ def random_hypers(name: str, rng: np.random.Generator, k: int = K) -> dict[str, 
         if h.role == "lr":
             v = d * np.exp(rng.uniform(-1.0, 1.0, k))
         elif h.open_high and h.high == 1.0:  # betas, momentum: stay below 1
-            v = 1.0 - (1.0 - d) * np.exp(rng.uniform(-0.5, 0.5, k)) if d > 0 else rng.uniform(0, 0.5, k)
+            v = (
+                1.0 - (1.0 - d) * np.exp(rng.uniform(-0.5, 0.5, k))
+                if d > 0
+                else rng.uniform(0, 0.5, k)
+            )
         elif d == 0.0:
             v = rng.uniform(0.0, 0.05, k) if h.name == "weight_decay" else np.zeros(k)
         else:
             v = d * np.exp(rng.uniform(-0.5, 0.5, k))
-        out[h.name] = np.clip(v, h.low if h.low is not None else -np.inf, h.high if h.high is not None else np.inf)
+        out[h.name] = np.clip(
+            v, h.low if h.low is not None else -np.inf, h.high if h.high is not None else np.inf
+        )
     return out
 
 
@@ -67,13 +73,19 @@ def test_vector_call_equals_single_runs(name: str, surface_name: str) -> None:
         assert_same(vec.positions, one_k.positions, name)
         return
     for j in range(K):
-        one = optimizers.simulate(s, name, starts[j], STEPS, **{key: float(v[j]) for key, v in h.items()})
+        one = optimizers.simulate(
+            s, name, starts[j], STEPS, **{key: float(v[j]) for key, v in h.items()}
+        )
         assert one.diverged_at[0] == vec.diverged_at[j]
         assert_same(vec.positions[:, j], one.positions[:, 0], f"{name} run {j}")
         np.testing.assert_array_equal(vec.lr[:, j], one.lr[:, 0])
 
 
-@pytest.mark.parametrize("surface", [("linear_regression", {}), ("quadratic_bowl", {"noise": 1.0})], ids=["data", "noisy"])
+@pytest.mark.parametrize(
+    "surface",
+    [("linear_regression", {}), ("quadratic_bowl", {"noise": 1.0})],
+    ids=["data", "noisy"],
+)
 @pytest.mark.parametrize("name", optimizers.names())
 def test_minibatch_engines_agree(name: str, surface: tuple[str, dict[str, Any]]) -> None:
     s = surfaces.get(surface[0], **surface[1])
@@ -95,7 +107,9 @@ def test_chunks_and_threads_do_not_change_results(name: str) -> None:
     h = random_hypers(name, rng, 37)
     ref = optimizers.simulate(s, name, starts, 100, _path="vector", _chunk=1000, _threads=1, **h)
     for chunk, threads in [(5, 2), (8, 1), (16, 2)]:
-        tr = optimizers.simulate(s, name, starts, 100, _path="vector", _chunk=chunk, _threads=threads, **h)
+        tr = optimizers.simulate(
+            s, name, starts, 100, _path="vector", _chunk=chunk, _threads=threads, **h
+        )
         np.testing.assert_array_equal(tr.positions, ref.positions)
 
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-import surfaces
 import torch
 
 import optimizers
+import surfaces
 
 STEPS = 500
 K = 4
@@ -61,32 +61,48 @@ def draw(name: str, rng: np.random.Generator, flags: bool, k: int = K) -> dict[s
     table: dict[str, Callable[[], dict[str, Any]]] = {
         "sgd": lambda: {"lr": lu(1e-4, 2e-3), "weight_decay": wd},
         "momentum": lambda: {
-            "lr": lu(1e-4, 1e-3), "momentum": u(0.5, 0.95), "weight_decay": wd,
+            "lr": lu(1e-4, 1e-3),
+            "momentum": u(0.5, 0.95),
+            "weight_decay": wd,
             "dampening": u(0.0, 0.5) if flags else np.zeros(k),
         },
         "nesterov": lambda: {"lr": lu(1e-4, 1e-3), "momentum": u(0.5, 0.95), "weight_decay": wd},
         "adagrad": lambda: {
-            "lr": lu(1e-3, 1e-1), "eps": lu(1e-10, 1e-6), "weight_decay": wd,
+            "lr": lu(1e-3, 1e-1),
+            "eps": lu(1e-10, 1e-6),
+            "weight_decay": wd,
             "lr_decay": u(0.0, 0.01) if flags else np.zeros(k),
             "initial_accumulator_value": u(0.0, 1.0) if flags else np.zeros(k),
         },
         "rmsprop": lambda: {
             "lr": lu(1e-4, 1e-2) if not flags else lu(1e-4, 3e-4),
-            "alpha": u(0.8, 0.999), "eps": lu(1e-10, 1e-6), "weight_decay": wd,
-            "momentum": u(0.0, 0.9) if flags else np.zeros(k), "centered": flags,
+            "alpha": u(0.8, 0.999),
+            "eps": lu(1e-10, 1e-6),
+            "weight_decay": wd,
+            "momentum": u(0.0, 0.9) if flags else np.zeros(k),
+            "centered": flags,
         },
         "adam": lambda: {"lr": lu(1e-4, 5e-3), **betas, "weight_decay": wd, "amsgrad": flags},
         "adamw": lambda: {"lr": lu(1e-4, 5e-3), **betas, "weight_decay": wd, "amsgrad": flags},
         "nadam": lambda: {
-            "lr": lu(1e-4, 5e-3), **betas, "weight_decay": wd,
-            "momentum_decay": lu(1e-3, 1e-2), "decoupled_weight_decay": flags,
+            "lr": lu(1e-4, 5e-3),
+            **betas,
+            "weight_decay": wd,
+            "momentum_decay": lu(1e-3, 1e-2),
+            "decoupled_weight_decay": flags,
         },
         "radam": lambda: {
-            "lr": lu(1e-4, 1e-3), **betas, "weight_decay": wd, "decoupled_weight_decay": flags,
+            "lr": lu(1e-4, 1e-3),
+            **betas,
+            "weight_decay": wd,
+            "decoupled_weight_decay": flags,
         },
         "adamax": lambda: {"lr": lu(1e-4, 5e-3), **betas, "weight_decay": wd},
         "adadelta": lambda: {
-            "lr": u(0.1, 1.0), "rho": u(0.8, 0.99), "eps": lu(1e-8, 1e-5), "weight_decay": wd,
+            "lr": u(0.1, 1.0),
+            "rho": u(0.8, 0.99),
+            "eps": lu(1e-8, 1e-5),
+            "weight_decay": wd,
         },
     }
     return table[name]()
@@ -117,7 +133,8 @@ def torch_path(
     out = np.empty((steps + 1, 2))
     out[0] = start
     for t in range(steps):
-        g = np.asarray(surface.grad(p.numpy()), dtype=np.float64)
+        with np.errstate(all="ignore"):  # torch may run far outside the box (maximize)
+            g = np.asarray(surface.grad(p.numpy()), dtype=np.float64)
         p.grad = torch.from_numpy(np.nextafter(g, np.inf) if nudge else g)
         opt.step()
         out[t + 1] = p.numpy()
@@ -133,7 +150,9 @@ def assert_path_close(ours: np.ndarray, ref: np.ndarray, what: str) -> None:
     assert err <= RTOL, f"{what}: max relative difference {err:.3g} > {RTOL:g}"
 
 
-def check_run(ours: np.ndarray, ref: np.ndarray, spread: Callable[[], np.ndarray], what: str) -> bool:
+def check_run(
+    ours: np.ndarray, ref: np.ndarray, spread: Callable[[], np.ndarray], what: str
+) -> bool:
     """True if verified to 1e-10; False if torch itself is chaotic there (else the test fails)."""
     err = rel_err(ours, ref)
     if err <= RTOL:
@@ -166,7 +185,9 @@ def test_matches_torch_optim(name: str, surface_name: str, flags: bool) -> None:
         verified = 0
         for j in range(K):
             spread = lambda j=j: torch_path(name, surface, starts[j], kws[j], STEPS, True)  # noqa: E731
-            verified += check_run(tr.positions[:, j], refs[j], spread, f"{name}/{surface_name}/{path}/run {j}")
+            verified += check_run(
+                tr.positions[:, j], refs[j], spread, f"{name}/{surface_name}/{path}/run {j}"
+            )
         assert verified >= K - 1, f"{name}/{surface_name}/{path}: only {verified} runs verified"
 
 
@@ -174,7 +195,10 @@ def test_matches_torch_optim(name: str, surface_name: str, flags: bool) -> None:
 def test_maximize_matches_torch_until_it_leaves_the_box(name: str) -> None:
     surface = surfaces.get("rosenbrock")
     rng = np.random.default_rng(7)
-    h = {key: v[:1] if isinstance(v, np.ndarray) else v for key, v in draw(name, rng, False, 1).items()}
+    h = {
+        key: v[:1] if isinstance(v, np.ndarray) else v
+        for key, v in draw(name, rng, False, 1).items()
+    }
     kw = torch_kwargs(name, h, 0)
     start = np.array(surface.default_start)
     ref = torch_path(name, surface, start, {**kw, "maximize": True}, STEPS)
@@ -192,7 +216,9 @@ def test_betas_keyword_is_accepted_like_torch() -> None:
     np.testing.assert_array_equal(a.positions, b.positions)
 
 
-def lion_reference(surface: Any, start: np.ndarray, lr: float, b1: float, b2: float, wd: float, steps: int) -> np.ndarray:
+def lion_reference(
+    surface: Any, start: np.ndarray, lr: float, b1: float, b2: float, wd: float, steps: int
+) -> np.ndarray:
     """Lion as the paper's Algorithm 2 / lion-pytorch write it, in torch tensors."""
     p = torch.tensor(start, dtype=torch.float64)
     m = torch.zeros_like(p)
@@ -211,10 +237,17 @@ def lion_reference(surface: Any, start: np.ndarray, lr: float, b1: float, b2: fl
 def test_lion_matches_its_reference_loop(surface_name: str) -> None:
     surface = surfaces.get(surface_name, **SURFACES[surface_name])
     rng = np.random.default_rng(3)
-    lr, b1, b2, wd = _log_u(rng, 1e-4, 1e-2, K), rng.uniform(0.8, 0.95, K), rng.uniform(0.95, 0.999, K), rng.uniform(0, 0.1, K)
+    lr, b1, b2, wd = (
+        _log_u(rng, 1e-4, 1e-2, K),
+        rng.uniform(0.8, 0.95, K),
+        rng.uniform(0.95, 0.999, K),
+        rng.uniform(0, 0.1, K),
+    )
     starts = _starts(surface, rng, K)
     for path in ("scalar", "vector"):
-        tr = optimizers.simulate(surface, "lion", starts, STEPS, _path=path, lr=lr, beta1=b1, beta2=b2, weight_decay=wd)
+        tr = optimizers.simulate(
+            surface, "lion", starts, STEPS, _path=path, lr=lr, beta1=b1, beta2=b2, weight_decay=wd
+        )
         for j in range(K):
             ref = lion_reference(surface, starts[j], lr[j], b1[j], b2[j], wd[j], STEPS)
             assert_path_close(tr.positions[:, j], ref, f"lion/{surface_name}/{path}/run {j}")

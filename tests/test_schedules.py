@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-import surfaces
 import torch
 
 import optimizers
+import surfaces
 from optimizers import schedules
 
 T = 300
@@ -23,7 +23,9 @@ CASES: list[tuple[str, dict[str, Any], Callable[..., Any] | None]] = [
 ]
 
 
-def torch_lrs(cls: Callable[..., Any] | None, params: dict[str, Any], base: float, steps: int) -> list[float]:
+def torch_lrs(
+    cls: Callable[..., Any] | None, params: dict[str, Any], base: float, steps: int
+) -> list[float]:
     """The lr torch uses at updates 1..T with ``opt.step(); sched.step()``."""
     p = torch.zeros(2, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([p], lr=base)
@@ -38,7 +40,9 @@ def torch_lrs(cls: Callable[..., Any] | None, params: dict[str, Any], base: floa
     return out
 
 
-@pytest.mark.parametrize(("name", "params", "cls"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("name", "params", "cls"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_schedule_matches_torch(name: str, params: dict[str, Any], cls: Any) -> None:
     base = np.array([0.05, 0.01, 0.3])
     sched = schedules.make(name, **params)
@@ -47,12 +51,16 @@ def test_schedule_matches_torch(name: str, params: dict[str, Any], cls: Any) -> 
     for path in ("scalar", "vector"):
         tr = optimizers.simulate(s, "sgd", starts, T, lr=base, schedule=sched, _path=path)
         for j, b in enumerate(base):
-            np.testing.assert_allclose(tr.lr[:, j], torch_lrs(cls, params, float(b), T), rtol=1e-12, atol=0)
+            np.testing.assert_allclose(
+                tr.lr[:, j], torch_lrs(cls, params, float(b), T), rtol=1e-12, atol=0
+            )
     scalar = optimizers.simulate(s, "sgd", starts, T, lr=0.05, schedule=sched)
     np.testing.assert_allclose(scalar.lr[:, 0], torch_lrs(cls, params, 0.05, T), rtol=1e-12, atol=0)
 
 
-def torch_plateau_run(surface: Any, start: np.ndarray, lr: float, params: dict[str, Any], steps: int) -> tuple[np.ndarray, list[float]]:
+def torch_plateau_run(
+    surface: Any, start: np.ndarray, lr: float, params: dict[str, Any], steps: int
+) -> tuple[np.ndarray, list[float]]:
     """SGD + ReduceLROnPlateau stepped on the full-batch loss before each update."""
     p = torch.tensor(start, dtype=torch.float64)
     opt = torch.optim.SGD([p], lr=lr)
@@ -72,7 +80,14 @@ def torch_plateau_run(surface: Any, start: np.ndarray, lr: float, params: dict[s
     "params",
     [
         {"factor": 0.5, "patience": 3},
-        {"factor": 0.3, "patience": 0, "threshold": 1e-2, "threshold_mode": "abs", "cooldown": 4, "min_lr": 1e-4},
+        {
+            "factor": 0.3,
+            "patience": 0,
+            "threshold": 1e-2,
+            "threshold_mode": "abs",
+            "cooldown": 4,
+            "min_lr": 1e-4,
+        },
         {"factor": 0.5, "patience": 5, "threshold": 0.2, "cooldown": 2, "eps": 1e-4},
     ],
 )
@@ -89,7 +104,9 @@ def test_plateau_matches_torch_on_a_real_loss(params: dict[str, Any]) -> None:
             d = int(tr.diverged_at[j])
             stop = T if d < 0 else d
             np.testing.assert_allclose(tr.lr[:stop, j], lrs[:stop], rtol=1e-14, atol=0)
-            np.testing.assert_allclose(tr.positions[: stop + 1, j], pos[: stop + 1], rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(
+                tr.positions[: stop + 1, j], pos[: stop + 1], rtol=1e-12, atol=1e-14
+            )
     reduced = [len(set(tr.lr[:, j].tolist())) > 1 for j in range(3)]
     assert any(reduced), "the schedule never reduced: not a real test"
 

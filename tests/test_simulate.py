@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
-import surfaces
 
 import optimizers
+import surfaces
 from optimizers.momentum import equivalent_lr
 
 PATHS = ["scalar", "vector"]
@@ -19,17 +19,33 @@ def rosen() -> surfaces.Surface:
     return surfaces.get("rosenbrock")
 
 
-def _inside(tr: optimizers.Trajectory, box: tuple[tuple[float, float], tuple[float, float]]) -> bool:
+def _inside(
+    tr: optimizers.Trajectory, box: tuple[tuple[float, float], tuple[float, float]]
+) -> bool:
     (xlo, xhi), (ylo, yhi) = box
     p = tr.positions
-    return bool(((p[..., 0] >= xlo) & (p[..., 0] <= xhi) & (p[..., 1] >= ylo) & (p[..., 1] <= yhi)).all())
+    return bool(
+        ((p[..., 0] >= xlo) & (p[..., 0] <= xhi) & (p[..., 1] >= ylo) & (p[..., 1] <= yhi)).all()
+    )
 
 
 def test_names_and_metadata() -> None:
     names = optimizers.names()
     assert names == [
-        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "nadam", "radam",
-        "adamax", "adadelta", "lion", "random_search", "finite_difference",
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adagrad",
+        "rmsprop",
+        "adam",
+        "adamw",
+        "nadam",
+        "radam",
+        "adamax",
+        "adadelta",
+        "lion",
+        "random_search",
+        "finite_difference",
     ]
     assert set(optimizers.DEFAULT_SET) <= set(names)
     for name in names:
@@ -67,7 +83,9 @@ def test_divergence_stops_cleanly(rosen: surfaces.Surface, name: str, path: str)
     starts = np.array([[-1.5, 2.0], [1.5, -1.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tr = optimizers.simulate(rosen, name, starts, 300, _path=path, **{lr_key: np.array([1e-6, big])})
+        tr = optimizers.simulate(
+            rosen, name, starts, 300, _path=path, **{lr_key: np.array([1e-6, big])}
+        )
     assert tr.diverged_at[0] == -1
     d = int(tr.diverged_at[1])
     for a in (tr.positions, tr.loss, tr.grad_norm, tr.lr):
@@ -173,13 +191,17 @@ def test_momentum_conventions_coincide(surface_name: str) -> None:
     paths = {}
     for conv in ("torch", "ema", "lr_inside"):
         lr_c = equivalent_lr(lr, beta, "torch", conv)
-        tr = optimizers.simulate(s, "momentum", s.default_start, 500, lr=lr_c, momentum=beta, convention=conv)
+        tr = optimizers.simulate(
+            s, "momentum", s.default_start, 500, lr=lr_c, momentum=beta, convention=conv
+        )
         paths[conv] = tr.positions[:, 0]
     scale = np.abs(paths["torch"]).max()
     for conv in ("ema", "lr_inside"):
         assert np.abs(paths[conv] - paths["torch"]).max() <= 1e-12 * scale, conv
     assert equivalent_lr(0.01, 0.9, "torch", "ema") == pytest.approx(0.1)
-    assert equivalent_lr(equivalent_lr(0.01, 0.5, "ema", "lr_inside"), 0.5, "lr_inside", "ema") == pytest.approx(0.01)
+    assert equivalent_lr(
+        equivalent_lr(0.01, 0.5, "ema", "lr_inside"), 0.5, "lr_inside", "ema"
+    ) == pytest.approx(0.01)
     with pytest.raises(ValueError, match="convention"):
         equivalent_lr(0.01, 0.9, "torch", "nope")
 
@@ -206,7 +228,10 @@ def test_momentum_conventions_coincide(surface_name: str) -> None:
         ({"record": "some"}, r"record must be 'all', 'final' or an integer"),
         ({"record": 0}, r"record must be"),
         ({"starts": [[0.0, 0.0, 0.0]]}, r"starts must have shape \(2,\) or \(K, 2\)"),
-        ({"starts": [[1e9, 0.0], [0.0, 0.0]]}, r"starts must be finite and inside the surface's box"),
+        (
+            {"starts": [[1e9, 0.0], [0.0, 0.0]]},
+            r"starts must be finite and inside the surface's box",
+        ),
         ({"starts": [[np.nan, 0.0], [0.0, 0.0]]}, r"starts must be finite"),
         ({"schedule": 3}, r"schedule must be None, a schedule name"),
         ({"schedule": "warmup"}, r"schedule must be one of constant, step"),
