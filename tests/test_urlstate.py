@@ -358,3 +358,29 @@ def test_hostile_links_open_the_page_without_an_exception(query: dict[str, Any])
     assert not at.exception, [e.value for e in at.exception]
     shown = " ".join(w.value for w in at.warning)
     assert "Ignored" in shown  # the visitor is told what was ignored
+
+
+@pytest.mark.browser
+def test_copied_link_reopens_the_same_race_in_chromium() -> None:
+    from app import presets
+    from tests.support import browser, free_port_from, streamlit_server, wait_for_chart
+
+    lesson = presets.BY_KEY["nesterov"].state
+    with streamlit_server(free_port_from(8650, 8699)) as url, browser() as page:
+        page.goto(f"{url}/?{urlstate.query_string(encode(lesson))}")
+        wait_for_chart(page, timeout_ms=90_000)
+        box = page.locator("[data-testid=stSidebar] [data-testid=stCode]").first
+        box.wait_for(timeout=60_000)
+        link = box.inner_text().strip()
+        assert link.startswith(url) and "opt=momentum,nesterov" in link
+        page.goto("about:blank")
+        page.goto(link)
+        wait_for_chart(page, timeout_ms=90_000)
+        assert page.locator("[data-testid=stException]").count() == 0
+        again = page.locator("[data-testid=stSidebar] [data-testid=stCode]").first.inner_text()
+        assert again.strip() == link  # the reopened page describes exactly the same race
+        from urllib.parse import parse_qsl, urlsplit
+
+        state, warnings = decode(dict(parse_qsl(urlsplit(link).query)))
+        assert warnings == [] and state.optimizers == lesson.optimizers
+        assert state.hyper["nesterov"]["lr"] == 0.1 and state.steps == lesson.steps
