@@ -15,6 +15,11 @@ exactly as before. Labels look like ``sgd@lr=0.5``, ``sgd@B=1``, ``sgd@B=4`` (fu
 written as its size) and ``sgd@lr=0.5,B=1`` when both lists are set. The explain and export
 panels accept these labels: ``Trajectory.optimizer`` carries the real optimizer name.
 
+Also for the page: ``classroom_ui.presets_ui()`` (in the Lessons popover) returns the chosen
+lesson's state; draw its note with ``classroom_ui.lesson_note_ui()`` outside the popover; pass
+``exports.chart_config(state)`` into ``st.plotly_chart(config=...)`` so the camera button saves
+a 2x PNG named after the race (the export panel tells students to use it).
+
 Presets never use ``shared_lr`` or the global beta/rho/beta2 controls, so a preset's runs are
 ``simulate(surface, v.optimizer, starts, state.steps, batch_size=v.batch_size, seed=state.seed,
 **{**state.hyper.get(v.optimizer, {}), **v.overrides})``, which the tests run and check.
