@@ -78,6 +78,14 @@ class Hyper:
             return value
         if isinstance(value, bool | np.bool_ | str):
             raise ValueError(f"{where} must be a number in {self.range_text()}; got {value!r}")
+        if type(value) is float or type(value) is int:  # fast path: one plain number
+            v = float(value)
+            lo_ok = self.low is None or (v > self.low if self.open_low else v >= self.low)
+            hi_ok = self.high is None or (v < self.high if self.open_high else v <= self.high)
+            int_ok = self.kind != "int" or v == round(v)
+            if lo_ok and hi_ok and int_ok and math.isfinite(v):
+                return int(v) if self.kind == "int" else v
+            raise ValueError(f"{where} must be in {self.range_text()}; got {v!r}")
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
@@ -109,12 +117,14 @@ ScalarGen = Generator[tuple[float, float], tuple[float, float, float], None]
 class ScalarOracle(NamedTuple):
     """What a scalar kernel may ask besides the gradient the driver sends.
 
-    ``value(x, y, t)``: the loss of step t's batch (full-batch loss without mini-batches);
-    ``normal(t)``: the two standard normals drawn for step t (random search).
+    ``value_for(t)``: the loss function (x, y) -> float of step t's batch (the full-batch loss
+    without mini-batches); ``normal(t)``: the two standard normals drawn for step t (random
+    search); ``batched``: whether the loss changes from step to step (mini-batches).
     """
 
-    value: Callable[[float, float, int], float]
+    value_for: Callable[[int], Callable[[float, float], float]]
     normal: Callable[[int], tuple[float, float]]
+    batched: bool
 
 
 # (x0, y0, hyperparameters as Python scalars, trace sink or None, oracle) -> generator

@@ -38,32 +38,38 @@ class SearchState(NamedTuple):
 
 
 def random_search_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
-    value, normal = o.value, o.normal
+    value_for, normal, batched = o
+    value = value_for(1)
+    here = value(x, y)
     t = 0
     _, _, sigma = yield x, y
     while True:
         t += 1
         zx, zy = normal(t)
         cx, cy = x + sigma * zx, y + sigma * zy
-        here, there = value(x, y, t), value(cx, cy, t)
+        if batched:  # a new batch each step: both losses on the same batch
+            value = value_for(t)
+            here = value(x, y)
+        there = value(cx, cy)
         accept = there < here
         if accept:
-            x, y = cx, cy
+            x, y, here = cx, cy, there
         if tr is not None:
             tr.append(((cx, cy), here, there, 1.0 if accept else 0.0))
         _, _, sigma = yield x, y
 
 
 def finite_difference_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
-    value = o.value
+    value_for = o.value_for
     step = float(h["h"])
     two = 2 * step
     t = 0
     _, _, lr = yield x, y
     while True:
         t += 1
-        gx = (value(x + step, y, t) - value(x - step, y, t)) / two
-        gy = (value(x, y + step, t) - value(x, y - step, t)) / two
+        value = value_for(t)
+        gx = (value(x + step, y) - value(x - step, y)) / two
+        gy = (value(x, y + step) - value(x, y - step)) / two
         ux, uy = -lr * gx, -lr * gy
         x, y = x + ux, y + uy
         if tr is not None:

@@ -287,12 +287,15 @@ def _scalar_engine(run: _Run, trace: bool) -> dict[str, np.ndarray]:
 def _scalar_one(
     run: _Run, j: int, idx: list[list[int]] | None, noise: list[np.ndarray], trace: bool
 ) -> Any:
+    """Run j alone: the rule's generator fed by a plain Python loop; fills run's outputs."""
     surface, opt, t_steps = run.surface, run.opt, run.steps
     h = {key: (float(v[j]) if isinstance(v, np.ndarray) else v) for key, v in run.hyp.items()}
     x, y = float(run.starts[j, 0]), float(run.starts[j, 1])
-    value_at, grad = _scalar_oracles(surface, idx)
+    value_for, grad = _scalar_oracles(surface, idx)
+    if opt.uses != "grad":
+        grad = _no_grad
     oracle = ScalarOracle(
-        value_at, lambda t: (float(noise[t - 1][0, j]), float(noise[t - 1][1, j]))
+        value_for, lambda t: (float(noise[t - 1][0, j]), float(noise[t - 1][1, j])), idx is not None
     )
     rows: list[Any] | None = [] if trace else None
     grads: list[tuple[float, float]] | None = [] if trace else None
@@ -300,43 +303,52 @@ def _scalar_one(
     next(gen)
     send = gen.send
     plateau = run.schedule if isinstance(run.schedule, ReduceLROnPlateau) else None
-    pstate = plateau.start(float(h[run.lr_key])) if plateau is not None else None
-    lrs = [] if run.lr_table is None else run.lr_table[:, j].tolist()
-    if opt.uses != "grad":
-        grad = _no_grad
-    used: list[float] = []
     (xlo, xhi), (ylo, yhi) = surface.box
-    xs, ys = [x], [y]
-    xa, ya = xs.append, ys.append
-    for t in range(t_steps):
-        gx, gy = grad(x, y)
-        if grads is not None:
-            grads.append((gx, gy))
-        if pstate is not None:
-            lr = pstate.lr
-            used.append(lr)
-            loss = surface.value_scalar(x, y)
+    path = [(x, y)]
+    keep = path.append
+    used: list[float] = []
+    nx = ny = math.nan
+    t = -1
+    try:
+        if grads is None and plateau is None:
+            # the interactive hot loop: gradient, step, box check, record; nothing else
+            lrs = run.lr_table[:, j].tolist() if run.lr_table is not None else []
+            for t in range(t_steps):
+                nx, ny = send((*grad(x, y), lrs[t]))
+                if not (xlo <= nx <= xhi and ylo <= ny <= yhi):
+                    break
+                x, y = nx, ny
+                keep((x, y))
         else:
-            lr = lrs[t]
-        try:
-            nx, ny = send((gx, gy, lr))
-        except (ArithmeticError, ValueError):
-            nx = ny = math.nan
-        if pstate is not None:
-            pstate = plateau.feed(pstate, loss)  # type: ignore[union-attr]
-        if not (xlo <= nx <= xhi and ylo <= ny <= yhi):
-            ex = exit_points(np.array([[x], [y]]), np.array([[nx], [ny]]), surface.box)
-            run.diverged_at[j] = t + 1
-            run.exits[j] = ex[:, 0]
-            xa(float(ex[0, 0]))
-            ya(float(ex[1, 0]))
-            break
-        x, y = nx, ny
-        xa(x)
-        ya(y)
-    path = np.array([xs, ys]).T  # (n, 2), n <= T + 1
-    keep = run.rec[run.rec < len(path)]
-    run.positions[: len(keep), j] = path[keep]
+            pstate = plateau.start(float(h[run.lr_key])) if plateau is not None else None
+            lrs = [] if run.lr_table is None else run.lr_table[:, j].tolist()
+            for t in range(t_steps):
+                gx, gy = grad(x, y)
+                if grads is not None:
+                    grads.append((gx, gy))
+                if pstate is not None:
+                    lr = pstate.lr
+                    used.append(lr)
+                    loss = surface.value_scalar(x, y)
+                else:
+                    lr = lrs[t]
+                nx, ny = send((gx, gy, lr))
+                if pstate is not None:
+                    pstate = plateau.feed(pstate, loss)  # type: ignore[union-attr]
+                if not (xlo <= nx <= xhi and ylo <= ny <= yhi):
+                    break
+                x, y = nx, ny
+                keep((x, y))
+    except (ArithmeticError, ValueError):  # e.g. 0/0 in a kernel: a non-finite step
+        nx = ny = math.nan
+    if len(path) <= t_steps and t >= 0:  # left the box (or non-finite) at step t + 1
+        ex = exit_points(np.array([[x], [y]]), np.array([[nx], [ny]]), surface.box)
+        run.diverged_at[j] = t + 1
+        run.exits[j] = ex[:, 0]
+        keep((float(ex[0, 0]), float(ex[1, 0])))
+    arr = np.array(path)  # (n, 2), n <= T + 1
+    rec = run.rec[run.rec < len(arr)]
+    run.positions[: len(rec), j] = arr[rec]
     if run.lr_out is not None:
         run.lr_out[: len(used), j] = used
         if used:
@@ -346,25 +358,22 @@ def _scalar_one(
 
 def _scalar_oracles(
     surface: Any, idx: list[list[int]] | None
-) -> tuple[Callable[[float, float, int], float], Callable[[float, float], tuple[float, float]]]:
-    """(loss of step t's batch, gradient of the next batch) for one run of the scalar engine."""
+) -> tuple[Callable[[int], Callable[[float, float], float]], Callable[[float, float], Any]]:
+    """(loss function of step t's batch, gradient of the next batch) for the scalar engine."""
     if idx is None:
         value_scalar = surface.value_scalar
-
-        def value_at(x: float, y: float, t: int) -> float:
-            return float(value_scalar(x, y))
-
-        return value_at, surface.grad_scalar
+        return (lambda t: value_scalar), surface.grad_scalar
     bvs, bgs = surface.batch_value_scalar, surface.batch_grad_scalar
     nxt = iter(idx).__next__
 
-    def batch_value_at(x: float, y: float, t: int) -> float:
-        return float(bvs(x, y, idx[t - 1]))
+    def value_for(t: int) -> Callable[[float, float], float]:
+        batch = idx[t - 1]
+        return lambda x, y: float(bvs(x, y, batch))
 
-    def batch_grad(x: float, y: float) -> tuple[float, float]:
+    def batch_grad(x: float, y: float) -> Any:
         return bgs(x, y, nxt())
 
-    return batch_value_at, batch_grad
+    return value_for, batch_grad
 
 
 def _no_grad(x: float, y: float) -> tuple[float, float]:
@@ -540,6 +549,8 @@ def _finish_positions(run: _Run) -> None:
 
 
 def _finite(a: np.ndarray) -> np.ndarray:
+    if np.isfinite(a).all():
+        return a
     big = np.finfo(np.float64).max
     return np.nan_to_num(a, nan=big, posinf=big, neginf=-big)
 
