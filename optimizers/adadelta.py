@@ -19,8 +19,8 @@ from optimizers.base import (
     MAXIMIZE,
     Hyper,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -37,14 +37,16 @@ class AdadeltaState(NamedTuple):
     acc_delta: np.ndarray  # (2, n)
 
 
-def adadelta_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def adadelta_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     pre = grad_pre(h)
     rho, eps = float(h["rho"]), float(h["eps"])
     w = 1 - rho
     sqrt = math.sqrt
     vx = vy = ux = uy = 0.0
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         vx, vy = vx * rho + w * gx * gx, vy * rho + w * gy * gy
@@ -55,7 +57,7 @@ def adadelta_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> 
         x, y = x + -lr * dx, y + -lr * dy
         if tr is not None:
             tr.append(((vx, vy), (ux, uy), (lr * ex, lr * ey), (-lr * dx, -lr * dy)))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class AdadeltaVector:

@@ -19,8 +19,8 @@ from optimizers.base import (
     MAXIMIZE,
     Hyper,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -38,17 +38,17 @@ class AdagradState(NamedTuple):
     sum: np.ndarray
 
 
-def adagrad_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def adagrad_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     pre = grad_pre(h)
     decay, eps = float(h["lr_decay"]), float(h["eps"])
     sx = sy = float(h["initial_accumulator_value"])
     sqrt = math.sqrt
-    t = 0
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
-        t += 1
         clr = lr / (1 + (t - 1) * decay)
         sx, sy = sx + gx * gx, sy + gy * gy
         dx, dy = sqrt(sx) + eps, sqrt(sy) + eps
@@ -56,7 +56,7 @@ def adagrad_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> S
         x, y = x + ux, y + uy
         if tr is not None:
             tr.append(((sx, sy), (clr / dx, clr / dy), (ux, uy)))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class AdagradVector:

@@ -22,8 +22,8 @@ from optimizers.base import (
     MAXIMIZE,
     Hyper,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -58,7 +58,7 @@ class AdamState(NamedTuple):
     beta2_pow: np.ndarray
 
 
-def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     pre = grad_pre(h)
     b1, b2, eps = float(h["beta1"]), float(h["beta2"]), float(h["eps"])
     wd = float(h["weight_decay"]) if h.get("_decoupled") else 0.0
@@ -68,8 +68,10 @@ def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
     sqrt = math.sqrt
     mx = my = vx = vy = qx = qy = 0.0
     p1 = p2 = 1.0
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1.0 - lr * wd
@@ -96,7 +98,7 @@ def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
             tr.append(
                 ((mx, my), (vx, vy), 1.0 - p1, 1.0 - p2, (ss / dx, ss / dy), (x - ox, y - oy))
             )
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class AdamVector:
@@ -200,8 +202,8 @@ def _meta(name: str, decoupled: bool) -> Optimizer:
     )
 
 
-def _adamw_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
-    return adam_scalar(x, y, {**h, "_decoupled": True}, tr, o)
+def _adamw_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
+    adam_scalar(x, y, {**h, "_decoupled": True}, tr, o, loop)
 
 
 class _AdamWVector(AdamVector):

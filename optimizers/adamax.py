@@ -15,8 +15,8 @@ import numpy as np
 from optimizers.base import (
     MAXIMIZE,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -37,15 +37,17 @@ class AdamaxState(NamedTuple):
     beta1_pow: np.ndarray  # (n,)
 
 
-def adamax_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def adamax_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     pre = grad_pre(h)
     b1, b2, eps = float(h["beta1"]), float(h["beta2"]), float(h["eps"])
     w1 = 1.0 - b1
     c1, low1 = 1.0 - w1, w1 < 0.5
     mx = my = ux_ = uy_ = 0.0
     p1 = 1.0
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         if low1:
@@ -61,7 +63,7 @@ def adamax_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sc
         x, y = x + dx, y + dy
         if tr is not None:
             tr.append(((mx, my), (ux_, uy_), (clr / ux_, clr / uy_), (dx, dy)))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class AdamaxVector:

@@ -4,10 +4,10 @@ An update rule lives in one module of this package (one file per family) and pro
 
 * its metadata: an :class:`Optimizer` with :class:`Hyper` entries (default, range, log scale,
   meaning), the LaTeX update rule, the reference and the torch.optim class it matches;
-* a *scalar kernel* (:data:`ScalarKernel`): a generator that keeps the state of ONE trajectory
-  in local Python floats. The driver sends ``(gx, gy, lr)`` and receives the new ``(x, y)``.
-  This is the fast path for a handful of trajectories (the interactive app: K = 1), like
-  torch.optim's single-tensor loop;
+* a *scalar kernel* (:data:`ScalarKernel`): the whole loop over the steps of ONE trajectory,
+  its state in local Python floats, the gradient from the surface's ``grad_scalar`` (see
+  :class:`Loop`). This is the fast path for a handful of trajectories (the interactive app:
+  K = 1), like torch.optim's single-tensor loop;
 * a *vector rule* (:class:`VectorRule`): ``init`` and an in-place ``step`` on structure-of-arrays
   NumPy state of shape (2, n) (coordinate axis FIRST inside the engine, so that one ufunc call
   updates both coordinates of n runs), like torch.optim's multi-tensor path.
@@ -19,7 +19,7 @@ last bit on the same inputs (tests/test_optimizers_paths.py checks it).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -111,7 +111,20 @@ class Hyper:
 
 # ---------------------------------------------------------------- execution interfaces
 
-ScalarGen = Generator[tuple[float, float], tuple[float, float, float], None]
+
+class Loop(NamedTuple):
+    """What the scalar engine hands a kernel: the kernel owns the loop over the steps.
+
+    ``grad(x, y)`` -> (gx, gy) of the step's batch (full batch: the analytic gradient);
+    ``lrs[t - 1]`` the learning rate of step t; ``keep((x, y))`` records the point after each
+    step. The kernel stops early only by raising (a division by zero, a math domain error); the
+    engine then finds where the path left the box afterwards, in one NumPy pass.
+    """
+
+    grad: Callable[[float, float], tuple[float, float]]
+    lrs: Any  # a list of T floats, or a sequence that computes them (plateau)
+    steps: int
+    keep: Callable[[tuple[float, float]], None]
 
 
 class ScalarOracle(NamedTuple):
@@ -129,7 +142,7 @@ class ScalarOracle(NamedTuple):
 
 # (x0, y0, hyperparameters as Python scalars, trace sink or None, oracle) -> generator
 ScalarKernel = Callable[
-    [float, float, Hypers, "list[tuple[Any, ...]] | None", ScalarOracle], ScalarGen
+    [float, float, Hypers, "list[tuple[Any, ...]] | None", ScalarOracle, Loop], None
 ]
 
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from optimizers.base import (
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -39,12 +39,14 @@ def _sign(v: float) -> float:
     return 1.0 if v > 0.0 else (-1.0 if v < 0.0 else 0.0 * v)
 
 
-def lion_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def lion_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     b1, b2, wd = float(h["beta1"]), float(h["beta2"]), float(h["weight_decay"])
     w1, w2 = 1 - b1, 1 - b2
     mx = my = 0.0
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1 - lr * wd
@@ -55,7 +57,7 @@ def lion_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Scal
         mx, my = mx * b2 + w2 * gx, my * b2 + w2 * gy
         if tr is not None:
             tr.append(((cx, cy), (mx, my), (x - ox, y - oy)))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class LionVector:

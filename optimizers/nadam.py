@@ -19,8 +19,8 @@ from optimizers.base import (
     MAXIMIZE,
     Hyper,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -52,7 +52,7 @@ class NAdamState(NamedTuple):
     beta2_pow: np.ndarray  # (n,)
 
 
-def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     decoupled = bool(h["decoupled_weight_decay"])
     pre = grad_pre({**h, "_decoupled": decoupled})
     b1, b2, eps = float(h["beta1"]), float(h["beta2"]), float(h["eps"])
@@ -62,10 +62,10 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
     sqrt = math.sqrt
     mx = my = vx = vy = 0.0
     prod = p2 = 1.0
-    t = 0
-    gx, gy, lr = yield x, y
-    while True:
-        t += 1
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         p2 *= b2
         bc2 = 1.0 - p2
         ox, oy = x, y  # the trace's update includes the decoupled decay
@@ -90,7 +90,7 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
         x, y = x1, y1
         if tr is not None:
             tr.append(((mx, my), (vx, vy), mu, (lr / dx, lr / dy), (x - ox, y - oy)))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class NAdamVector:

@@ -19,8 +19,8 @@ import numpy as np
 from optimizers.base import (
     MAXIMIZE,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -43,7 +43,7 @@ class RAdamState(NamedTuple):
     beta2_pow: np.ndarray  # (n,)
 
 
-def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     decoupled = bool(h["decoupled_weight_decay"])
     pre = grad_pre({**h, "_decoupled": decoupled})
     b1, b2, eps = float(h["beta1"]), float(h["beta2"]), float(h["eps"])
@@ -54,10 +54,10 @@ def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
     sqrt = math.sqrt
     mx = my = vx = vy = 0.0
     p1 = p2 = 1.0
-    t = 0
-    gx, gy, lr = yield x, y
-    while True:
-        t += 1
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1.0 - lr * wd
@@ -96,7 +96,7 @@ def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> Sca
                     (x - ox, y - oy),
                 )
             )
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class RAdamVector:

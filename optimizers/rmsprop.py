@@ -21,8 +21,8 @@ from optimizers.base import (
     MAXIMIZE,
     Hyper,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -47,15 +47,17 @@ def _nan_sqrt(v: float) -> float:
     return math.sqrt(v) if v >= 0.0 else math.nan
 
 
-def rmsprop_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def rmsprop_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     pre = grad_pre(h)
     alpha, eps, mom = float(h["alpha"]), float(h["eps"]), float(h["momentum"])
     centered = bool(h["centered"])
     w = 1.0 - alpha
     sqrt = math.sqrt
     vx = vy = ax = ay = bx = by = 0.0
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         if centered:  # v ≈ ḡ²: round like torch's fused kernels (see base.fma)
@@ -74,7 +76,7 @@ def rmsprop_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> S
         x, y = nx, ny
         if tr is not None:
             tr.append(((vx, vy), (lr / dx, lr / dy), (ux, uy)))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
 class RMSpropVector:

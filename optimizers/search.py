@@ -24,8 +24,8 @@ import numpy as np
 from optimizers.base import (
     Hyper,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -37,14 +37,15 @@ class SearchState(NamedTuple):
     """No state besides the position."""
 
 
-def random_search_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def random_search_scalar(
+    x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop
+) -> None:
     value_for, normal, batched = o
     value = value_for(1)
     here = value(x, y)
-    t = 0
-    _, _, sigma = yield x, y
-    while True:
-        t += 1
+    lrs, steps, keep = loop.lrs, loop.steps, loop.keep
+    for t in range(1, steps + 1):
+        sigma = lrs[t - 1]
         zx, zy = normal(t)
         cx, cy = x + sigma * zx, y + sigma * zy
         if batched:  # a new batch each step: both losses on the same batch
@@ -56,17 +57,18 @@ def random_search_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle
             x, y, here = cx, cy, there
         if tr is not None:
             tr.append(((cx, cy), here, there, 1.0 if accept else 0.0))
-        _, _, sigma = yield x, y
+        keep((x, y))
 
 
-def finite_difference_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def finite_difference_scalar(
+    x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop
+) -> None:
     value_for = o.value_for
     step = float(h["h"])
     two = 2 * step
-    t = 0
-    _, _, lr = yield x, y
-    while True:
-        t += 1
+    lrs, steps, keep = loop.lrs, loop.steps, loop.keep
+    for t in range(1, steps + 1):
+        lr = lrs[t - 1]
         value = value_for(t)
         gx = (value(x + step, y) - value(x - step, y)) / two
         gy = (value(x, y + step) - value(x, y - step)) / two
@@ -74,7 +76,7 @@ def finite_difference_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOr
         x, y = x + ux, y + uy
         if tr is not None:
             tr.append(((gx, gy), (ux, uy)))
-        _, _, lr = yield x, y
+        keep((x, y))
 
 
 class RandomSearchVector:

@@ -26,8 +26,8 @@ from optimizers.base import (
     MAXIMIZE,
     Hyper,
     Hypers,
+    Loop,
     Optimizer,
-    ScalarGen,
     ScalarOracle,
     Scratch,
     VectorOracle,
@@ -81,38 +81,42 @@ class SGDState(NamedTuple):
 # ---------------------------------------------------------------- scalar kernels
 
 
-def sgd_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def sgd_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     pre = grad_pre(h)
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         ux, uy = -lr * gx, -lr * gy
         x, y = x + ux, y + uy
         if tr is not None:
             tr.append(((ux, uy),))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
-def momentum_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
+def momentum_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     """torch, ema and lr_inside conventions, and Nesterov (``_nesterov``), for one run."""
     pre = grad_pre(h)
     mu = float(h["momentum"])
     conv = h.get("convention", "torch")
     nesterov = bool(h.get("_nesterov", False))
-    keep = 1.0 - (float(h.get("dampening", 0.0)) if mu != 0.0 else 0.0)
+    kept = 1.0 - (float(h.get("dampening", 0.0)) if mu != 0.0 else 0.0)
     new = 1.0 - mu  # the ema weight of the new gradient
     bx = by = 0.0
     first = True
-    gx, gy, lr = yield x, y
-    while True:
+    grad, lrs, steps, keep = loop
+    for t in range(1, steps + 1):
+        gx, gy = grad(x, y)
+        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         if conv == "torch":
             if first:
                 bx, by, first = gx, gy, False
             else:
-                bx, by = bx * mu + keep * gx, by * mu + keep * gy
+                bx, by = bx * mu + kept * gx, by * mu + kept * gy
             if nesterov:
                 ux, uy = -lr * (gx + mu * bx), -lr * (gy + mu * by)
             else:
@@ -126,11 +130,11 @@ def momentum_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> 
         x, y = x + ux, y + uy
         if tr is not None:
             tr.append(((bx, by), (ux, uy)))
-        gx, gy, lr = yield x, y
+        keep((x, y))
 
 
-def nesterov_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle) -> ScalarGen:
-    return momentum_scalar(x, y, {**h, "_nesterov": True, "convention": "torch"}, tr, o)
+def nesterov_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
+    momentum_scalar(x, y, {**h, "_nesterov": True, "convention": "torch"}, tr, o, loop)
 
 
 # ---------------------------------------------------------------- vector rules

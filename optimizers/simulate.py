@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizers.base import Optimizer, ScalarOracle, Scratch
+from optimizers.base import Loop, Optimizer, ScalarOracle, Scratch
 from optimizers.registry import get
 from optimizers.schedules import ReduceLROnPlateau, Schedule, make
 
@@ -284,10 +284,33 @@ def _scalar_engine(run: _Run, trace: bool) -> dict[str, np.ndarray]:
     return out
 
 
+class _PlateauLR:
+    """ReduceLROnPlateau for one run of the scalar engine, as the kernel's ``lrs`` sequence.
+
+    At step t it first feeds the loss of the point before step t − 1's update (torch's
+    ``opt.step(); sched.step(loss)``), then measures the loss at the current point for the next
+    call; ``used`` keeps the learning rate of every step.
+    """
+
+    def __init__(self, sched: ReduceLROnPlateau, base: float, value: Any, path: list[Any]) -> None:
+        self.sched, self.state, self.value, self.path = sched, sched.start(base), value, path
+        self.pending: float | None = None
+        self.used: list[float] = []
+
+    def __getitem__(self, i: int) -> float:
+        if self.pending is not None:
+            self.state = self.sched.feed(self.state, self.pending)
+        x, y = self.path[-1]
+        self.pending = self.value(x, y)
+        lr = float(self.state.lr)
+        self.used.append(lr)
+        return lr
+
+
 def _scalar_one(
     run: _Run, j: int, idx: list[list[int]] | None, noise: list[np.ndarray], trace: bool
 ) -> Any:
-    """Run j alone: the rule's generator fed by a plain Python loop; fills run's outputs."""
+    """Run j alone: the rule's kernel runs the whole loop; the box is checked afterwards."""
     surface, opt, t_steps = run.surface, run.opt, run.steps
     h = {key: (float(v[j]) if isinstance(v, np.ndarray) else v) for key, v in run.hyp.items()}
     x, y = float(run.starts[j, 0]), float(run.starts[j, 1])
@@ -298,62 +321,46 @@ def _scalar_one(
         value_for, lambda t: (float(noise[t - 1][0, j]), float(noise[t - 1][1, j])), idx is not None
     )
     rows: list[Any] | None = [] if trace else None
-    grads: list[tuple[float, float]] | None = [] if trace else None
-    gen = opt.scalar(x, y, h, rows, oracle)
-    next(gen)
-    send = gen.send
-    plateau = run.schedule if isinstance(run.schedule, ReduceLROnPlateau) else None
-    (xlo, xhi), (ylo, yhi) = surface.box
+    grads: list[tuple[float, float]] = []
+    if trace:
+        plain = grad
+
+        def grad(x: float, y: float) -> Any:
+            g = plain(x, y)
+            grads.append(g)
+            return g
+
     path = [(x, y)]
-    keep = path.append
-    used: list[float] = []
-    nx = ny = math.nan
-    t = -1
+    lrs: Any = run.lr_table[:, j].tolist() if run.lr_table is not None else []
+    plateau = None
+    if isinstance(run.schedule, ReduceLROnPlateau):
+        plateau = lrs = _PlateauLR(run.schedule, float(h[run.lr_key]), surface.value_scalar, path)
     try:
-        if grads is None and plateau is None:
-            # the interactive hot loop: gradient, step, box check, record; nothing else
-            lrs = run.lr_table[:, j].tolist() if run.lr_table is not None else []
-            for t in range(t_steps):
-                nx, ny = send((*grad(x, y), lrs[t]))
-                if not (xlo <= nx <= xhi and ylo <= ny <= yhi):
-                    break
-                x, y = nx, ny
-                keep((x, y))
-        else:
-            pstate = plateau.start(float(h[run.lr_key])) if plateau is not None else None
-            lrs = [] if run.lr_table is None else run.lr_table[:, j].tolist()
-            for t in range(t_steps):
-                gx, gy = grad(x, y)
-                if grads is not None:
-                    grads.append((gx, gy))
-                if pstate is not None:
-                    lr = pstate.lr
-                    used.append(lr)
-                    loss = surface.value_scalar(x, y)
-                else:
-                    lr = lrs[t]
-                nx, ny = send((gx, gy, lr))
-                if pstate is not None:
-                    pstate = plateau.feed(pstate, loss)  # type: ignore[union-attr]
-                if not (xlo <= nx <= xhi and ylo <= ny <= yhi):
-                    break
-                x, y = nx, ny
-                keep((x, y))
-    except (ArithmeticError, ValueError):  # e.g. 0/0 in a kernel: a non-finite step
-        nx = ny = math.nan
-    if len(path) <= t_steps and t >= 0:  # left the box (or non-finite) at step t + 1
-        ex = exit_points(np.array([[x], [y]]), np.array([[nx], [ny]]), surface.box)
-        run.diverged_at[j] = t + 1
-        run.exits[j] = ex[:, 0]
-        keep((float(ex[0, 0]), float(ex[1, 0])))
+        opt.scalar(x, y, h, rows, oracle, Loop(grad, lrs, t_steps, path.append))
+    except (ArithmeticError, ValueError):  # 0/0, overflow, math domain: a non-finite step
+        path.append((math.nan, math.nan))
     arr = np.array(path)  # (n, 2), n <= T + 1
+    (xlo, xhi), (ylo, yhi) = surface.box
+    with np.errstate(invalid="ignore"):
+        out = ~((arr[:, 0] >= xlo) & (arr[:, 0] <= xhi) & (arr[:, 1] >= ylo) & (arr[:, 1] <= yhi))
+    d = int(np.argmax(out)) if out.any() else -1
+    if d >= 1:  # left the box (or non-finite) at step d: stop there, at the exit point
+        arr = arr[: d + 1].copy()
+        arr[d] = exit_points(arr[d - 1 : d].T, arr[d : d + 1].T, surface.box)[:, 0]
+        run.diverged_at[j] = d
+        run.exits[j] = arr[d]
     rec = run.rec[run.rec < len(arr)]
     run.positions[: len(rec), j] = arr[rec]
-    if run.lr_out is not None:
+    if plateau is not None:
+        assert run.lr_out is not None
+        used = plateau.used[: d if d >= 1 else t_steps]
         run.lr_out[: len(used), j] = used
         if used:
             run.lr_out[len(used) :, j] = used[-1]
-    return (grads, rows) if trace else None
+    if not trace:
+        return None
+    stop = d if d >= 1 else t_steps
+    return grads[:stop], (rows or [])[:stop]
 
 
 def _scalar_oracles(
