@@ -43,10 +43,9 @@ def adadelta_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loo
     w = 1 - rho
     sqrt = math.sqrt
     vx = vy = ux = uy = 0.0
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for lr in lrs:
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         vx, vy = vx * rho + w * gx * gx, vy * rho + w * gy * gy

@@ -43,10 +43,9 @@ def adagrad_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop
     decay, eps = float(h["lr_decay"]), float(h["eps"])
     sx = sy = float(h["initial_accumulator_value"])
     sqrt = math.sqrt
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for t, lr in enumerate(lrs, 1):
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         clr = lr / (1 + (t - 1) * decay)

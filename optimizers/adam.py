@@ -68,10 +68,9 @@ def adam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: L
     sqrt = math.sqrt
     mx = my = vx = vy = qx = qy = 0.0
     p1 = p2 = 1.0
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for lr in lrs:
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1.0 - lr * wd

@@ -44,10 +44,9 @@ def adamax_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop:
     c1, low1 = 1.0 - w1, w1 < 0.5
     mx = my = ux_ = uy_ = 0.0
     p1 = 1.0
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for lr in lrs:
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         if low1:

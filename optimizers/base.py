@@ -116,13 +116,14 @@ class Loop(NamedTuple):
     """What the scalar engine hands a kernel: the kernel owns the loop over the steps.
 
     ``grad(x, y)`` -> (gx, gy) of the step's batch (full batch: the analytic gradient);
-    ``lrs[t - 1]`` the learning rate of step t; ``keep((x, y))`` records the point after each
-    step. The kernel stops early only by raising (a division by zero, a math domain error); the
-    engine then finds where the path left the box afterwards, in one NumPy pass.
+    iterating ``lrs`` gives the learning rate of each step, T of them (the kernel's loop is
+    ``for lr in lrs``); ``keep((x, y))`` records the point after each step. The kernel stops
+    early only by raising (a division by zero, a math domain error); the engine then finds
+    where the path left the box afterwards, in one NumPy pass.
     """
 
     grad: Callable[[float, float], tuple[float, float]]
-    lrs: Any  # a list of T floats, or a sequence that computes them (plateau)
+    lrs: Any  # a list of T floats, or an iterable that computes them (plateau)
     steps: int
     keep: Callable[[tuple[float, float]], None]
 
@@ -131,12 +132,12 @@ class ScalarOracle(NamedTuple):
     """What a scalar kernel may ask besides the gradient the driver sends.
 
     ``value_for(t)``: the loss function (x, y) -> float of step t's batch (the full-batch loss
-    without mini-batches); ``normal(t)``: the two standard normals drawn for step t (random
+    without mini-batches); ``normals[t - 1]``: the two standard normals drawn for step t (random
     search); ``batched``: whether the loss changes from step to step (mini-batches).
     """
 
     value_for: Callable[[int], Callable[[float, float], float]]
-    normal: Callable[[int], tuple[float, float]]
+    normals: list[tuple[float, float]]
     batched: bool
 
 

@@ -43,10 +43,9 @@ def lion_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: L
     b1, b2, wd = float(h["beta1"]), float(h["beta2"]), float(h["weight_decay"])
     w1, w2 = 1 - b1, 1 - b2
     mx = my = 0.0
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for lr in lrs:
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1 - lr * wd

@@ -62,10 +62,9 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: 
     sqrt = math.sqrt
     mx = my = vx = vy = 0.0
     prod = p2 = 1.0
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for t, lr in enumerate(lrs, 1):
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         p2 *= b2
         bc2 = 1.0 - p2
         ox, oy = x, y  # the trace's update includes the decoupled decay

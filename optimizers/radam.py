@@ -54,10 +54,9 @@ def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: 
     sqrt = math.sqrt
     mx = my = vx = vy = 0.0
     p1 = p2 = 1.0
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for t, lr in enumerate(lrs, 1):
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         ox, oy = x, y  # the trace's update includes the decoupled decay
         if wd != 0.0:
             f = 1.0 - lr * wd

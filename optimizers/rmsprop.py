@@ -54,10 +54,9 @@ def rmsprop_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop
     w = 1.0 - alpha
     sqrt = math.sqrt
     vx = vy = ax = ay = bx = by = 0.0
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for lr in lrs:
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         if centered:  # v ≈ ḡ²: round like torch's fused kernels (see base.fma)

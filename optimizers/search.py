@@ -40,13 +40,11 @@ class SearchState(NamedTuple):
 def random_search_scalar(
     x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop
 ) -> None:
-    value_for, normal, batched = o
+    value_for, normals, batched = o
     value = value_for(1)
     here = value(x, y)
-    lrs, steps, keep = loop.lrs, loop.steps, loop.keep
-    for t in range(1, steps + 1):
-        sigma = lrs[t - 1]
-        zx, zy = normal(t)
+    lrs, keep = loop.lrs, loop.keep
+    for t, (sigma, (zx, zy)) in enumerate(zip(lrs, normals, strict=False), 1):
         cx, cy = x + sigma * zx, y + sigma * zy
         if batched:  # a new batch each step: both losses on the same batch
             value = value_for(t)
@@ -66,9 +64,8 @@ def finite_difference_scalar(
     value_for = o.value_for
     step = float(h["h"])
     two = 2 * step
-    lrs, steps, keep = loop.lrs, loop.steps, loop.keep
-    for t in range(1, steps + 1):
-        lr = lrs[t - 1]
+    lrs, keep = loop.lrs, loop.keep
+    for t, lr in enumerate(lrs, 1):
         value = value_for(t)
         gx = (value(x + step, y) - value(x - step, y)) / two
         gy = (value(x, y + step) - value(x, y - step)) / two

@@ -83,10 +83,9 @@ class SGDState(NamedTuple):
 
 def sgd_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
     pre = grad_pre(h)
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for lr in lrs:
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         ux, uy = -lr * gx, -lr * gy
@@ -106,10 +105,9 @@ def momentum_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loo
     new = 1.0 - mu  # the ema weight of the new gradient
     bx = by = 0.0
     first = True
-    grad, lrs, steps, keep = loop
-    for t in range(1, steps + 1):
+    grad, lrs, _, keep = loop
+    for lr in lrs:
         gx, gy = grad(x, y)
-        lr = lrs[t - 1]
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
         if conv == "torch":

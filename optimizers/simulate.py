@@ -259,7 +259,8 @@ def _scalar_engine(run: _Run, trace: bool) -> dict[str, np.ndarray]:
             for j in range(k):
                 idx[j].append(b[j].tolist())
     rng = run.normals()
-    noise = [rng.standard_normal((2, k)) for _ in range(t_steps)] if rng is not None else []
+    # one (T, 2, K) draw is the same stream as the vector engine's T draws of (2, K)
+    noise = rng.standard_normal((t_steps, 2, k)) if rng is not None else np.zeros((0, 2, k))
     keys = [key for key in opt.trace_symbols if key != "grad"]
     traces: dict[str, list[Any]] = {key: [] for key in opt.trace_symbols}
     for j in range(k):
@@ -285,30 +286,34 @@ def _scalar_engine(run: _Run, trace: bool) -> dict[str, np.ndarray]:
 
 
 class _PlateauLR:
-    """ReduceLROnPlateau for one run of the scalar engine, as the kernel's ``lrs`` sequence.
+    """ReduceLROnPlateau for one run of the scalar engine, as the kernel's ``lrs`` iterable.
 
     At step t it first feeds the loss of the point before step t − 1's update (torch's
     ``opt.step(); sched.step(loss)``), then measures the loss at the current point for the next
     call; ``used`` keeps the learning rate of every step.
     """
 
-    def __init__(self, sched: ReduceLROnPlateau, base: float, value: Any, path: list[Any]) -> None:
+    def __init__(
+        self, sched: ReduceLROnPlateau, base: float, value: Any, path: list[Any], steps: int
+    ) -> None:
         self.sched, self.state, self.value, self.path = sched, sched.start(base), value, path
+        self.steps = steps
         self.pending: float | None = None
         self.used: list[float] = []
 
-    def __getitem__(self, i: int) -> float:
-        if self.pending is not None:
-            self.state = self.sched.feed(self.state, self.pending)
-        x, y = self.path[-1]
-        self.pending = self.value(x, y)
-        lr = float(self.state.lr)
-        self.used.append(lr)
-        return lr
+    def __iter__(self) -> Iterator[float]:
+        for _ in range(self.steps):
+            if self.pending is not None:
+                self.state = self.sched.feed(self.state, self.pending)
+            x, y = self.path[-1]
+            self.pending = self.value(x, y)
+            lr = float(self.state.lr)
+            self.used.append(lr)
+            yield lr
 
 
 def _scalar_one(
-    run: _Run, j: int, idx: list[list[int]] | None, noise: list[np.ndarray], trace: bool
+    run: _Run, j: int, idx: list[list[int]] | None, noise: np.ndarray, trace: bool
 ) -> Any:
     """Run j alone: the rule's kernel runs the whole loop; the box is checked afterwards."""
     surface, opt, t_steps = run.surface, run.opt, run.steps
@@ -317,9 +322,8 @@ def _scalar_one(
     value_for, grad = _scalar_oracles(surface, idx)
     if opt.uses != "grad":
         grad = _no_grad
-    oracle = ScalarOracle(
-        value_for, lambda t: (float(noise[t - 1][0, j]), float(noise[t - 1][1, j])), idx is not None
-    )
+    normals = noise[:, :, j].tolist()
+    oracle = ScalarOracle(value_for, normals, idx is not None)
     rows: list[Any] | None = [] if trace else None
     grads: list[tuple[float, float]] = []
     if trace:
@@ -334,7 +338,9 @@ def _scalar_one(
     lrs: Any = run.lr_table[:, j].tolist() if run.lr_table is not None else []
     plateau = None
     if isinstance(run.schedule, ReduceLROnPlateau):
-        plateau = lrs = _PlateauLR(run.schedule, float(h[run.lr_key]), surface.value_scalar, path)
+        plateau = lrs = _PlateauLR(
+            run.schedule, float(h[run.lr_key]), surface.value_scalar, path, t_steps
+        )
     try:
         opt.scalar(x, y, h, rows, oracle, Loop(grad, lrs, t_steps, path.append))
     except (ArithmeticError, ValueError):  # 0/0, overflow, math domain: a non-finite step
