@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,7 +58,7 @@ def torch_batched_adam(k: int, steps: int, mode: str, starts: np.ndarray) -> Cal
     def run() -> None:
         p = torch.tensor(starts, dtype=torch.float64)
         p.grad = torch.empty_like(p)
-        kw = {"fused": True} if mode == "fused" else {"foreach": mode == "foreach"}
+        kw: dict[str, Any] = {"fused": True} if mode == "fused" else {"foreach": mode == "foreach"}
         opt = torch.optim.Adam([p], lr=1e-3, **kw)
         for _ in range(steps):
             rosenbrock_grad_torch(p, p.grad)
@@ -67,13 +68,21 @@ def torch_batched_adam(k: int, steps: int, mode: str, starts: np.ndarray) -> Cal
 
 
 def lessons_torch_loop(surface: surfaces.Surface, steps: int) -> Callable[[], None]:
+    """One (2,) parameter, autograd and torch.optim.Adam, one intra-op thread (two threads
+    only make a 2-element tensor wait for each other)."""
+
     def run() -> None:
-        p = torch.tensor(surface.default_start, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.Adam([p], lr=1e-3)
-        for _ in range(steps):
-            opt.zero_grad()
-            surface.torch_value(p).backward()
-            opt.step()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            p = torch.tensor(surface.default_start, dtype=torch.float64, requires_grad=True)
+            opt = torch.optim.Adam([p], lr=1e-3)
+            for _ in range(steps):
+                opt.zero_grad()
+                surface.torch_value(p).backward()
+                opt.step()
+        finally:
+            torch.set_num_threads(threads)
 
     return run
 
@@ -89,7 +98,8 @@ def machine() -> str:
         pass
     load = os.getloadavg()
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, "
         f"torch {torch.__version__} (threads {torch.get_num_threads()}); load average "
         f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min) at the start"
     )
@@ -122,7 +132,7 @@ def main() -> None:
         print(f"{label:<72} {best / units * 1e9:9.2f} ns  (median {med / units * 1e9:.2f})")
         return best / units * 1e9
 
-    def sim(threads: int, **h: object) -> Callable[[], object]:
+    def sim(threads: int, **h: Any) -> Callable[[], object]:
         return lambda: optimizers.simulate(
             rosen, "adam", starts, steps, record="final", _threads=threads, **h
         )
@@ -173,14 +183,17 @@ def main() -> None:
     total, total_med = best_of(lambda: all_opts("scalar", per_opt), repeat)
     vec_total, _ = best_of(lambda: all_opts("vector", per_opt_vec), max(1, repeat // 2))
     print(
-        f"{'simulate, all optimizers (scalar engine)':<72} {total * 1e3:9.1f} ms  (median {total_med * 1e3:.1f})"
+        f"{'simulate, all optimizers (scalar engine)':<72} {total * 1e3:9.1f} ms  "
+        f"(median {total_med * 1e3:.1f})"
     )
     print(
-        f"{'the same on the NumPy vector engine (a per-step NumPy loop)':<72} {vec_total * 1e3:9.1f} ms"
+        f"{'the same on the NumPy vector engine (a per-step NumPy loop)':<72} "
+        f"{vec_total * 1e3:9.1f} ms"
     )
     for name in optimizers.names():
         print(
-            f"  {name:<20} {per_opt[name] * 1e3:7.2f} ms   (NumPy per-step: {per_opt_vec[name] * 1e3:7.2f} ms)"
+            f"  {name:<20} {per_opt[name] * 1e3:7.2f} ms   "
+            f"(NumPy per-step: {per_opt_vec[name] * 1e3:7.2f} ms)"
         )
 
     ratios = {
@@ -196,6 +209,30 @@ def main() -> None:
         write_results(
             info, rows, total, total_med, vec_total, per_opt, per_opt_vec, ratios, k, steps, t1
         )
+
+
+NOTES = [
+    "## How the engines work and where the time goes",
+    "",
+    "- Interactive (K <= 8): each optimizer's kernel runs the whole loop over the steps in plain "
+    "Python floats (x and y as separate locals, the surface's `grad_scalar`, constants hoisted, "
+    "points appended to one list); the box check, loss and gradient norm of the recorded points "
+    "are computed afterwards in a few NumPy calls. A per-step NumPy loop pays about 1 us per ufunc "
+    "call on 2-element arrays, which is why it is 10-20x slower here.",
+    "- Large K: NumPy on (2, n) structure-of-arrays chunks (one ufunc call updates both "
+    "coordinates of n runs), in-place with preallocated buffers, the time loop inside each "
+    "chunk so it stays in cache, chunks shared by a 2-thread pool (NumPy releases the GIL). "
+    "Hyperparameters shared by all runs stay Python scalars (no per-run array traffic).",
+    "- Adam + Rosenbrock costs about 13 (2, n) ufunc passes for the rule (torch's operation "
+    "order, so results agree with torch.optim to the last bits), about 8 (n,) passes for the "
+    "gradient, one copy of the previous point (for the exact exit point on divergence) and a "
+    "min/max pass for the box check. Measured per pass here: 0.6-1.0 ns per run for add/mul, "
+    "1.7 ns for sqrt/divide on 16,384-run chunks: about 20 ns per trajectory-step on one core, "
+    "so about 10 ns with both cores only when the machine is otherwise idle. torch's fused Adam "
+    "needs fewer passes (its kernels fuse lerp/addcmul/addcdiv) but cannot take per-run "
+    "hyperparameters.",
+    "",
+]
 
 
 def write_results(
@@ -229,7 +266,8 @@ def write_results(
         f"## Interactive: {len(per_opt)} optimizers x 1 start x {t1} steps",
         "",
         f"Total: **{total * 1e3:.1f} ms** (median {total_med * 1e3:.1f} ms) on the scalar engine; "
-        f"{vec_total * 1e3:.1f} ms when forced onto the NumPy vector engine (a per-step NumPy loop).",
+        f"{vec_total * 1e3:.1f} ms when forced onto the NumPy vector engine "
+        "(a per-step NumPy loop).",
         "",
         "| optimizer | scalar engine, ms | NumPy per-step, ms |",
         "|---|---:|---:|",
@@ -241,6 +279,7 @@ def write_results(
         "|---|---:|",
         *[f"| {key} | {v:.2f}x |" for key, v in ratios.items()],
         "",
+        *NOTES,
     ]
     (ROOT / "RESULTS.md").write_text("\n".join(lines))
     print(f"wrote {ROOT / 'RESULTS.md'}")
