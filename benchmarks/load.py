@@ -33,6 +33,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -399,7 +400,13 @@ def production_flags() -> list[str]:
 class Worker:
     """`streamlit run app/main.py` with the production settings on a loopback port."""
 
-    def __init__(self, port: int, extra: list[str] | None = None, log_dir: Path | None = None):
+    def __init__(
+        self,
+        port: int,
+        extra: list[str] | None = None,
+        log_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._own_dir = log_dir is None
@@ -419,7 +426,13 @@ class Worker:
             *(extra or []),
         ]
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+            )
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -553,8 +566,10 @@ http {{
 
 
 @contextlib.contextmanager
-def workers(n: int, extra: list[str] | None = None) -> Iterator[list[Worker]]:
-    ws = [Worker(p, extra) for p in pick_ports(n)]
+def workers(
+    n: int, extra: list[str] | None = None, env: dict[str, str] | None = None
+) -> Iterator[list[Worker]]:
+    ws = [Worker(p, extra, env=env) for p in pick_ports(n)]
     try:
         for w in ws:
             w.wait_ready()
@@ -565,9 +580,15 @@ def workers(n: int, extra: list[str] | None = None) -> Iterator[list[Worker]]:
 
 
 @contextlib.contextmanager
-def cluster(n_workers: int, *, proxy: bool, extra: list[str] | None = None) -> Iterator[Any]:
+def cluster(
+    n_workers: int,
+    *,
+    proxy: bool,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Any]:
     """(base url, workers, nginx or None): a direct worker or nginx in front of n workers."""
-    with workers(n_workers, extra) as ws:
+    with workers(n_workers, extra, env) as ws:
         if not proxy:
             yield ws[0].url, ws, None
             return
@@ -660,6 +681,8 @@ def scenario_load(sizes: list[int], duration: float) -> dict[str, Any]:
                 cpu0 = [w.cpu_s() for w in ws]
                 peak = list(rss0)
                 t0 = time.monotonic()
+                own_cpu0 = time.process_time()
+                load0 = os.getloadavg()[0]
 
                 async def sampled(
                     ws: list[Worker] = ws, peak: list[float] = peak, n: int = n, base: str = base
@@ -673,6 +696,8 @@ def scenario_load(sizes: list[int], duration: float) -> dict[str, Any]:
 
                 tally = asyncio.run(sampled())
                 wall = time.monotonic() - t0
+                worker_cpu = sum(w.cpu_s() - c for w, c in zip(ws, cpu0, strict=True))
+                runs = len(tally.reruns) + len(tally.loads)
                 row = {
                     "setup": label,
                     "students": n,
@@ -683,6 +708,11 @@ def scenario_load(sizes: list[int], duration: float) -> dict[str, Any]:
                         round(100 * (w.cpu_s() - c) / wall) for w, c in zip(ws, cpu0, strict=True)
                     ],
                     "workers_alive": all(w.alive() for w in ws),
+                    # Server CPU per script run: what a class costs, whatever else the machine
+                    # was doing. Load average: how busy the (shared) machine was meanwhile.
+                    "worker_cpu_ms_per_run": round(1000 * worker_cpu / max(runs, 1)),
+                    "load_generator_cpu_pct": round(100 * (time.process_time() - own_cpu0) / wall),
+                    "loadavg_1min_start_end": [round(load0, 1), round(os.getloadavg()[0], 1)],
                 }
             print(json.dumps(row), flush=True)
             out["runs"].append(row)
@@ -707,25 +737,43 @@ async def warm_up(base: str, n: int = 2) -> None:
         await st.close()
 
 
-def scenario_memory(sessions: int, concurrency: int, ttl: int) -> dict[str, Any]:
-    """RSS of one worker before and after `sessions` sessions have connected and left."""
+def scenario_memory(
+    sessions: int, concurrency: int, ttl: int, rounds: int = 2, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """RSS of one worker before and after rounds of `sessions` sessions that connect and leave.
+
+    The app's caches (st.cache_data / st.cache_resource, bounded by max_entries) fill up with the
+    students' parameter values; at the end a clear_cache message shows how much of the growth
+    they hold. A second round shows whether memory levels off or keeps growing.
+    """
     extra = ["--server.disconnectedSessionTTL", str(ttl)]
-    with cluster(1, proxy=False, extra=extra) as (base, ws, _):
+    with cluster(1, proxy=False, extra=extra, env=env) as (base, ws, _):
         w = ws[0]
         asyncio.run(warm_up(base, 5))
         time.sleep(ttl + 5)
         start = w.rss_mb()
+        start_cache = asyncio.run(metric_total(w.port, "cache_memory_bytes")) / 2**20
         tally = Tally()
         peak = start
+        out: dict[str, Any] = {
+            "sessions_per_round": sessions,
+            "rounds": rounds,
+            "concurrency": concurrency,
+            "disconnected_session_ttl_s": ttl,
+            "env": env or {},
+            "rss_start_mb": round(start, 1),
+            "app_cache_start_mb": round(start_cache, 1),
+            "per_round": [],
+        }
 
-        async def churn() -> None:
+        async def churn(offset: int) -> None:
             nonlocal peak
             sem = asyncio.Semaphore(concurrency)
 
             async def one(i: int) -> None:
                 nonlocal peak
                 async with sem:
-                    st = Student(base, random.Random(10_000 + i))
+                    st = Student(base, random.Random(offset + i))
                     try:
                         r = await st.load_page()
                         tally.loads.append(r)
@@ -740,35 +788,50 @@ def scenario_memory(sessions: int, concurrency: int, ttl: int) -> dict[str, Any]
 
             await asyncio.gather(*(one(i) for i in range(sessions)))
 
-        t0 = time.monotonic()
-        asyncio.run(churn())
-        churn_s = time.monotonic() - t0
-        after_churn = w.rss_mb()
-        samples = []
-        for _ in range(6):  # the TTL expires, then the sessions are freed
-            time.sleep(ttl / 2 + 5)
-            samples.append(round(w.rss_mb(), 1))
-        active = asyncio.run(active_sessions(w.port))
-        out = {
-            "sessions": sessions,
-            "concurrency": concurrency,
-            "disconnected_session_ttl_s": ttl,
-            "churn_s": round(churn_s, 1),
-            "rss_start_mb": round(start, 1),
-            "rss_peak_mb": round(peak, 1),
-            "rss_right_after_mb": round(after_churn, 1),
-            "rss_after_ttl_mb": samples,
-            "rss_end_minus_start_mb": round(samples[-1] - start, 1),
-            "active_sessions_at_end": active,
+        for rnd in range(rounds):
+            t0 = time.monotonic()
+            asyncio.run(churn(10_000 + rnd * sessions))
+            churn_s = time.monotonic() - t0
+            time.sleep(2 * ttl + 10)  # the TTL expires, then the sessions are freed
+            out["per_round"].append(
+                {
+                    "churn_s": round(churn_s, 1),
+                    "rss_after_mb": round(w.rss_mb(), 1),
+                    "active_sessions": asyncio.run(metric_total(w.port, "active_sessions")),
+                    "app_cache_mb": round(
+                        asyncio.run(metric_total(w.port, "cache_memory_bytes")) / 2**20, 1
+                    ),
+                }
+            )
+            print(json.dumps(out["per_round"][-1]), flush=True)
+        asyncio.run(clear_caches(base))
+        time.sleep(5)
+        end = out["per_round"][-1]["rss_after_mb"]
+        out.update(
+            rss_peak_mb=round(peak, 1),
+            rss_end_minus_start_mb=round(end - start, 1),
+            rss_after_clear_cache_mb=round(w.rss_mb(), 1),
+            rss_after_clear_cache_minus_start_mb=round(w.rss_mb() - start, 1),
             **{k: v for k, v in tally.summary().items() if k in ("errors", "error_kinds")},
-            "worker_alive": w.alive(),
-        }
+            worker_alive=w.alive(),
+        )
     print(json.dumps(out), flush=True)
     return out
 
 
-async def active_sessions(port: int) -> float:
-    """The worker's own count of active sessions (/_stcore/metrics)."""
+async def clear_caches(base: str) -> None:
+    """What the app menu's "Clear cache" sends (BackMsg clear_cache)."""
+    st = Student(base, random.Random(0))
+    await st.connect()
+    back = BackMsg()
+    back.clear_cache = True
+    await st.send_bytes(back.SerializeToString())
+    await asyncio.sleep(1)
+    await st.close()
+
+
+async def metric_total(port: int, family: str) -> float:
+    """The sum of one metric family from the worker's /_stcore/metrics."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         f"GET /_stcore/metrics HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -778,9 +841,14 @@ async def active_sessions(port: int) -> float:
     writer.close()
     total = 0.0
     for line in data.splitlines():
-        if line.startswith("active_sessions"):
+        if line.startswith(family):
             total += float(line.split()[-1])
     return total
+
+
+async def active_sessions(port: int) -> float:
+    """The worker's own count of active sessions (/_stcore/metrics)."""
+    return await metric_total(port, "active_sessions")
 
 
 def scenario_kill(n: int, duration: float, kill_at: float) -> dict[str, Any]:
@@ -1095,8 +1163,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"every {r['think_s_mean']:.0f} s on average for {r['duration_s']:.0f} s.",
             "",
             "| setup | students | reruns | rerun p50 | rerun p95 | page load p95 | errors "
-            "| worker RSS start → peak (MB) | worker CPU |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| worker RSS start → peak (MB) | worker CPU | CPU per run | load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in r["runs"]:
             lines.append(
@@ -1111,6 +1179,8 @@ def markdown(results: dict[str, Any]) -> str:
                 )
                 + " | "
                 + ", ".join(f"{c} %" for c in row["worker_cpu_pct"])
+                + f" | {row.get('worker_cpu_ms_per_run', '?')} ms | "
+                + " → ".join(str(x) for x in row.get("loadavg_1min_start_end", []))
                 + " |"
             )
         lines.append("")
@@ -1118,6 +1188,18 @@ def markdown(results: dict[str, Any]) -> str:
             if k.startswith("largest_class"):
                 setup = k.split("[", 1)[1].rstrip("]")
                 lines.append(f"Largest class with zero errors and p95 ≤ 1 s, {setup}: **{v}**.")
+        cost = [row["worker_cpu_ms_per_run"] for row in r["runs"] if "worker_cpu_ms_per_run" in row]
+        if cost:
+            ms = statistics.median(cost)
+            per_core = 1000 / ms * r["think_s_mean"]
+            lines += [
+                "",
+                f"Server CPU per script run (median over the runs): **{ms:.0f} ms**. At one rerun "
+                f"per student every {r['think_s_mean']:.0f} s, one fully busy core serves at most "
+                f"about {per_core:.0f} students; p95 ≤ 1 s needs head-room below that (queueing), "
+                "so plan one worker per "
+                f"{max(1, int(per_core * 0.6))} students or make the script cheaper.",
+            ]
         errs = {
             (row["setup"], row["students"]): row["error_kinds"] + row["exceptions"]
             for row in r["runs"]
@@ -1129,20 +1211,30 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("")
     if "memory" in results:
         m = results["memory"]
+        env = ", ".join(f"{k}={v}" for k, v in m.get("env", {}).items()) or "none"
         lines += [
             "## Memory after 1,000 sessions",
             "",
-            f"{m['sessions']} sessions ({m['concurrency']} at a time) each load the page, move one "
-            f"control and leave; the worker runs with disconnectedSessionTTL = "
-            f"{m['disconnected_session_ttl_s']} s so that the test does not wait the production "
-            "120 s for each closed tab to be freed.",
+            f"Rounds of {m['sessions_per_round']} sessions ({m['concurrency']} at a time) each "
+            "load the page, move one control and leave. The worker runs with "
+            f"disconnectedSessionTTL = {m['disconnected_session_ttl_s']} s so that the benchmark "
+            "does not wait the production 120 s before each closed tab is freed. Worker "
+            f"environment: {env}.",
             "",
-            f"- RSS at start (after warm-up): {m['rss_start_mb']} MB; peak {m['rss_peak_mb']} MB; "
-            f"right after the last session left: {m['rss_right_after_mb']} MB",
-            f"- RSS after the TTL expired (samples): {m['rss_after_ttl_mb']} MB",
-            f"- end minus start: **{m['rss_end_minus_start_mb']} MB** (goal: within 50 MB); "
-            f"active sessions at the end: {m['active_sessions_at_end']:.0f}; "
-            f"errors: {m['errors']}; churn took {m['churn_s']} s",
+            f"- RSS at start (after 5 warm-up sessions): {m['rss_start_mb']} MB "
+            f"(app caches {m['app_cache_start_mb']} MB); peak {m['rss_peak_mb']} MB",
+        ]
+        for i, rnd in enumerate(m["per_round"], 1):
+            lines.append(
+                f"- after round {i} ({m['sessions_per_round'] * i} sessions in all, all gone: "
+                f"{rnd['active_sessions']:.0f} active): RSS {rnd['rss_after_mb']} MB, app caches "
+                f"{rnd['app_cache_mb']} MB (took {rnd['churn_s']} s)"
+            )
+        lines += [
+            f"- end minus start: **{m['rss_end_minus_start_mb']} MB**; after the app's caches "
+            f"were cleared: {m['rss_after_clear_cache_mb']} MB "
+            f"(**{m['rss_after_clear_cache_minus_start_mb']:+} MB** from start)",
+            f"- errors: {m['errors']}; worker alive: {m['worker_alive']}",
             "",
         ]
     if "kill" in results:
@@ -1192,6 +1284,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--ttl", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--worker-env", action="append", default=[], help="NAME=VALUE for workers")
     ap.add_argument("--markdown", type=Path)
     args = ap.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -1200,7 +1294,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "load":
             res: Any = scenario_load([int(s) for s in args.sizes.split(",")], args.duration)
         elif name == "memory":
-            res = scenario_memory(args.sessions, 25, args.ttl)
+            env = dict(kv.split("=", 1) for kv in args.worker_env)
+            res = scenario_memory(args.sessions, 25, args.ttl, args.rounds, env)
         elif name == "kill":
             res = scenario_kill(40, 40.0, 15.0)
         elif name == "faults":
