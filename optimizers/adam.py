@@ -134,19 +134,20 @@ class AdamVector:
         v += a
         np.multiply(s.beta1_pow, h["beta1"], out=s.beta1_pow)
         np.multiply(s.beta2_pow, h["beta2"], out=s.beta2_pow)
-        np.subtract(1.0, s.beta1_pow, out=c)
-        np.divide(lr, c, out=c)  # step size lr / (1 - beta1^t)
-        np.subtract(1.0, s.beta2_pow, out=d)
-        np.sqrt(d, out=d)
+        # -(lr / (1 - beta1^t)) exactly, as lr / (beta1^t - 1); scalars when the betas and lr
+        # are shared by all runs, else one (n,) pass into the scratch buffers
+        p1, p2 = s.beta1_pow, s.beta2_pow
+        per_run = np.ndim(lr) or p1.ndim
+        neg_step = np.divide(lr, p1 - 1.0, out=c) if per_run else lr / (p1 - 1.0)
+        bc2_sqrt = np.sqrt(np.subtract(1.0, p2, out=d), out=d) if p2.ndim else np.sqrt(1.0 - p2)
         if h["amsgrad"]:
             np.maximum(s.max_exp_avg_sq, v, out=s.max_exp_avg_sq)
             np.sqrt(s.max_exp_avg_sq, out=a)
         else:
             np.sqrt(v, out=a)
-        a /= d
+        a /= bc2_sqrt
         a += h["eps"]
-        np.negative(c, out=c)
-        np.multiply(c, m, out=b)
+        np.multiply(neg_step, m, out=b)
         b /= a
         p += b
 
