@@ -33,6 +33,7 @@ from optimizers.base import (
     grad_pre,
     grad_pre_into,
     lerp_into,
+    lerp_mode,
     lr_hyper,
     wd_hyper,
 )
@@ -105,6 +106,7 @@ class AdamVector:
 
     def init(self, p: np.ndarray, h: dict[str, Any]) -> AdamState:
         h["_w1"], h["_w2"] = 1.0 - h["beta1"], 1.0 - h["beta2"]
+        h["_lerp1"] = lerp_mode(h["_w1"])
         z = np.zeros_like(p)
         ones = np.ones(np.shape(h["beta1"])), np.ones(np.shape(h["beta2"]))
         return AdamState(z, z.copy(), z.copy() if h["amsgrad"] else z, *ones)
@@ -127,7 +129,7 @@ class AdamVector:
             p *= c
         grad_pre_into(p, g, h, w)
         m, v = s.exp_avg, s.exp_avg_sq
-        lerp_into(m, g, h["_w1"], a)
+        lerp_into(m, g, h["_w1"], a, h["_lerp1"])
         v *= h["beta2"]
         np.multiply(h["_w2"], g, out=a)
         a *= g

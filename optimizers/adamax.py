@@ -26,6 +26,7 @@ from optimizers.base import (
     grad_pre,
     grad_pre_into,
     lerp_into,
+    lerp_mode,
     lr_hyper,
     wd_hyper,
 )
@@ -68,6 +69,7 @@ def adamax_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop:
 class AdamaxVector:
     def init(self, p: np.ndarray, h: dict[str, Any]) -> AdamaxState:
         h["_w1"] = 1.0 - h["beta1"]
+        h["_lerp1"] = lerp_mode(h["_w1"])
         return AdamaxState(np.zeros_like(p), np.zeros_like(p), np.ones(np.shape(h["beta1"])))
 
     def step(
@@ -83,7 +85,7 @@ class AdamaxVector:
     ) -> None:
         a, b, c, _ = w
         grad_pre_into(p, g, h, w)
-        lerp_into(s.exp_avg, g, h["_w1"], a)
+        lerp_into(s.exp_avg, g, h["_w1"], a, h["_lerp1"])
         s.exp_inf[...] *= h["beta2"]
         np.abs(g, out=a)
         a += h["eps"]

@@ -305,24 +305,33 @@ def lerp_scalar(a: float, b: float, w: float) -> float:
     return a + w * (b - a) if w < 0.5 else b - (b - a) * (1.0 - w)
 
 
-def lerp_into(a: np.ndarray, b: np.ndarray, w: np.ndarray, tmp: np.ndarray) -> None:
-    """In place a <- torch.lerp(a, b, w) for (2, n) a, b and (n,) w; tmp is (2, n) scratch.
+def lerp_mode(w: Any) -> str:
+    """Which of torch's two lerp formulas applies to weights w: "low", "high" or "mixed"."""
+    if np.max(w) < 0.5:
+        return "low"
+    return "high" if np.min(w) >= 0.5 else "mixed"
 
-    Uses torch's formula for w < 0.5 when every w is below 0.5 (the usual case), torch's other
-    formula when all are at least 0.5, and a per-run choice otherwise.
+
+def lerp_into(
+    a: np.ndarray, b: np.ndarray, w: Any, tmp: np.ndarray, mode: str | None = None
+) -> None:
+    """In place a <- torch.lerp(a, b, w) for (2, n) a, b and scalar or (n,) w; tmp is scratch.
+
+    torch computes a + w (b − a) for w < 0.5 and b − (b − a)(1 − w) otherwise; ``mode`` (from
+    :func:`lerp_mode`, cached by the rules) says which applies, per run when "mixed".
     """
+    mode = mode or lerp_mode(w)
     np.subtract(b, a, out=tmp)
-    if np.all(w < 0.5):
+    if mode == "low":
         tmp *= w
         a += tmp
-    elif np.all(w >= 0.5):
+    elif mode == "high":
         tmp *= 1.0 - w
         np.subtract(b, tmp, out=a)
     else:
-        small = w < 0.5
         lo = a + w * tmp
         hi = b - tmp * (1.0 - w)
-        np.copyto(a, np.where(small, lo, hi))
+        np.copyto(a, np.where(w < 0.5, lo, hi))
 
 
 def sqrt(v: float) -> float:

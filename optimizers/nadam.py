@@ -30,6 +30,7 @@ from optimizers.base import (
     grad_pre,
     grad_pre_into,
     lerp_into,
+    lerp_mode,
     lr_hyper,
     wd_hyper,
 )
@@ -96,6 +97,7 @@ class NAdamVector:
     def init(self, p: np.ndarray, h: dict[str, Any]) -> NAdamState:
         h["_decoupled"] = h["decoupled_weight_decay"]
         h["_w1"], h["_w2"] = 1.0 - h["beta1"], 1.0 - h["beta2"]
+        h["_lerp1"] = lerp_mode(h["_w1"])
         z = np.zeros_like(p)
         mu_shape = np.broadcast(h["beta1"], h["momentum_decay"]).shape
         return NAdamState(z, z.copy(), np.ones(mu_shape), np.ones(np.shape(h["beta2"])))
@@ -122,7 +124,7 @@ class NAdamVector:
         mu_next = b1 * (1.0 - 0.5 * np.power(0.96, (t + 1) * psi))
         np.multiply(s.mu_product, mu, out=s.mu_product)
         m, v = s.exp_avg, s.exp_avg_sq
-        lerp_into(m, g, h["_w1"], a)
+        lerp_into(m, g, h["_w1"], a, h["_lerp1"])
         v *= b2
         np.multiply(h["_w2"], g, out=a)
         a *= g

@@ -30,6 +30,7 @@ from optimizers.base import (
     grad_pre,
     grad_pre_into,
     lerp_into,
+    lerp_mode,
     lr_hyper,
     wd_hyper,
 )
@@ -102,6 +103,7 @@ class RAdamVector:
     def init(self, p: np.ndarray, h: dict[str, Any]) -> RAdamState:
         h["_decoupled"] = h["decoupled_weight_decay"]
         h["_w1"], h["_w2"] = 1.0 - h["beta1"], 1.0 - h["beta2"]
+        h["_lerp1"] = lerp_mode(h["_w1"])
         h["_rho_inf"] = 2 / (1 - h["beta2"]) - 1
         z = np.zeros_like(p)
         b1, b2 = np.shape(h["beta1"]), np.shape(h["beta2"])
@@ -123,7 +125,7 @@ class RAdamVector:
             p *= 1.0 - lr * h["weight_decay"]
         grad_pre_into(p, g, h, w)
         m, v = s.exp_avg, s.exp_avg_sq
-        lerp_into(m, g, h["_w1"], a)
+        lerp_into(m, g, h["_w1"], a, h["_lerp1"])
         v *= h["beta2"]
         np.multiply(h["_w2"], g, out=a)
         a *= g
