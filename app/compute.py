@@ -8,6 +8,7 @@ hyperparameter therefore recomputes that optimizer only; the others come from th
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,30 +81,46 @@ def starts(state: AppState, surface: Surface) -> np.ndarray:
     return pts
 
 
-@st.cache_data(max_entries=400, show_spinner=False)
-def _simulate(
-    surface_name: str,
-    surface_params: tuple[tuple[str, Any], ...],
-    name: str,
-    hypers: tuple[tuple[str, Any], ...],
-    start_points: tuple[tuple[float, float], ...],
-    steps: int,
+def run_key(
+    state: AppState,
+    optimizer: str,
+    hypers: Mapping[str, Any],
+    start_points: np.ndarray,
     batch: int | None,
-    seed: int,
-    schedule: str,
-    schedule_params: tuple[tuple[str, Any], ...],
-) -> Trajectory:
-    surface = _surface(surface_name, surface_params)
-    sched = optimizers.schedules.make(schedule, **dict(schedule_params))
+) -> str:
+    """Everything one run depends on, as one canonical JSON string (the cache key)."""
+    return json.dumps(
+        {
+            "surface": state.surface,
+            "surface_params": dict(state.surface_params),
+            "optimizer": optimizer,
+            "hypers": dict(hypers),
+            "starts": np.asarray(start_points, dtype=np.float64).tolist(),
+            "steps": int(state.steps),
+            "batch": batch,
+            "seed": int(state.seed),
+            "schedule": state.schedule,
+            "schedule_params": dict(state.schedule_params),
+        },
+        sort_keys=True,
+    )
+
+
+@st.cache_data(max_entries=400, show_spinner=False)
+def _simulate(key: str) -> Trajectory:
+    """One optimizer's run, cached by :func:`run_key` (a string hashes fastest)."""
+    spec = json.loads(key)
+    surface = _surface(spec["surface"], _key(spec["surface_params"]))
+    sched = optimizers.schedules.make(spec["schedule"], **spec["schedule_params"])
     return optimizers.simulate(
         surface,
-        name,
-        np.array(start_points, dtype=np.float64),
-        steps,
-        batch_size=batch,
-        seed=seed,
+        spec["optimizer"],
+        np.array(spec["starts"], dtype=np.float64),
+        spec["steps"],
+        batch_size=spec["batch"],
+        seed=spec["seed"],
         schedule=sched,
-        **dict(hypers),
+        **spec["hypers"],
     )
 
 
@@ -134,24 +151,13 @@ def race(state: AppState) -> Race:
     """
     surface = build_surface(state)
     pts = starts(state, surface)
-    key_pts = tuple((float(x), float(y)) for x, y in pts)
     out = Race(surface=surface, starts=pts)
     for v in presets.run_variants(state):
         hypers = effective_hypers(state, v.optimizer) | dict(v.overrides)
         batch = v.batch_size if state.compare_batch_sizes else state.batch_size
         try:
-            out.runs[v.label] = _simulate(
-                state.surface,
-                _key(state.surface_params),
-                v.optimizer,
-                _key(hypers),
-                key_pts,
-                int(state.steps),
-                None if batch is None or batch >= surface.n_samples else int(batch),
-                int(state.seed),
-                state.schedule,
-                _key(state.schedule_params),
-            )
+            b = None if batch is None or batch >= surface.n_samples else int(batch)
+            out.runs[v.label] = _simulate(run_key(state, v.optimizer, hypers, pts, b))
         except ValueError as exc:
             out.errors[v.label] = str(exc)
     return out

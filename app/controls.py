@@ -291,24 +291,50 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
         )
     )
     hyper: dict[str, dict[str, Scalar]] = {}
+    if not chosen:
+        return chosen, hyper
+    store = _store()
+    _ensure("tune", lambda v: v in chosen, chosen[0])
+    tuned = st.selectbox(
+        "Settings of",
+        options=chosen,
+        key="tune",
+        format_func=lambda n: optimizers.get(n).title,
+        help="each optimizer keeps its own settings; pick one to change them",
+    )
     for name in chosen:
-        opt = optimizers.get(name)
-        with st.expander(f"{opt.title} settings"):
-            values: dict[str, Scalar] = {}
-            for h in opt.hypers:
-                if h.name == "convention":
-                    continue  # one global switch, see globals_ui
+        values: dict[str, Scalar] = {}
+        for h in optimizers.get(name).hypers:
+            if h.name == "convention":
+                continue  # one global switch, see training_ui
+            key = hyper_key(name, h.name)
+            if name == tuned:
+                if key not in st.session_state and key in store:
+                    st.session_state[key] = store[key]
                 locked = (h.role == "lr" and shared_lr) or (
                     h.role in GLOBAL_ROLES and st.session_state.get(h.role, OWN) != OWN
                 )
-                value = hyper_control(hyper_key(name, h.name), h, disabled=locked)
-                if value != h.default:
-                    values[h.name] = value
-            if any(h.role for h in opt.hypers):
-                st.caption("Greyed-out controls follow the global ones above.")
-            if values:
-                hyper[name] = values
+                value = hyper_control(key, h, disabled=locked)
+                store[key] = value
+            else:  # not drawn (fewer widgets, faster reruns): the remembered value
+                value = store.get(key, h.default)
+            if value != h.default:
+                values[h.name] = value
+        if values:
+            hyper[name] = values
+    if any(h.role for h in optimizers.get(tuned).hypers):
+        st.caption("Greyed-out settings follow the Training controls below.")
     return chosen, hyper
+
+
+def _store() -> dict[str, Scalar]:
+    """Hyperparameter values of the optimizers whose controls are not drawn in this run.
+
+    Streamlit forgets the value of a widget that is not drawn in a run, so every
+    optimizer's settings are also kept here (a plain session-state entry).
+    """
+    store: dict[str, Scalar] = st.session_state.setdefault("_hyper_store", {})
+    return store
 
 
 def _role_present(role: str) -> bool:
@@ -463,10 +489,12 @@ def apply_state(state: AppState) -> None:
     for p in spec.params if spec else ():  # unlisted parameters go back to their defaults
         ss[surface_key(state.surface, p.name)] = state.surface_params.get(p.name, p.default)
     ss["optimizers"] = list(state.optimizers)
+    store = _store()
     for opt in optimizers.names():
         own = state.hyper.get(opt, {})
         for h in optimizers.get(opt).hypers:
-            ss[hyper_key(opt, h.name)] = own.get(h.name, h.default)
+            store[hyper_key(opt, h.name)] = own.get(h.name, h.default)
+            ss.pop(hyper_key(opt, h.name), None)  # the widget re-reads the store when drawn
     ss["shared_lr"] = bool(state.shared_lr)
     ss["lr"] = float(state.lr)
     for role in GLOBAL_ROLES:

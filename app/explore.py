@@ -12,6 +12,8 @@ shown as one short, friendly message: the audience never sees a traceback.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,10 +25,13 @@ import optimizers
 from app import compute, controls, figures, urlstate
 from app.classroom_ui import explain_ui, exports_ui, lesson_note_ui, presets_ui, share_ui
 from app.state import AppState
+from optimizers import Hyper
 
 log = logging.getLogger(__name__)
 
 CHART_KEY = "race"
+MATHS, EXPORT, ABOUT = "Step-by-step maths", "Export", "About the optimizers"
+PANELS = (MATHS, EXPORT, ABOUT)
 TRUE_WORDS = ("1", "true", "yes", "on")
 MODEBAR_REMOVE = ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
 EMBED_CSS = """
@@ -60,6 +65,8 @@ def apply_state(state: AppState) -> None:
     """
     controls.apply_state(state)
     st.session_state.pop("explain_label", None)  # the explain panel re-reads explain_optimizer
+    if state.explain_optimizer:
+        st.session_state["panels"] = [MATHS, ABOUT]
     st.session_state["_compare"] = (tuple(state.compare_lrs), tuple(state.compare_batch_sizes))
 
 
@@ -189,24 +196,27 @@ def _write_url(state: AppState) -> None:
         st.query_params.from_dict(query)
 
 
+def _hyper_table(hypers: Sequence[Hyper]) -> str:
+    """A markdown table of an optimizer's hyperparameters (cheaper than a dataframe)."""
+    rows = [
+        "| hyperparameter | default | range | what it does |",
+        "|---|---|---|---|",
+    ]
+    for h in hypers:
+        name = f"`{h.name}`" + (f" ${h.symbol}$" if h.symbol else "")
+        text = h.help.replace("|", "\\|")
+        rows.append(f"| {name} | {controls.fmt_number(h.default)} | {h.range_text()} | {text} |")
+    return "\n".join(rows)
+
+
 def _about(names: list[str]) -> None:
     for name in names:
         opt = optimizers.get(name)
         with st.expander(f"About {opt.title}"):
             st.markdown(opt.summary)
             st.latex(opt.update_tex)
-            rows = [
-                {
-                    "hyperparameter": h.name,
-                    "symbol": f"{h.symbol}" if h.symbol else "",
-                    "default": controls.fmt_number(h.default),
-                    "range": h.range_text(),
-                    "what it does": h.help,
-                }
-                for h in opt.hypers
-            ]
-            if rows:
-                st.dataframe(rows, hide_index=True, width="stretch")
+            if opt.hypers:
+                st.markdown(_hyper_table(opt.hypers))
             st.markdown(f"**Reference:** {opt.reference}")
             if opt.torch_class:
                 st.markdown(f"**Matches:** `{opt.torch_class}`")
@@ -296,16 +306,39 @@ def _body() -> None:
             theme=None,
             width="stretch",
         )
-    with st.expander("Step-by-step maths", expanded=bool(state.explain_optimizer)):
-        explain_ui(state, race.runs, surface, 1)
-    with st.expander("Export"):
-        exports_ui(state, race.runs, surface, fig)
-    _about(list(state.optimizers))
+    _panels(state, race, fig)
     _write_url(state)
+
+
+def _panels(state: AppState, race: compute.Race, fig: dict[str, Any]) -> None:
+    """The panels under the race, drawn only when opened (so they cost nothing otherwise)."""
+    _ensure_panels()
+    shown = st.segmented_control(
+        "More",
+        options=list(PANELS),
+        selection_mode="multi",
+        key="panels",
+        label_visibility="collapsed",
+    )
+    if MATHS in shown:
+        st.markdown(f"##### {MATHS}")
+        explain_ui(state, race.runs, race.surface, 1)
+    if EXPORT in shown:
+        st.markdown(f"##### {EXPORT}")
+        exports_ui(state, race.runs, race.surface, fig)
+    if ABOUT in shown:
+        _about(list(state.optimizers))
+
+
+def _ensure_panels() -> None:
+    value = st.session_state.get("panels")
+    if not isinstance(value, list) or not all(v in PANELS for v in value):
+        st.session_state["panels"] = [ABOUT]
 
 
 def page() -> None:
     """The page, wrapped: an unexpected error becomes one friendly line (traceback in the log)."""
+    started = time.perf_counter()
     try:
         _body()
     except Exception:
@@ -314,3 +347,5 @@ def page() -> None:
             "Sorry, something went wrong while drawing this race. Change a setting or reload "
             "the page to start over; the details were written to the server log."
         )
+    finally:  # the server time of this run, read by benchmarks/bench_app.py
+        st.session_state["_run_ms"] = (time.perf_counter() - started) * 1000

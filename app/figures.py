@@ -42,7 +42,8 @@ POINT_STYLE = {  # kind -> (legend name, marker symbol, size)
     "saddle": ("saddle point", "x", 12),
 }
 GAP_FLOOR = 1e-16  # the loss-gap axis is logarithmic: an exact minimum is drawn at this floor
-CLICK_GRID = 50  # the invisible clickable points per axis
+CLICK_GRID = 36  # the invisible clickable points per axis (each costs playback time)
+CURVE_POINTS = 300  # at most this many points per loss / gradient-norm curve
 IMAGE_PIXELS = 160
 
 
@@ -385,8 +386,10 @@ def race_figure(
     for s in series:
         step_dx = int(s.steps[1] - s.steps[0]) if len(s.steps) > 1 else 1
         stop = _curve_stop(s)
-        gap = np.maximum(s.gap[:stop], GAP_FLOOR)
-        gn = np.maximum(s.grad_norm[:stop], GAP_FLOOR)
+        stride = -(-stop // CURVE_POINTS)  # ceil: keeps the payload and playback light
+        gap = np.maximum(s.gap[:stop:stride], GAP_FLOOR)
+        gn = np.maximum(s.grad_norm[:stop:stride], GAP_FLOOR)
+        step_dx *= stride
         for key, arr in (("gap", gap), ("grad", gn)):
             spans[key] = [
                 min(spans[key][0], float(arr.min())),
@@ -467,6 +470,12 @@ def race_figure(
     ]
     decades = {k: math.log10(hi / lo) if hi >= lo > 0 else 0.0 for k, (lo, hi) in spans.items()}
     layout = _layout(surface, style, (ax_x, ax_y), fsteps, len(series) > 0, decades)
+    if series:  # fixed ranges: plotly then skips autoranging on every animation frame
+        layout["xaxis2"]["range"] = [0, max(n_steps, 1)]
+        for axis, key in (("yaxis2", "gap"), ("yaxis3", "grad")):
+            lo, hi = (math.log10(v) for v in spans[key])
+            pad = 0.06 * max(hi - lo, 0.5)
+            layout[axis]["range"] = [lo - pad, hi + pad]
     layout["images"] = [image or surface_image(surface, dark=style.dark, cmap=style.cmap)]
     return {"data": data, "layout": layout, "frames": frames if series else []}
 

@@ -98,6 +98,7 @@ def test_changing_steps_changes_the_figure(page: AppTest) -> None:
 def test_one_hyperparameter_changes_only_its_optimizer() -> None:
     at = fresh()
     before = {t["name"]: t for t in spec(at)["data"] if "xaxis" not in t}
+    at.selectbox(key="tune").set_value("adam").run()
     at.select_slider(key="hp.adam.lr").set_value(0.1).run()
     clean(at)
     after = {t["name"]: t for t in spec(at)["data"] if "xaxis" not in t}
@@ -107,6 +108,11 @@ def test_one_hyperparameter_changes_only_its_optimizer() -> None:
         if name != "adam":
             title = optimizers.get(name).title
             assert after[title]["x"] == before[title]["x"], title
+    # switching the settings panel to another optimizer keeps Adam's value
+    at.selectbox(key="tune").set_value("sgd").run()
+    at.selectbox(key="tune").set_value("adam").run()
+    assert at.select_slider(key="hp.adam.lr").value == 0.1
+    assert trace(spec(at), adam)["x"] == after[adam]["x"]
 
 
 def test_shared_learning_rate_drives_every_optimizer() -> None:
