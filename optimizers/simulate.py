@@ -652,7 +652,8 @@ def simulate(
         _finish_positions(run)
         pos = run.positions
         loss = _finite(np.asarray(surface.value(pos), dtype=np.float64))
-        gn = _finite(np.linalg.norm(np.asarray(surface.grad(pos), dtype=np.float64), axis=-1))
+        g = np.asarray(surface.grad(pos), dtype=np.float64)
+        gn = _finite(np.hypot(g[..., 0], g[..., 1]))
     lr_out = run.lr_out if run.lr_out is not None else lr_table
     assert lr_out is not None
     return Trajectory(
