@@ -3,8 +3,9 @@
 Two engines, like torch.optim's single-tensor and multi-tensor paths:
 
 * the scalar engine (K <= SCALAR_MAX_K, the interactive case): each run is one Python loop over
-  the steps, the rule's state in local floats (see :mod:`optimizers.base`), the surface's
-  ``grad_scalar``; the whole path is turned into arrays once at the end;
+  the steps inside the rule's kernel, its state in local floats (see :mod:`optimizers.base`),
+  the surface's ``grad_scalar``; the path is turned into an array once at the end, where one
+  NumPy pass finds the first step outside the box;
 * the vector engine (larger K): NumPy on (2, n) structure-of-arrays chunks of n runs. Without
   mini-batches or random proposals each chunk runs all T steps while it is hot in the cache, and
   chunks are shared by a small thread pool (NumPy releases the GIL inside its loops). With
