@@ -43,6 +43,7 @@ POINT_STYLE = {  # kind -> (legend name, marker symbol, size)
 }
 GAP_FLOOR = 1e-16  # the loss-gap axis is logarithmic: an exact minimum is drawn at this floor
 CLICK_GRID = 36  # the invisible clickable points per axis (each costs playback time)
+PATH_EPS = 1 / 1000  # path points closer than this fraction of the plot are merged
 CURVE_POINTS = 300  # at most this many points per loss / gradient-norm curve
 IMAGE_PIXELS = 160
 
@@ -283,16 +284,33 @@ def _critical_points(surface: Surface, dec: int, colors: dict[str, str]) -> list
     return traces
 
 
-def _joined(paths: np.ndarray, dec: int) -> tuple[list[Any], list[Any]]:
-    """(R, K, 2) -> x, y lists with the K paths separated by None."""
+def thin(path: np.ndarray, eps: float) -> np.ndarray:
+    """(M, 2) -> the points of ``path`` at least ``eps`` of path length apart (ends kept).
+
+    A converging path takes hundreds of tiny steps that land on the same screen pixel;
+    drawing one point per ``eps`` of arc length keeps every visible corner (zig-zags have
+    long steps) while cutting the payload and the browser's paint work.
+    """
+    if len(path) <= 2 or not eps > 0:
+        return path
+    seg = np.hypot(*np.diff(path, axis=0).T)
+    bucket = np.floor(np.concatenate([[0.0], np.cumsum(seg)]) / eps)
+    keep = np.concatenate([[True], bucket[1:] != bucket[:-1]])
+    keep[-1] = True
+    return path[keep]
+
+
+def _joined(paths: np.ndarray, dec: int, eps: float) -> tuple[list[Any], list[Any]]:
+    """(R, K, 2) -> x, y lists with the K (thinned) paths separated by None."""
     xs: list[Any] = []
     ys: list[Any] = []
     for k in range(paths.shape[1]):
         if k:
             xs.append(None)
             ys.append(None)
-        xs.extend(rounded(paths[:, k, 0], dec))
-        ys.extend(rounded(paths[:, k, 1], dec))
+        p = thin(paths[:, k], eps)
+        xs.extend(rounded(p[:, 0], dec))
+        ys.extend(rounded(p[:, 1], dec))
     return xs, ys
 
 
@@ -347,7 +365,7 @@ def race_figure(
     )
     width = 4.0 if style.large_fonts else 3.0
     for s in series:
-        xs, ys = _joined(_visible_until(s), dec)
+        xs, ys = _joined(_visible_until(s), dec, PATH_EPS * max(x1 - x0, y1 - y0))
         data.append(
             {
                 "type": "scatter",

@@ -327,3 +327,13 @@ def test_result_rows_never_show_nan() -> None:
         for v in row.values():
             assert "nan" not in v.lower() and "inf" not in v.lower()
     assert math.isfinite(float(rows[0]["final loss"]))
+
+
+def test_thin_keeps_corners_and_ends_and_drops_crowded_points() -> None:
+    zigzag = np.array([[i, (-1) ** i] for i in range(10)], dtype=float)
+    assert np.array_equal(figures.thin(zigzag, 0.01), zigzag)  # every corner is far apart
+    crawl = np.stack([np.linspace(0, 1e-3, 200), np.zeros(200)], axis=-1)
+    path = np.concatenate([zigzag, zigzag[-1] + crawl])
+    out = figures.thin(path, 0.01)
+    assert len(out) == len(zigzag) + 1  # the 200-point crawl is one pixel: its end stays
+    assert np.array_equal(out[0], path[0]) and np.array_equal(out[-1], path[-1])
