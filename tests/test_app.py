@@ -47,6 +47,10 @@ def clean(at: AppTest) -> None:
     assert at.get("plotly_chart"), "the race chart is missing"
 
 
+def results_table(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("| optimizer |"))
+
+
 def texts(elements: Any) -> str:
     return " ".join(str(e.value) for e in elements)
 
@@ -67,7 +71,7 @@ def test_first_load_races_the_default_optimizers(page: AppTest) -> None:
         assert optimizers.get(name).title in names
     assert 1 < len(fig["frames"]) <= 150
     assert fig["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
-    assert page.dataframe, "the results table is missing"
+    assert "| optimizer | final loss |" in texts(page.markdown), "the results table is missing"
 
 
 def controls_default() -> list[str]:
@@ -142,7 +146,7 @@ def test_divergence_is_reported_with_a_marker_and_a_message() -> None:
     for x, y in zip(marks["x"], marks["y"], strict=True):  # on the plot's edge, not off it
         assert x0 - 1e-6 <= x <= x1 + 1e-6 and y0 - 1e-6 <= y <= y1 + 1e-6
         assert min(abs(x - x0), abs(x - x1), abs(y - y0), abs(y - y1)) < 1e-3
-    table = " ".join(str(v) for v in at.dataframe[0].value.to_numpy().ravel())
+    table = results_table(at)
     assert "diverged at step" in table
     assert "nan" not in table.lower() and "inf" not in table.lower()
 
@@ -154,7 +158,7 @@ def test_every_optimizer_is_selectable_at_once() -> None:
     names = {t.get("name") for t in spec(at)["data"]}
     for name in optimizers.names():
         assert optimizers.get(name).title in names, name
-    assert len(at.dataframe[0].value) == len(optimizers.names())
+    assert len(results_table(at).splitlines()) == 2 + len(optimizers.names())
 
 
 @pytest.mark.parametrize("name", surfaces.names())
