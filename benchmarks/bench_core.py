@@ -54,15 +54,24 @@ def rosenbrock_grad_torch(p: torch.Tensor, out: torch.Tensor) -> None:
     out[:, 0].mul_(-400.0).add_(x, alpha=2.0).sub_(2.0)
 
 
-def torch_batched_adam(k: int, steps: int, mode: str, starts: np.ndarray) -> Callable[[], None]:
+def torch_batched_adam(
+    k: int, steps: int, mode: str, starts: np.ndarray, threads: int | None = None
+) -> Callable[[], None]:
     def run() -> None:
-        p = torch.tensor(starts, dtype=torch.float64)
-        p.grad = torch.empty_like(p)
-        kw: dict[str, Any] = {"fused": True} if mode == "fused" else {"foreach": mode == "foreach"}
-        opt = torch.optim.Adam([p], lr=1e-3, **kw)
-        for _ in range(steps):
-            rosenbrock_grad_torch(p, p.grad)
-            opt.step()
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads or before)
+        try:
+            p = torch.tensor(starts, dtype=torch.float64)
+            p.grad = torch.empty_like(p)
+            kw: dict[str, Any] = (
+                {"fused": True} if mode == "fused" else {"foreach": mode == "foreach"}
+            )
+            opt = torch.optim.Adam([p], lr=1e-3, **kw)
+            for _ in range(steps):
+                rosenbrock_grad_torch(p, p.grad)
+                opt.step()
+        finally:
+            torch.set_num_threads(before)
 
     return run
 
@@ -149,6 +158,11 @@ def main() -> None:
     foreach = bench(
         "torch.optim.Adam(foreach=True) on one (K, 2) tensor, one lr",
         torch_batched_adam(k, steps, "foreach", starts),
+        per,
+    )
+    bench(
+        "torch.optim.Adam(fused=True) on one (K, 2) tensor, one lr, 1 thread",
+        torch_batched_adam(k, steps, "fused", starts, threads=1),
         per,
     )
     bench(
@@ -252,7 +266,7 @@ def write_results(
     lines = [
         "# Core benchmark (benchmarks/bench_core.py)",
         "",
-        f"Measured {now} on: {info}.",
+        f"Measured {now} on: {info}; load average at the end {os.getloadavg()[0]:.1f}.",
         "The machine is shared (other jobs were running); each number is the best of several "
         "runs, the median beside it.",
         "",
