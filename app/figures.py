@@ -738,20 +738,21 @@ def surface_3d_figure(
     ]
     zmin = float(np.nanmin(z))
     lift = 0.01 * (float(np.nanmax(z)) - zmin)
+    (x0, x1), (y0, y1) = surface.bounds
     for s in series:
-        path = _visible_until(s)
-        k = 0
-        vals = surface.value(path[:, k])
-        keep = np.isfinite(vals)
+        path = thin(_visible_until(s)[:, 0], PATH_EPS * max(x1 - x0, y1 - y0))
+        inside = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
+        vals = np.where(inside, surface.value(path), np.nan)  # gaps where it left the plot
         data.append(
             {
                 "type": "scatter3d",
                 "mode": "lines",
                 "name": s.title,
-                "x": rounded(path[keep, k, 0], dec),
-                "y": rounded(path[keep, k, 1], dec),
-                "z": rounded(vals[keep] + lift, zdec),
+                "x": rounded(np.where(inside, path[:, 0], np.nan), dec),
+                "y": rounded(np.where(inside, path[:, 1], np.nan), dec),
+                "z": rounded(vals + lift, zdec),
                 "line": {"color": s.color, "width": 6},
+                "connectgaps": False,
             }
         )
     ax_x, ax_y = surface.axis_labels
@@ -766,8 +767,8 @@ def surface_3d_figure(
             "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom"},
             "uirevision": surface.name,
             "scene": {
-                "xaxis": scene_axis | {"title": {"text": ax_x}},
-                "yaxis": scene_axis | {"title": {"text": ax_y}},
+                "xaxis": scene_axis | {"title": {"text": ax_x}, "range": [x0, x1]},
+                "yaxis": scene_axis | {"title": {"text": ax_y}, "range": [y0, y1]},
                 "zaxis": scene_axis | {"title": {"text": "loss"}},
                 "aspectmode": "manual",
                 "aspectratio": {"x": 1, "y": 1, "z": 0.6},
