@@ -51,10 +51,14 @@ RUN /opt/venv/bin/pip install --find-links /tmp/wheels /src \
 # ---- final stage: the interpreter, the venv, the app; no compilers, no caches ----
 FROM ${BASE}
 # PYTHONPATH: `import app...` finds /app/app (next to main.py) before the installed copy.
+# MALLOC_ARENA_MAX: Streamlit runs each session's script in its own thread; with glibc's default
+# of 8 arenas per core, memory freed by closed sessions stayed in the process (+105 MB after 1,000
+# sessions, +35 MB with 2 arenas and flat after 2,000: benchmarks/LOAD_RESULTS.md).
 ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     HOME=/tmp \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
 SHELL ["/bin/sh", "-eu", "-c"]

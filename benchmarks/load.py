@@ -56,6 +56,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 NGINX_SITE = ROOT / "deploy" / "nginx" / "optimizer-playground.conf"
 PRODUCTION_TOML = ROOT / "deploy" / "streamlit-production.toml"
 PORTS = range(8710, 8800)  # this benchmark's loopback ports
+# The environment the Dockerfile gives the worker (ENV), so that the benchmark measures the same.
+PRODUCTION_ENV = {"MALLOC_ARENA_MAX": "2"}
 RERUN_TIMEOUT = 30.0
 FINISHED = ForwardMsg.ScriptFinishedStatus
 
@@ -431,7 +433,7 @@ class Worker:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, **PRODUCTION_ENV, **(env or {})},
             )
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -1143,6 +1145,25 @@ def scenario_faults() -> dict[str, Any]:
 # --------------------------------------------------------------------------- report
 
 
+FAULT_NOTES = """Each row was tried the given number of times, then a fresh student loaded the page
+and moved a control ("still serving"). What the outcomes mean:
+
+- Frames over `server.maxWidgetStateSize` (1 MB in the production config) are refused before
+  parsing (close code 1009); frames over the WebSocket layer's own 16 MB limit drop the connection.
+- Frames that are not a BackMsg close with 1002; text frames are refused (the server logs it).
+- Wrong-typed or impossible widget values (a string for a slider, NaN for an integer input, an
+  option that does not exist) make Streamlit's own widget deserializer raise inside that one
+  session: the student sees the generic error box (`showErrorDetails = "none"`), the traceback goes
+  to the server log only (that is what the "tracebacks in the server log" count is), every other
+  session is untouched.
+- Streamlit ignores query strings longer than 524,288 characters; the app's URL parser gets the
+  garbage ones and the page still renders.
+- Straight to a worker, uvicorn accepts a 64 kB header and 1,000 headers, refuses a 1 MB URL
+  (400), resets a 10 MB upload body, and never answers a WebSocket handshake with a 64 kB
+  subprotocol header (the connection stays open until the client gives up). Behind nginx all of
+  these stop at the proxy: 414 for long URLs, 400 for big headers, 413 for big bodies."""
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Load, fault and bad-input results",
@@ -1256,7 +1277,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
     if "faults" in results:
-        lines += ["## Bad and oversize input", ""]
+        lines += ["## Bad and oversize input", "", FAULT_NOTES, ""]
         for setup, f in results["faults"].items():
             lines += [
                 f"### {setup}",

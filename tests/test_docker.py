@@ -370,6 +370,7 @@ def test_dockerfile_shape() -> None:
     # The README's and Makefile's run command is the same one.
     assert "streamlit run app/main.py --server.port" in (ROOT / "Makefile").read_text()
     assert "TORCH_INDEX=https://download.pytorch.org/whl/cpu" in text
+    assert "MALLOC_ARENA_MAX=2" in text  # the benchmark's workers (load.PRODUCTION_ENV) match
     assert "COPY wheels/ /tmp/wheels/" in text
     ignore = (ROOT / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "tests", "test-artifacts"):
@@ -435,7 +436,8 @@ def test_image_runs_as_non_root_with_cpu_torch(engine: Engine, image: str) -> No
             "assert not caches, f'pip caches or the build pip present: {caches}';"
             "print(torch.__version__)"
         )
-        version = engine.docker("exec", cid, "python3", "-c", probe)  # raises if a check fails
+        # As root inside the container: /root is closed to the app's user.
+        version = engine.docker("exec", "-u", "0", cid, "python3", "-c", probe)
         _save_metric(torch_in_image=version)
 
 
