@@ -219,7 +219,7 @@ def result_rows(
                 else f"{n_div} of {k} runs diverged (first at step {first})"
             )
         elif k == 1:
-            status = "reached tolerance" if reached else "running"
+            status = "reached tolerance" if reached else "not yet within tolerance"
         else:
             status = f"{len(reached)} of {k} runs reached tolerance"
         alive = [i for i in range(k) if div[i] < 0] or list(range(k))

@@ -217,19 +217,28 @@ def _hyper_table(hypers: Sequence[Hyper]) -> str:
     return "\n".join(rows)
 
 
+def about_markdown(name: str) -> str:
+    """One optimizer's card: summary, update rule (LaTeX), hyperparameters, reference, notes.
+
+    One markdown element per optimizer (KaTeX renders the ``$$`` block): every element is a
+    message to the browser on each rerun, so the page keeps their number small.
+    """
+    opt = optimizers.get(name)
+    parts = [opt.summary, f"$$\n{opt.update_tex.strip()}\n$$"]
+    if opt.hypers:
+        parts.append(_hyper_table(opt.hypers))
+    parts.append(f"**Reference:** {opt.reference}")
+    if opt.torch_class:
+        parts.append(f"**Matches:** `{opt.torch_class}`")
+    if opt.notes:
+        parts.append(f"**Where the lessons differ:** {opt.notes}")
+    return "\n\n".join(parts)
+
+
 def _about(names: list[str]) -> None:
     for name in names:
-        opt = optimizers.get(name)
-        with st.expander(f"About {opt.title}"):
-            st.markdown(opt.summary)
-            st.latex(opt.update_tex)
-            if opt.hypers:
-                st.markdown(_hyper_table(opt.hypers))
-            st.markdown(f"**Reference:** {opt.reference}")
-            if opt.torch_class:
-                st.markdown(f"**Matches:** `{opt.torch_class}`")
-            if opt.notes:
-                st.markdown(f"**Where the lessons differ:** {opt.notes}")
+        with st.expander(f"About {optimizers.get(name).title}"):
+            st.markdown(about_markdown(name))
 
 
 def _body() -> None:

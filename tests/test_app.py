@@ -263,7 +263,11 @@ def test_about_expanders_show_each_update_rule(page: AppTest) -> None:
     page.multiselect(key="optimizers").set_value(["adam"]).run()
     labels = [e.label for e in page.expander]
     assert any(label == "About Adam" for label in labels)
-    assert page.latex and optimizers.get("adam").update_tex.strip() in page.latex[0].value
+    card = next(m.value for m in page.markdown if "**Reference:**" in m.value)
+    assert optimizers.get("adam").update_tex.strip() in card
+    assert optimizers.get("adam").reference in card
+    for h in optimizers.get("adam").hypers:
+        assert f"`{h.name}`" in card
 
 
 def test_an_unexpected_error_shows_a_friendly_message_not_a_traceback() -> None:
