@@ -232,19 +232,26 @@ NOTES = [
     "Python floats (x and y as separate locals, the surface's `grad_scalar`, constants hoisted, "
     "points appended to one list); the box check, loss and gradient norm of the recorded points "
     "are computed afterwards in a few NumPy calls. A per-step NumPy loop pays about 1 us per ufunc "
-    "call on 2-element arrays, which is why it is 10-20x slower here.",
+    "call on 2-element arrays, which is why it is 30x slower here. About 1.5-3 us per step "
+    "remain: roughly 0.6 us for the surface's `grad_scalar` (two Python calls), the rest the "
+    "rule's arithmetic; plus about 0.25 ms per simulate call for validation and the result.",
     "- Large K: NumPy on (2, n) structure-of-arrays chunks (one ufunc call updates both "
-    "coordinates of n runs), in-place with preallocated buffers, the time loop inside each "
-    "chunk so it stays in cache, chunks shared by a 2-thread pool (NumPy releases the GIL). "
-    "Hyperparameters shared by all runs stay Python scalars (no per-run array traffic).",
-    "- Adam + Rosenbrock costs about 13 (2, n) ufunc passes for the rule (torch's operation "
-    "order, so results agree with torch.optim to the last bits), about 8 (n,) passes for the "
-    "gradient, one copy of the previous point (for the exact exit point on divergence) and a "
-    "min/max pass for the box check. Measured per pass here: 0.6-1.0 ns per run for add/mul, "
-    "1.7 ns for sqrt/divide on 16,384-run chunks: about 20 ns per trajectory-step on one core, "
-    "so about 10 ns with both cores only when the machine is otherwise idle. torch's fused Adam "
-    "needs fewer passes (its kernels fuse lerp/addcmul/addcdiv) but cannot take per-run "
-    "hyperparameters.",
+    "coordinates of n runs), in place with preallocated buffers, the time loop inside each "
+    "16,384-run chunk so it stays in cache, chunks shared by a 2-thread pool (NumPy releases "
+    "the GIL). Hyperparameters shared by all runs stay Python scalars.",
+    "- Adam + Rosenbrock needs 13 (2, n) ufunc passes for the rule (torch's operation order, so "
+    "the paths agree with torch.optim to the last bits), about 8 (n,) passes for the gradient, "
+    "one copy of the previous point (for the exact exit point on divergence) and a min/max pass "
+    "for the box check. Measured in isolation (CPU time, one core): the Adam step 20-26 ns per "
+    "run, the gradient about 4 ns, copy and check about 2 ns: about 30 ns per trajectory-step on "
+    "one core, so 15 ns at best with both cores free. On this shared machine the second core was "
+    "busy with other jobs, so the 2-thread runs gained nothing. torch's fused Adam makes one "
+    "pass per tensor instead of 13 (fused lerp/addcmul/addcdiv kernels) and reaches 17-20 ns, "
+    "but takes one learning rate for all runs. The 10 ns target is not reached with NumPy "
+    "ufuncs; it would need fused kernels (torch's, or a compiler, which the design card excludes).",
+    "- The lessons-style torch loop is dominated by torch's per-call overhead on 2-element "
+    "tensors (autograd graph, optimizer bookkeeping), which on this loaded machine was "
+    "100-500 us per call.",
     "",
 ]
 
