@@ -42,9 +42,9 @@ POINT_STYLE = {  # kind -> (legend name, marker symbol, size)
     "saddle": ("saddle point", "x", 12),
 }
 GAP_FLOOR = 1e-16  # the loss-gap axis is logarithmic: an exact minimum is drawn at this floor
-CLICK_GRID = 36  # the invisible clickable points per axis (each costs playback time)
+CLICK_GRID = 32  # clickable points per axis (plotly recomputes every trace on every frame)
 PATH_EPS = 1 / 1000  # path points closer than this fraction of the plot are merged
-CURVE_POINTS = 300  # at most this many points per loss / gradient-norm curve
+CURVE_POINTS = 200  # at most this many points per loss / gradient-norm curve
 IMAGE_PIXELS = 160
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+import surfaces
+from app import figures
 from tests.support import (
     artifact,
     browser,
@@ -69,8 +71,10 @@ def test_click_on_the_surface_moves_the_start(server: str) -> None:
     with browser() as page:
         open_page(page, server)
         start = chart_trace(page, "start")
-        target = (2.0, -4.0)  # a point of the ravine's 50 x 50 click grid is within 0.21
-        assert (start["x"][0], start["y"][0]) != target
+        (x0, x1), (y0, y1) = surfaces.get("ravine").bounds
+        n = figures.CLICK_GRID - 1  # aim at a point of the invisible click grid
+        target = (x0 + (x1 - x0) * 19 / n, y0 + (y1 - y0) * 9 / n)
+        assert abs(start["x"][0] - target[0]) > 1
         px, py = data_to_page(page, *target)
         page.mouse.move(px, py)
         page.wait_for_timeout(300)
@@ -84,7 +88,8 @@ def test_click_on_the_surface_moves_the_start(server: str) -> None:
             timeout=30_000,
         )
         moved = chart_trace(page, "start")
-        assert abs(moved["x"][0] - target[0]) < 0.5 and abs(moved["y"][0] - target[1]) < 0.5
+        assert moved["x"][0] == pytest.approx(target[0], abs=0.01)
+        assert moved["y"][0] == pytest.approx(target[1], abs=0.01)
         assert page.locator(NO_TRACEBACK).count() == 0
         page.screenshot(path=artifact("explore-after-click.png"))
 
