@@ -43,6 +43,7 @@ POINT_STYLE = {  # kind -> (legend name, marker symbol, size)
 }
 GAP_FLOOR = 1e-16  # the loss-gap axis is logarithmic: an exact minimum is drawn at this floor
 CLICK_GRID = 32  # clickable points per axis (plotly recomputes every trace on every frame)
+FRAME_MS = 20  # 1x playback: a frame every 20 ms, so the browser's 60 Hz ticks give >= 30 fps
 PATH_EPS = 1 / 1000  # path points closer than this fraction of the plot are merged
 CURVE_POINTS = 200  # at most this many points per loss / gradient-norm curve
 IMAGE_PIXELS = 160
@@ -640,7 +641,7 @@ def _layout(
             "bgcolor": "#F0F2F6",
             "bordercolor": colors["grid"],
             "buttons": [
-                button | {"label": "▶ Play", "args": [None, _anim_args(30)]},
+                button | {"label": "▶ Play", "args": [None, _anim_args(FRAME_MS)]},
                 button
                 | {
                     "label": "Pause",
@@ -649,12 +650,12 @@ def _layout(
                         {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"},
                     ],
                 },
-                button | {"label": "½×", "args": [None, _anim_args(90)]},
-                button | {"label": "2×", "args": [None, _anim_args(12)]},
+                button | {"label": "Slow", "args": [None, _anim_args(3 * FRAME_MS)]},
+                button | {"label": "Fast", "args": [None, _anim_args(FRAME_MS // 2)]},
                 button
                 | {
                     "label": "Replay",
-                    "args": [None, _anim_args(30) | {"fromcurrent": False}],
+                    "args": [None, _anim_args(FRAME_MS) | {"fromcurrent": False}],
                 },
             ],
         }
