@@ -33,7 +33,7 @@ from optimizers.registry import get
 from optimizers.schedules import ReduceLROnPlateau, Schedule, make
 
 SCALAR_MAX_K = 8  # up to this many runs the scalar engine is faster
-CHUNK = 16384  # runs per vector chunk: (n,) temporaries stay at 128 KiB, below malloc's mmap threshold
+CHUNK = 16384  # runs per chunk: (n,) temporaries at 128 KiB, below the mmap threshold
 MEMORY_CAP = 512 * 2**20  # bytes a Trajectory may hold
 MAX_STEPS = 1_000_000
 
