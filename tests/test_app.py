@@ -345,3 +345,24 @@ def test_thin_keeps_corners_and_ends_and_drops_crowded_points() -> None:
     out = figures.thin(path, 0.01)
     assert len(out) == len(zigzag) + 1  # the 200-point crawl is one pixel: its end stays
     assert np.array_equal(out[0], path[0]) and np.array_equal(out[-1], path[-1])
+
+
+@pytest.mark.parametrize("schedule", optimizers.schedules.names())
+def test_every_schedule_has_working_controls(schedule: str) -> None:
+    at = fresh()
+    constant = trace(spec(at), optimizers.get("sgd").title)["x"]
+    at.selectbox(key="schedule").set_value(schedule).run()
+    clean(at)
+    for h in optimizers.schedules.get(schedule).hypers:
+        assert at.session_state[f"sc.{schedule}.{h.name}"] is not None
+    if schedule in ("step", "exponential", "cosine"):  # these lower the lr within 200 steps
+        assert trace(spec(at), optimizers.get("sgd").title)["x"] != constant
+
+
+def test_surface_parameters_change_the_surface() -> None:
+    at = fresh()
+    image = spec(at)["layout"]["images"][0]["source"]
+    at.select_slider(key="sp.ravine.kappa").set_value(100.0).run()
+    clean(at)
+    assert spec(at)["layout"]["images"][0]["source"] != image
+    assert "ravine.kappa" in str(dict(at.query_params))
