@@ -366,3 +366,17 @@ def test_surface_parameters_change_the_surface() -> None:
     clean(at)
     assert spec(at)["layout"]["images"][0]["source"] != image
     assert "ravine.kappa" in str(dict(at.query_params))
+
+
+def test_zero_steps_with_every_view_and_a_swarm() -> None:
+    at = fresh()
+    at.selectbox(key="surface").set_value("logistic_regression").run()
+    at.multiselect(key="optimizers").set_value(optimizers.names()).run()
+    at.slider(key="steps").set_value(0).run()
+    at.slider(key="swarm").set_value(12).run()
+    at.checkbox(key="view_3d").check().run()
+    at.checkbox(key="stacked").check().run()
+    at.segmented_control(key="panels").set_value(["Step-by-step maths", "Export"]).run()
+    clean(at)
+    assert len(at.get("plotly_chart")) == 2
+    assert len(trace(spec(at), "heads")["x"]) == 12 * len(optimizers.names())
