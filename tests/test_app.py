@@ -277,8 +277,12 @@ def test_an_unexpected_error_shows_a_friendly_message_not_a_traceback() -> None:
         def boom() -> None:
             raise RuntimeError("internal detail")
 
-        explore._body = boom
-        explore.page()
+        original = explore._body
+        explore._body = boom  # the module is shared by every AppTest of this process
+        try:
+            explore.page()
+        finally:
+            explore._body = original
 
     at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
     assert not at.exception
