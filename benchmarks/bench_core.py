@@ -244,8 +244,8 @@ NOTES = [
     "one copy of the previous point (for the exact exit point on divergence) and a min/max pass "
     "for the box check. Measured in isolation (CPU time, one core): the Adam step 20-26 ns per "
     "run, the gradient about 4 ns, copy and check about 2 ns: about 30 ns per trajectory-step on "
-    "one core, so 15 ns at best with both cores free. On this shared machine the second core was "
-    "busy with other jobs, so the 2-thread runs gained nothing. torch's fused Adam makes one "
+    "one core, so 15 ns at best with both cores free. On this shared machine the second core is "
+    "often busy with other jobs: the 2-thread runs gained from nothing to 1.5x between runs. torch's fused Adam makes one "
     "pass per tensor instead of 13 (fused lerp/addcmul/addcdiv kernels) and reaches 17-20 ns, "
     "but takes one learning rate for all runs. The 10 ns target is not reached with NumPy "
     "ufuncs; it would need fused kernels (torch's, or a compiler, which the design card excludes).",
