@@ -245,8 +245,9 @@ NOTES = [
     "for the box check. Measured in isolation (CPU time, one core): the Adam step 20-26 ns per "
     "run, the gradient about 4 ns, copy and check about 2 ns: about 30 ns per trajectory-step on "
     "one core, so 15 ns at best with both cores free. On this shared machine the second core is "
-    "often busy with other jobs: the 2-thread runs gained from nothing to 1.5x between runs. torch's fused Adam makes one "
-    "pass per tensor instead of 13 (fused lerp/addcmul/addcdiv kernels) and reaches 17-20 ns, "
+    "often busy with other jobs: the 2-thread runs gained from nothing to 1.5x between runs. "
+    "torch's fused Adam makes one "
+    "pass per tensor instead of 13 (fused lerp/addcmul/addcdiv kernels) and reaches 11-20 ns here, "
     "but takes one learning rate for all runs. The 10 ns target is not reached with NumPy "
     "ufuncs; it would need fused kernels (torch's, or a compiler, which the design card excludes).",
     "- The lessons-style torch loop is dominated by torch's per-call overhead on 2-element "
