@@ -258,3 +258,22 @@ def test_flags_must_be_scalars(rosen: surfaces.Surface) -> None:
 def test_get_unknown_name() -> None:
     with pytest.raises(ValueError, match="optimizer must be one of"):
         optimizers.get("sgdd")
+
+
+@pytest.mark.parametrize("name", ["adam", "momentum", "random_search"])
+def test_trace_with_plateau_and_minibatches_is_the_same_run(name: str) -> None:
+    s = surfaces.get("linear_regression")
+    kw = {"batch_size": 2, "seed": 4, "schedule": "plateau"}
+    traced = optimizers.simulate(s, name, (0.0, 0.0), 60, trace=True, **kw)
+    plain = optimizers.simulate(s, name, (0.0, 0.0), 60, **kw)
+    np.testing.assert_array_equal(traced.positions, plain.positions)
+    np.testing.assert_array_equal(traced.lr, plain.lr)
+    starts = np.array([[0.0, 0.0], [3.0, 1.0]])
+    vec = optimizers.simulate(s, name, starts, 60, _path="vector", **kw)
+    one = optimizers.simulate(s, name, starts, 60, _path="scalar", **kw)
+    np.testing.assert_array_equal(vec.lr, one.lr)
+    np.testing.assert_allclose(vec.positions, one.positions, rtol=1e-12, atol=1e-15)
+    if "grad" in traced.trace:  # the mini-batch gradient that was used, not the full one
+        batch = traced.trace["grad"][:, 0]
+        full = s.grad(traced.positions[:-1, 0])
+        assert not np.allclose(batch, full)
