@@ -263,11 +263,13 @@ def test_get_unknown_name() -> None:
 @pytest.mark.parametrize("name", ["adam", "momentum", "random_search"])
 def test_trace_with_plateau_and_minibatches_is_the_same_run(name: str) -> None:
     s = surfaces.get("linear_regression")
-    kw = {"batch_size": 2, "seed": 4, "schedule": "plateau"}
+    sched = optimizers.schedules.make("plateau", patience=2, threshold=0.2, factor=0.5)
+    kw = {"batch_size": 2, "seed": 4, "schedule": sched}
     traced = optimizers.simulate(s, name, (0.0, 0.0), 60, trace=True, **kw)
     plain = optimizers.simulate(s, name, (0.0, 0.0), 60, **kw)
     np.testing.assert_array_equal(traced.positions, plain.positions)
     np.testing.assert_array_equal(traced.lr, plain.lr)
+    assert len(set(plain.lr[:, 0].tolist())) > 1, "the plateau schedule never reduced"
     starts = np.array([[0.0, 0.0], [3.0, 1.0]])
     vec = optimizers.simulate(s, name, starts, 60, _path="vector", **kw)
     one = optimizers.simulate(s, name, starts, 60, _path="scalar", **kw)
