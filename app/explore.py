@@ -101,6 +101,7 @@ def _take_click() -> None:
     except (KeyError, TypeError):
         return
     if not points:
+        st.session_state.pop("_last_click", None)  # deselected: the same point may come again
         return
     p = points[0]
     sig = (p.get("curve_number"), p.get("point_index"), p.get("x"), p.get("y"))
