@@ -1168,11 +1168,13 @@ and moved a control ("still serving"). What the outcomes mean:
   session is untouched.
 - Streamlit ignores query strings longer than 524,288 characters; the app's URL parser gets the
   garbage ones and the page still renders.
-- Straight to a worker, uvicorn answers most 100 kB URLs, a 64 kB header and 1,000 headers,
-  refuses a 1 MB URL (400), resets a 10 MB upload body, and never answers a WebSocket handshake
-  with a 64 kB
-  subprotocol header (the connection stays open until the client gives up). Behind nginx all of
-  these stop at the proxy: 414 for long URLs, 400 for big headers, 413 for big bodies."""
+- Straight to a worker, uvicorn answers 100 kB URLs, a 64 kB header and 1,000 headers, refuses
+  a 1 MB URL (400), resets a 10 MB upload body, and never answers a WebSocket handshake with a
+  64 kB subprotocol header (the connection stays open until the client gives up). Behind nginx
+  all of these stop at the proxy: 414 for long URLs, 400 for big headers, 413 for big bodies.
+- A client may also send `clear_cache` (the app menu's "Clear cache", hidden by
+  `toolbarMode = "viewer"` but still accepted): it empties the app's shared caches, so every
+  session recomputes once. Harmless to correctness; not tried in bulk."""
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -1302,7 +1304,9 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"- sessions on the surviving worker: {k['others_failed_reruns_after_kill']} failed "
             f"reruns out of {k['others_reruns_after_kill']} after the kill "
-            f"(p95 {k['others_p95_after_kill_s']} s)",
+            f"(p95 {k['others_p95_after_kill_s']} s: these students rerun every 2.5 s on "
+            "average, so after the kill one worker carries the work of about twice as many "
+            "5-second students)",
             f"- sessions of the killed worker that reconnected through nginx and ran on the live "
             f"worker: **{k['killed_sessions_reconnected_to_live_worker']} of "
             f"{k['sessions_on_killed']}** ({k['reconnects']} reconnects; "
