@@ -1188,6 +1188,24 @@ def markdown(results: dict[str, Any]) -> str:
         "runs deploy/nginx/optimizer-playground.conf with loopback workers.",
         "",
     ]
+    if "docker" in results:
+        d = results["docker"]
+        lines += [
+            "## Docker image",
+            "",
+            "Measured by tests/test_docker.py (base: Debian bookworm minbase from debootstrap, "
+            "Python 3.11; torch from the local CPU wheel):",
+            "",
+            f"- image size: **{d['image_bytes'] / 1e9:.2f} GB** ({d['image_bytes']:,} bytes) "
+            f"with torch {d.get('torch_in_image', 'CPU')}",
+            f"- `docker run` to /_stcore/health answering: **{d['run_to_http_health_s']} s**; "
+            f"to Docker's own status `healthy`: {d['run_to_docker_healthy_s']} s (the "
+            "HEALTHCHECK polls every 3 s)",
+            f"- build (BuildKit, no layer cache, pip downloads from PyPI): {d['build_s']} s; "
+            "making the base image with debootstrap (first run only, then cached): about 60 s "
+            "on a quiet machine, 216 s on a busy one",
+            "",
+        ]
     if "load" in results:
         r = results["load"]
         lines += [
@@ -1373,7 +1391,7 @@ def main(argv: list[str] | None = None) -> int:
         results = {
             p.stem: json.loads(p.read_text())
             for p in sorted(RESULTS.glob("*.json"))
-            if p.stem in ("load", "memory", "memory-default-env", "kill", "faults")
+            if p.stem in ("docker", "load", "memory", "memory-default-env", "kill", "faults")
         }
         args.markdown.write_text(markdown(results))
         print(f"wrote {args.markdown}")
