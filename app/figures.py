@@ -95,8 +95,9 @@ class Style:
             "y2": [0.54, 1.0],
             "x3": [0.68, 1.0],
             "y3": [0.0, 0.46],
-            "slider": [0.0, 0.58],
-            "buttons": [1.0, -0.17],
+            # large fonts: wider buttons, so a shorter slider and the buttons a row lower
+            "slider": [0.0, 0.46 if self.large_fonts else 0.58],
+            "buttons": [1.0, -0.2 if self.large_fonts else -0.17],
             "slider_y": [-0.08],
         }
 
@@ -580,7 +581,12 @@ def _layout(
     gap_title = "loss − f*" if reference_value(surface) is not None else "loss"
     layout: dict[str, Any] = {
         "height": style.height,
-        "margin": {"l": 64, "r": 16, "t": 56, "b": (96 if animated else 40) + 30 * style.stacked},
+        "margin": {
+            "l": 64,
+            "r": 16,
+            "t": 56,
+            "b": (96 if animated else 40) + 30 * style.stacked + 24 * style.large_fonts,
+        },
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
