@@ -70,8 +70,8 @@ class Style:
 
     @property
     def height(self) -> int:
-        base = 760 if self.embed else 540
-        return base + (60 if self.large_fonts else 0) + (340 if self.stacked else 0)
+        base = 620 if self.embed else 540  # presenter: fills a 1280 x 720 projector
+        return base + (40 if self.large_fonts else 0) + (340 if self.stacked else 0)
 
     @property
     def domains(self) -> dict[str, list[float]]:
