@@ -307,8 +307,8 @@ def _body() -> None:
         config={"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE},
     )
     st.caption(
-        "Click anywhere on the surface to start there. Faded lines are the whole paths; "
-        "press ▶ Play to race. Right: loss gap and gradient norm per step"
+        "Click anywhere on the surface to start there. The lines are the whole paths; "
+        "▶ Play races the markers along them. Right: loss gap and gradient norm per step"
         + (" (centre start)." if state.swarm > 1 else ".")
     )
     if race.runs:
