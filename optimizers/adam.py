@@ -139,8 +139,10 @@ class AdamVector:
         # -(lr / (1 - beta1^t)) exactly, as lr / (beta1^t - 1); scalars when the betas and lr
         # are shared by all runs, else one (n,) pass into the scratch buffers
         p1, p2 = s.beta1_pow, s.beta2_pow
-        per_run = np.ndim(lr) or p1.ndim
-        neg_step = np.divide(lr, p1 - 1.0, out=c) if per_run else lr / (p1 - 1.0)
+        if np.ndim(lr) or p1.ndim:
+            neg_step = np.divide(lr, np.subtract(p1, 1.0, out=c), out=c)
+        else:
+            neg_step = lr / (p1 - 1.0)
         bc2_sqrt = np.sqrt(np.subtract(1.0, p2, out=d), out=d) if p2.ndim else np.sqrt(1.0 - p2)
         if h["amsgrad"]:
             np.maximum(s.max_exp_avg_sq, v, out=s.max_exp_avg_sq)

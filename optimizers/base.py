@@ -368,7 +368,9 @@ def grad_pre_into(p: np.ndarray, g: np.ndarray, h: dict[str, Any], w: Scratch) -
     if h.get("maximize", False):
         np.negative(g, out=g)
     wd = h.get("weight_decay")
-    if wd is not None and not h.get("_decoupled", False) and np.any(wd != 0.0):
+    if wd is None or h.get("_decoupled", False) or (type(wd) is float and wd == 0.0):
+        return  # the common case, decided without a NumPy call
+    if np.any(wd != 0.0):
         np.copyto(g, fma(wd, p, g))
 
 

@@ -15,6 +15,7 @@ seed draws a different stream (documented equivalence).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -135,3 +136,34 @@ def test_lerp_switches_formula_like_torch() -> None:
     for j in range(3):
         one = optimizers.simulate(s, "adam", starts[j], 100, lr=0.01, beta1=float(h["beta1"][j]))
         np.testing.assert_array_equal(vec.positions[:, j], one.positions[:, 0])
+
+
+@pytest.mark.parametrize(
+    ("k", "chunk", "threads", "count"),
+    [(100_000, 16384, 2, 8), (100_000, 16384, 1, 7), (10, 16384, 2, 1), (9000, 4000, 2, 4)],
+)
+def test_chunk_bounds_cover_every_run_in_balanced_chunks(
+    k: int, chunk: int, threads: int, count: int
+) -> None:
+    from optimizers.simulate import _chunk_bounds
+
+    bounds = _chunk_bounds(k, chunk, threads)
+    assert len(bounds) == count
+    assert bounds[0][0] == 0 and bounds[-1][1] == k
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    sizes = [hi - lo for lo, hi in bounds]
+    assert max(sizes) <= chunk and max(sizes) - min(sizes) <= count
+
+
+def test_balanced_threaded_chunks_equal_one_chunk() -> None:
+    """Enough runs for the 2-thread split (4 chunks of 2,049): same bits as one chunk."""
+    s = surfaces.get("rosenbrock")
+    rng = np.random.default_rng(5)
+    k = 8195
+    starts = rng.uniform([-2.0, -1.0], [2.0, 3.0], (k, 2))
+    h = random_hypers("adam", rng, k)
+    kw: dict[str, Any] = {"record": 5, "_path": "vector", **h}
+    one = optimizers.simulate(s, "adam", starts, 20, _chunk=k, _threads=1, **kw)
+    split = optimizers.simulate(s, "adam", starts, 20, _chunk=3000, _threads=2, **kw)
+    np.testing.assert_array_equal(split.positions, one.positions)
+    np.testing.assert_array_equal(split.diverged_at, one.diverged_at)
