@@ -433,7 +433,11 @@ class _Chunk:
         for h in run.opt.hypers:
             v = run.hyp[h.name]
             if isinstance(v, np.ndarray):
-                self.h[h.name] = np.ascontiguousarray(v[lo:hi])
+                part = v[lo:hi]
+                # one value for the whole chunk (a sweep laid out in blocks): a scalar operand,
+                # and per-run work such as Adam's bias corrections becomes scalar work
+                same = h.kind in ("float", "int") and bool((part == part[0]).all())
+                self.h[h.name] = float(part[0]) if same else np.ascontiguousarray(part)
             elif h.kind in ("float", "int"):
                 self.h[h.name] = float(v)  # shared by all runs: a scalar operand is cheaper
             else:

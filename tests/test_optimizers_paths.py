@@ -167,3 +167,28 @@ def test_balanced_threaded_chunks_equal_one_chunk() -> None:
     split = optimizers.simulate(s, "adam", starts, 20, _chunk=3000, _threads=2, **kw)
     np.testing.assert_array_equal(split.positions, one.positions)
     np.testing.assert_array_equal(split.diverged_at, one.diverged_at)
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_block_constant_hypers_equal_single_runs(name: str) -> None:
+    """A sweep laid out in blocks: chunks whose runs share a value run it as a scalar operand
+    (one chunk below mixes two values and keeps the array); every run still equals its own
+    scalar-engine run."""
+    s = surfaces.get("rosenbrock")
+    rng = np.random.default_rng(7)
+    k = 12
+    blocks = random_hypers(name, rng, 3)
+    h = {key: np.repeat(v, [4, 4, 4]) for key, v in blocks.items()}
+    h = {key: np.concatenate([v[:6], v[5:11]]) for key, v in h.items()}  # the last chunk mixes
+    starts = np.array(s.default_start) + rng.uniform(-0.3, 0.3, (k, 2))
+    vec = optimizers.simulate(s, name, starts, 120, _path="vector", _chunk=4, **h)
+    if optimizers.get(name).needs_normal:
+        ref = optimizers.simulate(s, name, starts, 120, _path="scalar", **h)
+        assert_same(vec.positions, ref.positions, name)
+        return
+    for j in range(k):
+        one = optimizers.simulate(
+            s, name, starts[j], 120, **{key: float(v[j]) for key, v in h.items()}
+        )
+        assert one.diverged_at[0] == vec.diverged_at[j]
+        assert_same(vec.positions[:, j], one.positions[:, 0], f"{name} run {j}")
