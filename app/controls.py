@@ -10,6 +10,7 @@ no combination of inputs can make a widget raise.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ import streamlit as st
 
 import optimizers
 import surfaces
-from app.state import AppState, Scalar
+from app.state import AppState, Scalar, page_default
 from optimizers import Hyper
 from surfaces import Param
 
@@ -308,16 +309,18 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
             if h.name == "convention":
                 continue  # one global switch, see training_ui
             key = hyper_key(name, h.name)
+            start = page_default(name, h.name, h.default)  # a plain visit's value
             if name == tuned:
                 if key not in st.session_state and key in store:
                     st.session_state[key] = store[key]
                 locked = (h.role == "lr" and shared_lr) or (
                     h.role in GLOBAL_ROLES and st.session_state.get(h.role, OWN) != OWN
                 )
-                value = hyper_control(key, h, disabled=locked)
+                shown = h if start == h.default else dataclasses.replace(h, default=start)
+                value = hyper_control(key, shown, disabled=locked)
                 store[key] = value
             else:  # not drawn (fewer widgets, faster reruns): the remembered value
-                value = store.get(key, h.default)
+                value = store.get(key, start)
             if value != h.default:
                 values[h.name] = value
         if values:

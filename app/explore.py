@@ -24,7 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 import optimizers
 from app import compute, controls, figures, urlstate
 from app.classroom_ui import explain_ui, exports_ui, lesson_note_ui, presets_ui, share_ui
-from app.state import AppState
+from app.state import PAGE_HYPER, AppState
 from optimizers import Hyper
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,18 @@ def about_markdown(name: str) -> str:
     parts = [opt.summary, f"$$\n{opt.update_tex.strip()}\n$$"]
     if opt.hypers:
         parts.append(_hyper_table(opt.hypers))
+    page = PAGE_HYPER.get(name, {})
+    if page:
+        torch_values = opt.defaults()
+        parts.append(
+            "**On this page:** "
+            + ", ".join(
+                f"`{k}` starts at {controls.fmt_number(v)} (torch's default "
+                f"{controls.fmt_number(torch_values.get(k))})"
+                for k, v in page.items()
+            )
+            + " so that the first race visibly moves; shared links and lessons set their own."
+        )
     parts.append(f"**Reference:** {opt.reference}")
     if opt.torch_class:
         parts.append(f"**Matches:** `{opt.torch_class}`")
@@ -334,9 +346,9 @@ def _panels(state: AppState, race: compute.Race, fig: dict[str, Any]) -> None:
         key="panels",
         label_visibility="collapsed",
     )
-    if MATHS in shown:
-        st.markdown(f"##### {MATHS}")
-        explain_ui(state, race.runs, race.surface, 1)
+    if MATHS in shown:  # an open expander: one box to read, closable without a rerun
+        with st.expander(MATHS, expanded=True):
+            explain_ui(state, race.runs, race.surface, 1)
     if EXPORT in shown:
         st.markdown(f"##### {EXPORT}")
         exports_ui(state, race.runs, race.surface, fig)

@@ -49,3 +49,29 @@ class AppState:
     # run labels like "sgd@lr=0.5" or "sgd@B=1" (B = n_samples is the full batch).
     compare_lrs: tuple[float, ...] = ()
     compare_batch_sizes: tuple[int, ...] = ()
+
+
+# The Explore page's first race. torch's default learning rates (Adam's 0.001, SGD's 0.001) barely
+# move on the default surface within the default steps, so a plain visit starts every optimizer
+# from these page defaults instead: on the default ravine each default optimizer crosses a visible
+# part of the plot, and they finish at clearly different losses. The core's metadata keeps
+# torch's defaults; links and lessons state their own values (an AppState without ``hyper``
+# means torch's defaults), and the About card names both.
+PAGE_HYPER: dict[str, dict[str, Scalar]] = {
+    "sgd": {"lr": 0.01},
+    "momentum": {"lr": 0.003},
+    "nesterov": {"lr": 0.003},
+    "rmsprop": {"lr": 0.03},
+    "adam": {"lr": 0.05},
+    "adamw": {"lr": 0.05},
+    "nadam": {"lr": 0.05},
+    "radam": {"lr": 0.1},
+    "adamax": {"lr": 0.05},
+    "adagrad": {"lr": 0.3},
+    "lion": {"lr": 0.03},
+}
+
+
+def page_default(optimizer: str, hyper: str, torch_default: Scalar) -> Scalar:
+    """The value a plain visit gives ``optimizer``'s ``hyper`` (see :data:`PAGE_HYPER`)."""
+    return PAGE_HYPER.get(optimizer, {}).get(hyper, torch_default)

@@ -384,3 +384,28 @@ def test_zero_steps_with_every_view_and_a_swarm() -> None:
     clean(at)
     assert len(at.get("plotly_chart")) == 2
     assert len(trace(spec(at), "heads")["x"]) == 12 * len(optimizers.names())
+
+
+def test_default_page_race_moves_every_default_optimizer() -> None:
+    """The first race a student sees: every default optimizer crosses > 10% of the plot."""
+    from app.state import PAGE_HYPER
+
+    page = fresh()
+    clean(page)
+    surface = surfaces.get(AppState().surface)
+    (x0, x1), (y0, y1) = surface.bounds
+    span = min(x1 - x0, y1 - y0)
+    fig = spec(page)
+    finals = {}
+    for name in controls_default():
+        path = trace(fig, optimizers.get(name).title)
+        xs = [v for v in path["x"] if v is not None]
+        ys = [v for v in path["y"] if v is not None]
+        moved = math.hypot(xs[-1] - xs[0], ys[-1] - ys[0])
+        assert moved > 0.1 * span, f"{name} moved only {moved:.3g} of a {span:g} plot"
+        finals[name] = (round(xs[-1], 2), round(ys[-1], 2))
+    assert len(set(finals.values())) >= 3, f"the default race ends too alike: {finals}"
+    # the page's defaults are what the widgets show, and torch's defaults stay in the core
+    page.selectbox(key="tune").set_value("adam").run()
+    assert page.select_slider(key="hp.adam.lr").value == PAGE_HYPER["adam"]["lr"]
+    assert optimizers.get("adam").defaults()["lr"] == 0.001
