@@ -132,6 +132,18 @@ class Race:
     starts: np.ndarray  # (K, 2)
     runs: dict[str, Trajectory] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # optimizer -> message
+    keys: dict[str, str] = field(default_factory=dict)  # run label -> its cache key (run_key)
+
+    def signature(self) -> str:
+        """Everything the drawn runs depend on, as one string (the figure's cache key)."""
+        return json.dumps(
+            [
+                self.surface.name,
+                sorted(self.surface.params.items()),
+                np.asarray(self.starts).tolist(),
+                list(self.keys.items()),
+            ]
+        )
 
 
 def run_title(label: str) -> str:
@@ -157,7 +169,9 @@ def race(state: AppState) -> Race:
         batch = v.batch_size if state.compare_batch_sizes else state.batch_size
         try:
             b = None if batch is None or batch >= surface.n_samples else int(batch)
-            out.runs[v.label] = _simulate(run_key(state, v.optimizer, hypers, pts, b))
+            key = run_key(state, v.optimizer, hypers, pts, b)
+            out.runs[v.label] = _simulate(key)
+            out.keys[v.label] = key
         except ValueError as exc:
             out.errors[v.label] = str(exc)
     return out

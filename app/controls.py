@@ -161,8 +161,9 @@ def number_control(
             )
         )
     if lo is not None and hi is not None:
-        _ensure(key, _in_range(lo, hi), float(default))
-        st.session_state[key] = float(st.session_state[key])
+        value = _ensure(key, _in_range(lo, hi), float(default))
+        if not isinstance(value, float):
+            value = st.session_state[key] = float(value)
         step = float(f"{(hi - lo) / 100:.1g}")
         return float(
             st.slider(
@@ -303,6 +304,14 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
         format_func=lambda n: optimizers.get(n).title,
         help="each optimizer keeps its own settings; pick one to change them",
     )
+    more = any(not _main_hyper(h) for h in optimizers.get(tuned).hypers if h.name != "convention")
+    show_all = more and bool_control(
+        "all_hypers",
+        "Show every setting",
+        False,
+        "also the rarer settings (eps, weight decay, maximize, ...); a setting that is not at "
+        "its default is always shown",
+    )
     for name in chosen:
         values: dict[str, Scalar] = {}
         for h in optimizers.get(name).hypers:
@@ -310,7 +319,8 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
                 continue  # one global switch, see training_ui
             key = hyper_key(name, h.name)
             start = page_default(name, h.name, h.default)  # a plain visit's value
-            if name == tuned:
+            drawn = name == tuned and (show_all or _main_hyper(h) or store.get(key, start) != start)
+            if drawn:
                 if key not in st.session_state and key in store:
                     st.session_state[key] = store[key]
                 locked = (h.role == "lr" and shared_lr) or (
@@ -328,6 +338,11 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
     if any(h.role for h in optimizers.get(tuned).hypers):
         st.caption("Greyed-out settings follow the Training controls below.")
     return chosen, hyper
+
+
+def _main_hyper(h: Hyper) -> bool:
+    """A setting drawn for every optimizer; the rarer ones wait for "Show every setting"."""
+    return h.role is not None or h.name in ("momentum", "h")
 
 
 def _store() -> dict[str, Scalar]:
@@ -350,17 +365,24 @@ def training_ui(n_samples: int, chosen: Sequence[str]) -> dict[str, Any]:
     out["shared_lr"] = bool_control(
         "shared_lr", "Shared learning rate", False, "one learning rate for every optimizer"
     )
-    lr_value = _ensure("lr", _in_range(1e-5, 10.0), AppState().lr)
-    out["lr"] = float(
-        st.select_slider(
-            "Learning rate η",
-            options=_with(log_options(1e-5, 10.0), lr_value),
-            key="lr",
-            format_func=fmt_number,
-            disabled=not out["shared_lr"],
-            help="used by every optimizer when 'Shared learning rate' is on",
+    ss = st.session_state
+    if out["shared_lr"]:  # drawn only when it drives something (fewer widgets per rerun)
+        if "lr" not in ss and "_lr" in ss:
+            ss["lr"] = ss["_lr"]
+        lr_value = _ensure("lr", _in_range(1e-5, 10.0), AppState().lr)
+        out["lr"] = float(
+            st.select_slider(
+                "Learning rate η",
+                options=_with(log_options(1e-5, 10.0), lr_value),
+                key="lr",
+                format_func=fmt_number,
+                help="used by every optimizer while 'Shared learning rate' is on",
+            )
         )
-    )
+        ss["_lr"] = out["lr"]
+    else:  # not drawn: the remembered value (Streamlit forgets an undrawn widget's value)
+        kept = ss.get("_lr", ss.get("lr"))
+        out["lr"] = float(kept) if _in_range(1e-5, 10.0)(kept) else AppState().lr
     for role, label in GLOBAL_ROLES.items():
         if not _role_present(role):
             out[role] = None
@@ -499,7 +521,7 @@ def apply_state(state: AppState) -> None:
             store[hyper_key(opt, h.name)] = own.get(h.name, h.default)
             ss.pop(hyper_key(opt, h.name), None)  # the widget re-reads the store when drawn
     ss["shared_lr"] = bool(state.shared_lr)
-    ss["lr"] = float(state.lr)
+    ss["lr"] = ss["_lr"] = float(state.lr)
     for role in GLOBAL_ROLES:
         value = getattr(state, role)
         ss[role] = OWN if value is None else float(value)

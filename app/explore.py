@@ -11,6 +11,7 @@ shown as one short, friendly message: the audience never sees a traceback.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -154,6 +155,27 @@ def _surface_image(name: str, params: tuple[tuple[str, Any], ...], dark: bool) -
     return figures.surface_image(surface, dark=dark)
 
 
+@st.cache_resource(max_entries=48, show_spinner=False)
+def _race_figure(
+    signature: str,
+    style_key: str,
+    _race: compute.Race,
+    _titles: dict[str, str],
+    _style: figures.Style,
+) -> dict[str, Any]:
+    """The race figure, built once per (runs, view options) and shared read-only.
+
+    ``signature`` (:meth:`compute.Race.signature`: every run's cache key) and ``style_key``
+    determine the figure completely, so a rerun that changes nothing drawn (another panel, the
+    optimizer whose settings are shown, a lesson note) reuses it instead of rebuilding it.
+    Nobody mutates the returned dict (the page, the exports and plotly only read it).
+    """
+    surface = _race.surface
+    series = figures.prepare(surface, _race.runs, _titles, dark=_style.dark)
+    image = _surface_image(surface.name, tuple(sorted(surface.params.items())), _style.dark)
+    return figures.race_figure(surface, series, _race.starts, _style, image)
+
+
 def _dark(state: AppState) -> bool:
     """A dark figure when asked for, or when the page itself is dark.
 
@@ -218,6 +240,7 @@ def _hyper_table(hypers: Sequence[Hyper]) -> str:
     return "\n".join(rows)
 
 
+@functools.lru_cache(maxsize=64)
 def about_markdown(name: str) -> str:
     """One optimizer's card: summary, update rule (LaTeX), hyperparameters, reference, notes.
 
@@ -303,9 +326,7 @@ def _body() -> None:
         embed=state.embed,
         stacked=bool(ss.get("stacked")),
     )
-    series = figures.prepare(surface, race.runs, titles, dark=style.dark)
-    image = _surface_image(state.surface, tuple(sorted(state.surface_params.items())), style.dark)
-    fig = figures.race_figure(surface, series, race.starts, style, image)
+    fig = _race_figure(race.signature(), repr(style), race, titles, style)
     ss["_surface_traces"] = tuple(
         i for i, t in enumerate(fig["data"]) if "xaxis" not in t and t.get("name") != "heads"
     )
@@ -327,7 +348,11 @@ def _body() -> None:
         st.markdown(_results_table(compute.result_rows(surface, race.runs, titles)))
     if state.view_3d:
         st.plotly_chart(
-            figures.PlainFigure(figures.surface_3d_figure(surface, series, style)),
+            figures.PlainFigure(
+                figures.surface_3d_figure(
+                    surface, figures.prepare(surface, race.runs, titles, dark=style.dark), style
+                )
+            ),
             key="race3d",
             theme=None,
             width="stretch",

@@ -409,3 +409,38 @@ def test_default_page_race_moves_every_default_optimizer() -> None:
     page.selectbox(key="tune").set_value("adam").run()
     assert page.select_slider(key="hp.adam.lr").value == PAGE_HYPER["adam"]["lr"]
     assert optimizers.get("adam").defaults()["lr"] == 0.001
+
+
+def test_rare_settings_wait_for_show_every_setting_and_keep_their_values() -> None:
+    at = fresh({"opt": "adam"})
+    clean(at)
+    keys = {w.key for w in at.select_slider} | {w.key for w in at.checkbox}
+    assert "hp.adam.lr" in keys and "hp.adam.beta1" in keys
+    assert "hp.adam.eps" not in keys and "hp.adam.amsgrad" not in keys
+    at.checkbox(key="all_hypers").check().run()
+    at.checkbox(key="hp.adam.amsgrad").check().run()
+    at.checkbox(key="all_hypers").uncheck().run()
+    clean(at)
+    # not at its default: still shown, still in the race and in the link
+    assert at.checkbox(key="hp.adam.amsgrad").value is True
+    assert "adam.amsgrad" in str(dict(at.query_params))
+
+
+def test_shared_learning_rate_is_remembered_while_hidden() -> None:
+    at = fresh()
+    assert "lr" not in {w.key for w in at.select_slider}, "shown although it drives nothing"
+    at.checkbox(key="shared_lr").check().run()
+    at.select_slider(key="lr").set_value(0.05).run()
+    at.checkbox(key="shared_lr").uncheck().run()
+    at.checkbox(key="shared_lr").check().run()
+    clean(at)
+    assert at.select_slider(key="lr").value == 0.05
+
+
+def test_the_cached_figure_follows_what_is_drawn() -> None:
+    at = fresh()
+    before = spec(at)
+    at.selectbox(key="tune").set_value("adam").run()  # changes nothing drawn
+    assert spec(at) == before
+    at.slider(key="steps").set_value(60).run()
+    assert spec(at) != before
