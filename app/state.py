@@ -62,7 +62,7 @@ PAGE_HYPER: dict[str, dict[str, Scalar]] = {
     "momentum": {"lr": 0.003},
     "nesterov": {"lr": 0.003},
     "rmsprop": {"lr": 0.03},
-    "adam": {"lr": 0.05},
+    "adam": {"lr": 0.1},
     "adamw": {"lr": 0.05},
     "nadam": {"lr": 0.05},
     "radam": {"lr": 0.1},
