@@ -244,7 +244,7 @@ def test_every_optimizers_maths_renders_in_katex_without_errors() -> None:
             wait_for_chart(page, timeout_ms=90_000)
             assert page.locator("[data-testid=stException]").count() == 0
             maths = page.locator("[data-testid=stExpander]", has_text="Step-by-step maths")
-            maths.locator(".katex").first.wait_for(timeout=60_000)
+            maths.locator(".katex").first.wait_for(timeout=120_000)
             lines = 6 + (5 if name == "momentum" else 0)
             assert maths.locator(".katex").count() >= lines, name
             assert page.locator(".katex-error").count() == 0, name
