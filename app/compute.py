@@ -106,12 +106,27 @@ def run_key(
     )
 
 
-@st.cache_data(max_entries=400, show_spinner=False)
+@st.cache_resource(max_entries=400, show_spinner=False)
 def _simulate(key: str) -> Trajectory:
-    """One optimizer's run, cached by :func:`run_key` (a string hashes fastest)."""
+    """One optimizer's run, cached by :func:`run_key` (a string hashes fastest).
+
+    Shared between sessions without a copy per rerun (``st.cache_data`` unpickles every hit);
+    its arrays are made read-only, so a reader that tried to edit one would fail loudly
+    instead of changing another student's race.
+    """
     spec = json.loads(key)
     surface = _surface(spec["surface"], _key(spec["surface_params"]))
     sched = optimizers.schedules.make(spec["schedule"], **spec["schedule_params"])
+    traj = _run(spec, surface, sched)
+    for value in vars(traj).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    for value in traj.trace.values():
+        value.flags.writeable = False
+    return traj
+
+
+def _run(spec: dict[str, Any], surface: Surface, sched: Any) -> Trajectory:
     return optimizers.simulate(
         surface,
         spec["optimizer"],
