@@ -23,14 +23,16 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import optimizers
-from app import compute, controls, figures, urlstate
+from app import compute, controls, figures, runtime, urlstate
 from app.classroom_ui import explain_ui, exports_ui, lesson_note_ui, presets_ui, share_ui
 from app.state import PAGE_HYPER, AppState
 from optimizers import Hyper
 
 log = logging.getLogger(__name__)
+runtime.tune_gc()  # once per process: the first run imports this module
 
 CHART_KEY = "race"
+LESSONS_KEY = "lessons_open"
 MATHS, EXPORT, ABOUT = "Step-by-step maths", "Export", "About the optimizers"
 PANELS = (MATHS, EXPORT, ABOUT)
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -272,9 +274,13 @@ def about_markdown(name: str) -> str:
 
 
 def _about(names: list[str]) -> None:
+    """One expander per optimizer; its card is drawn only while it is open (opening reruns)."""
     for name in names:
-        with st.expander(f"About {optimizers.get(name).title}"):
-            st.markdown(about_markdown(name))
+        box = st.expander(
+            f"About {optimizers.get(name).title}", key=f"about_{name}", on_change="rerun"
+        )
+        if box.open:
+            box.markdown(about_markdown(name))
 
 
 def _body() -> None:
@@ -289,8 +295,12 @@ def _body() -> None:
     if ss.get("large_fonts"):
         st.html(LARGE_CSS)
     head, lessons = st.columns([5, 1], vertical_alignment="center")
-    with lessons.popover("Lessons", width="stretch"):
-        preset = presets_ui()  # before the widgets are drawn, so it may set all of them
+    # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
+    pop = lessons.popover("Lessons", width="stretch", key=LESSONS_KEY, on_change="rerun")
+    preset = None
+    if pop.open:
+        with pop:
+            preset = presets_ui()  # before the widgets are drawn, so it may set all of them
     if preset is not None:
         apply_state(preset)
     with st.sidebar:

@@ -137,6 +137,7 @@ class RunResult:
     status: str  # "ok" | "exception" | "timeout" | "closed" | "compile_error"
     worker: str = ""
     exceptions: list[str] = field(default_factory=list)
+    control: str = ""  # the label of the control moved before this rerun ("" for a page load)
 
 
 class Student:
@@ -288,9 +289,11 @@ class Student:
 
     async def change_control(self) -> RunResult:
         """Move one control to a new value and rerun; reconnect first if the stream dropped."""
+        label = ""
         if self.widgets:
             w = self.rng.choice(list(self.widgets.values()))
             self.states[w.id] = w.random_state(self.rng, self.states.get(w.id))
+            label = f"{w.kind}:{w.label}"
         if self.ws is None or self.closed_code is not None:
             if not self.reconnect:
                 return RunResult(0.0, "closed", self.worker)
@@ -299,6 +302,7 @@ class Student:
         if r.status == "closed" and self.reconnect:
             await self.reconnect_stream()
             r = await self.rerun()
+        r.control = label
         return r
 
     async def reconnect_stream(self, attempts: int = 20) -> None:
@@ -632,7 +636,25 @@ class Tally:
             "errors": len(bad) + len(self.errors),
             "error_kinds": sorted({r.status for r in bad} | {e[:80] for e in self.errors}),
             "exceptions": sorted({x for r in bad for x in r.exceptions})[:5],
+            "slowest_controls": self.slowest_controls(),
         }
+
+    def slowest_controls(self, n: int = 5) -> list[dict[str, Any]]:
+        """The controls whose reruns were slowest (median), with how often each was moved."""
+        by: dict[str, list[float]] = {}
+        for r in self.reruns:
+            if r.status == "ok" and r.control:
+                by.setdefault(r.control, []).append(r.latency)
+        rows = [
+            {
+                "control": k,
+                "moves": len(v),
+                "p50_s": round(pct(v, 50), 3),
+                "max_s": round(max(v), 3),
+            }
+            for k, v in by.items()
+        ]
+        return sorted(rows, key=lambda r: -r["p50_s"])[:n]
 
 
 async def one_student(

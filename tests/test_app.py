@@ -263,6 +263,9 @@ def test_about_expanders_show_each_update_rule(page: AppTest) -> None:
     page.multiselect(key="optimizers").set_value(["adam"]).run()
     labels = [e.label for e in page.expander]
     assert any(label == "About Adam" for label in labels)
+    assert not any("**Reference:**" in m.value for m in page.markdown)  # drawn only when open
+    page.session_state["about_adam"] = True  # what opening the expander does
+    page.run()
     card = next(m.value for m in page.markdown if "**Reference:**" in m.value)
     assert optimizers.get("adam").update_tex.strip() in card
     assert optimizers.get("adam").reference in card

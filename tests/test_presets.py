@@ -15,7 +15,7 @@ import pytest
 
 import optimizers
 import surfaces
-from app import presets, urlstate
+from app import explore, presets, urlstate
 from app.presets import PRESETS, Preset, Variant, run_variants
 from app.state import AppState
 
@@ -291,6 +291,9 @@ def test_lesson_button_on_the_real_page(key: str) -> None:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.run()
     assert not at.exception
+    assert not [b for b in at.button if b.key and b.key.startswith("lesson_")]  # popover closed
+    at.session_state[explore.LESSONS_KEY] = True  # what opening the Lessons popover does
+    at.run()
     at.button(key=f"lesson_{key}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     p = presets.BY_KEY[key]
