@@ -32,7 +32,7 @@ def thresholds(env: str | None = None) -> tuple[int, int, int]:
         return GC_THRESHOLDS
     if len(values) != 3 or min(values) < 1:
         return GC_THRESHOLDS
-    return values  # type: ignore[return-value]
+    return values[0], values[1], values[2]
 
 
 def tune_gc() -> None:
