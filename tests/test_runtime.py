@@ -1,0 +1,46 @@
+"""The worker's process tuning: GC thresholds from the environment, freeze after start-up."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+import pytest
+
+from app import runtime
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", runtime.GC_THRESHOLDS),
+        ("1000,5,5", (1000, 5, 5)),
+        ("1000,5", runtime.GC_THRESHOLDS),
+        ("a,b,c", runtime.GC_THRESHOLDS),
+        ("0,10,10", runtime.GC_THRESHOLDS),
+        ("-5,10,10", runtime.GC_THRESHOLDS),
+    ],
+)
+def test_thresholds_parse_or_fall_back(raw: str, expected: tuple[int, int, int]) -> None:
+    assert runtime.thresholds(raw) == expected
+
+
+def test_tune_gc_freezes_start_up_objects_and_sets_thresholds_once() -> None:
+    code = (
+        "import gc, os\n"
+        "os.environ['OP_GC_THRESHOLDS'] = '5000,7,9'\n"
+        "from app import runtime\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "runtime.tune_gc()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "assert frozen > 1000, frozen\n"
+        "assert gc.get_threshold() == (5000, 7, 9), gc.get_threshold()\n"
+        "gc.set_threshold(700, 10, 10)\n"
+        "runtime.tune_gc()  # idempotent: a second call changes nothing\n"
+        "assert gc.get_threshold() == (700, 10, 10)\n"
+        "assert gc.get_freeze_count() == frozen\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=".")
+    assert done.returncode == 0, done.stderr
+    assert gc.isenabled()
