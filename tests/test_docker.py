@@ -481,3 +481,23 @@ def test_deploy_recipes_reference_what_exists() -> None:
     for f in k8s.glob("*.yaml"):
         if f.name != "kustomization.yaml":
             assert f"- {f.name}" in kustomization, f.name
+
+
+@pytest.mark.parametrize("version", ["1.28.0", "1.33.0"])
+def test_kubernetes_manifests_validate_against_the_api_schemas(version: str) -> None:
+    """Every manifest kustomization lists passes the Kubernetes OpenAPI schema, strictly."""
+    import kubernetes_validate
+    import yaml
+
+    k8s = ROOT / "deploy/k8s"
+    listed = yaml.safe_load((k8s / "kustomization.yaml").read_text())["resources"]
+    kinds = set()
+    for name in listed:
+        for doc in yaml.safe_load_all((k8s / name).read_text()):
+            kubernetes_validate.validate(doc, version, strict=True)  # raises on any error
+            kinds.add(doc["kind"])
+    assert {"Deployment", "Service", "Ingress"} <= kinds, kinds
+    broken = yaml.safe_load((k8s / "deployment.yaml").read_text())
+    broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] = []
+    with pytest.raises(kubernetes_validate.ValidationError):  # the check can fail
+        kubernetes_validate.validate(broken, version, strict=True)
