@@ -11,6 +11,7 @@ no combination of inputs can make a widget raise.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -302,7 +303,8 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
         options=chosen,
         key="tune",
         format_func=lambda n: optimizers.get(n).title,
-        help="each optimizer keeps its own settings; pick one to change them",
+        help="each optimizer keeps its own settings; pick one to change them. Greyed-out "
+        "settings follow the Training controls below (shared learning rate, β, ρ, β₂).",
     )
     more = any(not _main_hyper(h) for h in optimizers.get(tuned).hypers if h.name != "convention")
     show_all = more and bool_control(
@@ -335,8 +337,6 @@ def optimizers_ui(shared_lr: bool) -> tuple[list[str], dict[str, dict[str, Scala
                 values[h.name] = value
         if values:
             hyper[name] = values
-    if any(h.role for h in optimizers.get(tuned).hypers):
-        st.caption("Greyed-out settings follow the Training controls below.")
     return chosen, hyper
 
 
@@ -355,6 +355,7 @@ def _store() -> dict[str, Scalar]:
     return store
 
 
+@functools.cache
 def _role_present(role: str) -> bool:
     return any(h.role == role for n in optimizers.names() for h in optimizers.get(n).hypers)
 

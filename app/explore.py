@@ -33,6 +33,7 @@ runtime.tune_gc()  # once per process: the first run imports this module
 
 CHART_KEY = "race"
 LESSONS_KEY = "lessons_open"
+SHARE_KEY = "share_open"
 MATHS, EXPORT, ABOUT = "Step-by-step maths", "Export", "About the optimizers"
 PANELS = (MATHS, EXPORT, ABOUT)
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -123,10 +124,11 @@ def _take_click() -> None:
 def read_state() -> AppState:
     """Draw the sidebar controls and gather their values into one AppState."""
     ss = st.session_state
-    st.markdown("#### Surface")
+    # One element per header (each element is a message per rerun); the surface's one-line
+    # description is in the page's title line.
+    st.markdown("## Optimizer Playground\n#### Surface")
     surface_name, surface_params = controls.surface_ui()
     surface = compute.build_surface(AppState(surface=surface_name, surface_params=surface_params))
-    st.caption(surface.description)
     st.markdown("#### Optimizers")
     chosen, hyper = controls.optimizers_ui(bool(ss.get("shared_lr", False)))
     st.markdown("#### Training")
@@ -304,12 +306,20 @@ def _body() -> None:
     if preset is not None:
         apply_state(preset)
     with st.sidebar:
-        st.markdown("## Optimizer Playground")
         state = read_state()
         if presenting and not state.embed:
             state = replace(state, embed=True)
-        st.markdown("#### Share")
-        share_ui(state)
+        # The address bar always holds the state; the link box is drawn only while open.
+        share = st.popover(
+            "Share this race",
+            icon=":material/link:",
+            width="stretch",
+            key=SHARE_KEY,
+            on_change="rerun",
+        )
+        if share.open:
+            with share:
+                share_ui(state)
     if state.embed and not _embedded():
         st.button(
             "Show the controls (leave presenter mode)",
