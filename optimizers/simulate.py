@@ -19,6 +19,7 @@ segment from the last inside point, clipped to the box, and stays frozen afterwa
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from optimizers import compiled
 from optimizers.base import Loop, Optimizer, ScalarOracle, Scratch
 from optimizers.registry import get
 from optimizers.schedules import ReduceLROnPlateau, Schedule, make
@@ -64,6 +66,7 @@ class Trajectory:
     seed: int
     schedule: str = "constant"
     schedule_params: dict[str, Any] = field(default_factory=dict)
+    engine: str = "scalar"  # which engine ran: "scalar", "numpy" or "compiled"
 
 
 # ---------------------------------------------------------------- validation
@@ -307,7 +310,7 @@ class _PlateauLR:
         for _ in range(self.steps):
             if self.pending is not None:
                 self.state = self.sched.feed(self.state, self.pending)
-            x, y = self.path[-1]
+            x, y = self.path[-2], self.path[-1]
             self.pending = self.value(x, y)
             lr = float(self.state.lr)
             self.used.append(lr)
@@ -336,22 +339,31 @@ def _scalar_one(
             grads.append(g)
             return g
 
-    path = [(x, y)]
-    lrs: Any = run.lr_table[:, j].tolist() if run.lr_table is not None else []
+    path = [x, y]  # flat x0, y0, x1, y1, ...: one fromiter at the end, not T + 1 tuples
+    lrs: Any = []
+    if run.schedule.constant and not run.schedule.uses_loss:
+        lrs = itertools.repeat(float(h[run.lr_key]), t_steps)  # no (T,) column to copy
+    elif run.lr_table is not None:
+        lrs = run.lr_table[:, j].tolist()
     plateau = None
     if isinstance(run.schedule, ReduceLROnPlateau):
         plateau = lrs = _PlateauLR(
             run.schedule, float(h[run.lr_key]), surface.value_scalar, path, t_steps
         )
     try:
-        opt.scalar(x, y, h, rows, oracle, Loop(grad, lrs, t_steps, path.append))
+        opt.scalar(x, y, h, rows, oracle, Loop(grad, lrs, t_steps, path.extend))
     except (ArithmeticError, ValueError):  # 0/0, overflow, math domain: a non-finite step
-        path.append((math.nan, math.nan))
-    arr = np.array(path)  # (n, 2), n <= T + 1
+        path.extend((math.nan, math.nan))
+    arr = np.fromiter(path, np.float64, len(path)).reshape(-1, 2)  # (n, 2), n <= T + 1
     (xlo, xhi), (ylo, yhi) = surface.box
-    with np.errstate(invalid="ignore"):
-        out = ~((arr[:, 0] >= xlo) & (arr[:, 0] <= xhi) & (arr[:, 1] >= ylo) & (arr[:, 1] <= yhi))
-    d = int(np.argmax(out)) if out.any() else -1
+    (mnx, mny), (mxx, mxy) = arr.min(axis=0), arr.max(axis=0)  # NaN propagates: fails below
+    d = -1
+    if not (mnx >= xlo and mxx <= xhi and mny >= ylo and mxy <= yhi):
+        with np.errstate(invalid="ignore"):
+            out = ~(
+                (arr[:, 0] >= xlo) & (arr[:, 0] <= xhi) & (arr[:, 1] >= ylo) & (arr[:, 1] <= yhi)
+            )
+        d = int(np.argmax(out)) if out.any() else -1
     if d >= 1:  # left the box (or non-finite) at step d: stop there, at the exit point
         arr = arr[: d + 1].copy()
         arr[d] = exit_points(arr[d - 1 : d].T, arr[d : d + 1].T, surface.box)[:, 0]
@@ -564,6 +576,23 @@ def _vector_engine(run: _Run, chunk: int, threads: int) -> None:
 # ---------------------------------------------------------------- simulate
 
 
+ENGINES = ("auto", "scalar", "numpy", "compiled")
+
+
+def _compiled_or_numpy(run: _Run, engine: str, auto: bool) -> str:
+    """The compiled engine if it can run this call (and, for "auto", its kernel is built or
+    the work is large enough to pay for compiling it), else "numpy"; ValueError with the reason
+    when "compiled" was asked for and cannot run."""
+    why = compiled.unavailable() or compiled.unsupported(run)
+    if engine == "compiled":
+        if why is not None:
+            raise ValueError(f"engine 'compiled' cannot run this call: {why}")
+        return "compiled"
+    if why is None and (compiled.is_built(run) or run.k * run.steps >= compiled.AUTO_WORK):
+        return "compiled"
+    return "numpy"
+
+
 def _finish_positions(run: _Run) -> None:
     """Freeze every diverged run at its exit point from its divergence step on."""
     div = run.diverged_at
@@ -601,6 +630,7 @@ def simulate(
     schedule: Schedule | str | None = None,
     record: str | int = "all",
     trace: bool = False,
+    engine: str = "auto",
     _path: str | None = None,
     _chunk: int = CHUNK,
     _threads: int | None = None,
@@ -614,6 +644,10 @@ def simulate(
     schedule: None, a name, or an :mod:`optimizers.schedules` object. record: "all" (R = T + 1),
     "final" (R = 1) or n (every n-th state plus the last). trace=True (K <= 8): per-step gradient,
     state and derived quantities under ``Optimizer.trace_symbols``. Same seed, same result.
+    engine: "auto" (scalar for K <= 8, else NumPy, or the compiled engine when it applies and
+    its kernel is built or the work is large: see :mod:`optimizers.compiled`), "scalar",
+    "numpy" or "compiled" (ValueError with the reason where it cannot run); every engine gives
+    the same numbers, ``Trajectory.engine`` says which one ran.
     Bad input raises ValueError naming the parameter and its allowed range.
     """
     opt = _resolve(optimizer)
@@ -627,7 +661,16 @@ def simulate(
     rec = _record_steps(record, t_steps)
     if _path not in (None, "scalar", "vector"):
         raise ValueError(f"_path must be None, 'scalar' or 'vector'; got {_path!r}")
-    path = _path or ("scalar" if k <= SCALAR_MAX_K or trace else "vector")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if _path is not None:
+        engine = "scalar" if _path == "scalar" else "numpy"
+    if engine == "auto":
+        engine = "scalar" if k <= SCALAR_MAX_K or trace else "numpy"
+        auto = engine == "numpy" and k >= compiled.MIN_K
+    else:
+        auto = False
+    path = "scalar" if engine == "scalar" else "vector"
     if trace and (path != "scalar" or k > SCALAR_MAX_K):
         raise ValueError(
             f"trace=True needs K <= {SCALAR_MAX_K} runs (the scalar engine); got K={k}"
@@ -660,8 +703,13 @@ def simulate(
         run = _Run(
             surface, opt, hyp, xy, t_steps, batch, seed, sched, rec, rec_index, lr_key, lr_table
         )
+        if auto or engine == "compiled":
+            engine = _compiled_or_numpy(run, engine, auto)
         if path == "scalar":
             traces = _scalar_engine(run, trace)
+        elif engine == "compiled":
+            traces = {}
+            compiled.run_compiled(run, _threads or min(2, os.cpu_count() or 1))
         else:
             traces = {}
             _record_start(run)
@@ -688,4 +736,5 @@ def simulate(
         seed=seed,
         schedule=sched.name,
         schedule_params=sched.params(),
+        engine=engine,
     )

@@ -19,6 +19,7 @@ Every surface is the mean of N per-sample terms f_i:
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -258,6 +259,31 @@ class _Engine:
         raise NotImplementedError
 
 
+def _on_floats(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(x, y, xp)`` as ``fn(x, y)`` on Python floats, without a wrapper's extra call.
+
+    The same code and closure with ``xp`` defaulting to :data:`SCALAR` (one Python call per
+    gradient in the scalar engine's loop instead of two); a plain closure where the signature
+    is not exactly ``(x, y, xp)``.
+    """
+    code = getattr(fn, "__code__", None)
+    if (
+        isinstance(fn, types.FunctionType)
+        and code is not None
+        and code.co_argcount == 3
+        and not fn.__defaults__
+        and not fn.__kwdefaults__
+    ):
+        bound = types.FunctionType(code, fn.__globals__, fn.__name__, (SCALAR,), fn.__closure__)
+        bound.__qualname__ = fn.__qualname__
+        return bound
+
+    def on_floats(x: float, y: float) -> Any:
+        return fn(x, y, SCALAR)
+
+    return on_floats
+
+
 class _NoisyEngine(_Engine):
     """f_i = f + c (A_i x + B_i y) with c = noise * NOISE_SCALE."""
 
@@ -266,14 +292,8 @@ class _NoisyEngine(_Engine):
         self._f, self._g = model.value, model.grad
         self._c = c = noise * NOISE_SCALE
         self._a, self._b = np.array(NOISE_A), np.array(NOISE_B)
-        f, g = model.value, model.grad
-
-        def vs(x: float, y: float) -> float:  # a closure: faster than partial(xp=...)
-            return f(x, y, SCALAR)
-
-        def gs(x: float, y: float) -> tuple[float, float]:
-            return g(x, y, SCALAR)
-
+        vs: Callable[[float, float], float] = _on_floats(model.value)
+        gs: Callable[[float, float], tuple[float, float]] = _on_floats(model.grad)
         self.value_scalar, self.grad_scalar = vs, gs
         a_, b_ = NOISE_A, NOISE_B
 
