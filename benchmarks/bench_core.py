@@ -3,9 +3,11 @@
 Prints (and writes to benchmarks/RESULTS.md with ``--write``) nanoseconds per trajectory-step:
 
 1. Adam on Rosenbrock, K = 100,000 runs with per-run hyperparameters, ``record="final"``:
-   simulate's vector engine (2 threads and 1 thread) against torch.optim.Adam fused / foreach /
+   simulate's compiled engine (optimizers.compiled: torch inductor, 8 fused steps per pass) and
+   its NumPy engine (2 threads and 1 thread) against torch.optim.Adam fused / foreach /
    single-tensor on one batched (K, 2) tensor (one lr for all: torch cannot take K of them),
-   each with the analytic gradient written in torch;
+   each with the analytic gradient written in torch; the compiled engine's first-call cost
+   (trace + C++ compile, cold and from inductor's on-disk cache, each in a fresh process) apart;
 2. the lessons' way: a torch.optim loop over one trajectory (autograd, zero_grad, step);
 3. the interactive case: all 14 optimizers x 1 start x 1,000 steps (scalar engine), total and per
    optimizer, and the same forced onto the NumPy vector engine (a per-step NumPy loop).
@@ -21,6 +23,9 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,8 +37,55 @@ import torch
 
 import optimizers
 import surfaces
+from optimizers import compiled
 
 ROOT = Path(__file__).resolve().parent
+COMPILED_2 = "simulate, compiled engine, lr/beta1/beta2 per run, 2 threads"
+COMPILED_1 = "simulate, compiled engine, lr/beta1/beta2 per run, 1 thread"
+FIRST_CALL = """
+import sys, time
+import numpy as np
+import torch  # imported before the clock starts: the cost measured is trace + compile
+import optimizers, surfaces
+s = surfaces.get("rosenbrock")
+k = 100_000
+rng = np.random.default_rng(0)
+starts = rng.uniform([-2.0, -1.0], [2.0, 3.0], (k, 2))
+hyp = {
+    "lr": np.exp(rng.uniform(np.log(1e-4), np.log(1e-2), k)),
+    "beta1": rng.uniform(0.8, 0.95, k),
+    "beta2": rng.uniform(0.99, 0.9999, k),
+}
+t0 = time.perf_counter()
+optimizers.simulate(s, "adam", starts, 8, record="final", engine="compiled", **hyp)
+print(time.perf_counter() - t0)
+"""
+
+
+def compile_costs(quick: bool) -> list[tuple[str, float]]:
+    """Seconds of the compiled engine's first call (K = 100,000, 8 steps) in a fresh process:
+    with an empty inductor cache (trace + C++ compile) and again with that cache warm (trace +
+    load), both in a temporary TORCHINDUCTOR_CACHE_DIR so the machine's cache is not used."""
+    if compiled.unavailable() is not None:
+        return []
+    out = []
+    with tempfile.TemporaryDirectory(prefix="inductor-bench-") as cache:
+        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
+        labels = [
+            "compiled engine, first call, empty inductor cache (trace + C++ compile)",
+            "compiled engine, first call, warm inductor cache (trace + load)",
+        ]
+        for label in labels if not quick else []:
+            run = subprocess.run(
+                [sys.executable, "-c", FIRST_CALL],
+                env=env,
+                cwd=ROOT.parent,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            out.append((label, float(run.stdout.split()[-1])))
+    return out
 
 
 def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -106,7 +158,8 @@ def step_breakdown(n: int = 12_500) -> list[tuple[str, float]]:
     The passes the engine makes for Adam on Rosenbrock with per-run lr/beta1/beta2, in its
     order, on buffers of the engine's shapes ((2, n) state, (n,) per-run values), then the same
     step written with torch's combined in-place kernels (lerp_, addcmul_, addcdiv_) on tensors
-    sharing the buffers, for comparison.
+    sharing the buffers, for comparison; then the floor of the exact arithmetic (5 divisions and
+    3 square roots per run at NumPy's vectorized rates) and the compiled engine's whole step.
     """
     rng = np.random.default_rng(1)
     rosen = surfaces.get("rosenbrock")
@@ -180,6 +233,31 @@ def step_breakdown(n: int = 12_500) -> list[tuple[str, float]]:
             out = [(label, cpu_ns(fn)) for label, fn in passes.items()]
             out.append(("total of the NumPy passes above", sum(ns for _, ns in out)))
             out.append(("the Adam step with torch's combined kernels instead", cpu_ns(torch_step)))
+            sq, dv = np.full(n, 2.0), np.empty(n)
+            sqrt_ns = cpu_ns(lambda: np.sqrt(sq, out=dv), 1000)
+            div_ns = cpu_ns(lambda: np.divide(sq, dv, out=dv), 1000)
+            out.append(
+                (
+                    "floor of the exact arithmetic: 5 divisions + 3 square roots per run "
+                    f"(NumPy AVX2: sqrt {sqrt_ns:.2f}, division {div_ns:.2f} ns)",
+                    5 * div_ns + 3 * sqrt_ns,
+                )
+            )
+            if compiled.unavailable() is None:
+                m = compiled.CHUNK  # one chunk: no padding
+                hyp = {"lr": np.resize(lr, m), "beta1": np.resize(b1, m), "beta2": np.resize(b2, m)}
+                xy = np.resize(p.T, (m, 2))
+                steps = 200
+                t0 = time.process_time()
+                optimizers.simulate(
+                    rosen, "adam", xy, steps, record="final", engine="compiled", _threads=1, **hyp
+                )
+                out.append(
+                    (
+                        f"compiled engine: the whole step, one {m:,}-run chunk, {steps} steps",
+                        (time.process_time() - t0) / m / steps * 1e9,
+                    )
+                )
     finally:
         torch.set_num_threads(threads)
     return out
@@ -250,17 +328,34 @@ def main() -> None:
         print(f"{label:<72} {best / units * 1e9:9.2f} ns  (median {med / units * 1e9:.2f})")
         return best / units * 1e9
 
-    def sim(threads: int, **h: Any) -> Callable[[], object]:
+    def sim(threads: int, engine: str = "numpy", **h: Any) -> Callable[[], object]:
         return lambda: optimizers.simulate(
-            rosen, "adam", starts, steps, record="final", _threads=threads, **h
+            rosen, "adam", starts, steps, record="final", engine=engine, _threads=threads, **h
         )
+
+    compile_rows = compile_costs(args.quick)
+    for label, secs in compile_rows:
+        print(f"{label:<72} {secs:9.1f} s")
+    why = compiled.unavailable()
+    if why is None:  # build the kernel in this process (inductor's cache is warm by now)
+        sim(2, "compiled", **hyp)()
+    else:
+        print(f"compiled engine unavailable: {why}")
 
     print(f"\nAdam on Rosenbrock, K = {k:,}, T = {steps}: ns per trajectory-step (wall, CPU)")
     one_lr = "on one (K, 2) tensor, one lr"
     batched = {
-        "simulate, lr/beta1/beta2 per run, 2 threads": sim(2, **hyp),
-        "simulate, lr per run, 2 threads": sim(2, lr=hyp["lr"]),
-        "simulate, lr/beta1/beta2 per run, 1 thread": sim(1, **hyp),
+        **(
+            {
+                COMPILED_2: sim(2, "compiled", **hyp),
+                COMPILED_1: sim(1, "compiled", **hyp),
+            }
+            if why is None
+            else {}
+        ),
+        "simulate, NumPy engine, lr/beta1/beta2 per run, 2 threads": sim(2, **hyp),
+        "simulate, NumPy engine, lr per run, 2 threads": sim(2, lr=hyp["lr"]),
+        "simulate, NumPy engine, lr/beta1/beta2 per run, 1 thread": sim(1, **hyp),
         f"torch.optim.Adam(fused=True) {one_lr}": torch_batched_adam(k, steps, "fused", starts),
         f"torch.optim.Adam(foreach=True) {one_lr}": torch_batched_adam(k, steps, "foreach", starts),
         f"torch.optim.Adam(fused=True) {one_lr}, 1 thread": torch_batched_adam(
@@ -276,10 +371,10 @@ def main() -> None:
             f"{label:<72} {best / per * 1e9:9.2f} ns  (median {med / per * 1e9:.2f}, "
             f"CPU {cpu / per * 1e9:.2f})"
         )
-    ours = ns["simulate, lr/beta1/beta2 per run, 2 threads"]
+    ours = ns["simulate, NumPy engine, lr/beta1/beta2 per run, 2 threads"]
     fused = ns[f"torch.optim.Adam(fused=True) {one_lr}"]
     foreach = ns[f"torch.optim.Adam(foreach=True) {one_lr}"]
-    ours_1 = ns["simulate, lr/beta1/beta2 per run, 1 thread"]
+    ours_1 = ns["simulate, NumPy engine, lr/beta1/beta2 per run, 1 thread"]
     fused_1 = ns[f"torch.optim.Adam(fused=True) {one_lr}, 1 thread"]
 
     print("\nOne Adam step of the vector engine, 12,500-run chunk, one core: CPU ns per run")
@@ -327,9 +422,18 @@ def main() -> None:
         )
 
     ratios = {
-        "simulate / torch fused (batched Adam)": ours / fused,
-        "simulate / torch foreach (batched Adam)": ours / foreach,
-        "simulate 1 thread / torch fused 1 thread (both on one core)": ours_1 / fused_1,
+        **(
+            {
+                "compiled engine / torch fused (batched Adam, 2 threads)": ns[COMPILED_2] / fused,
+                "compiled engine 1 thread / torch fused 1 thread": ns[COMPILED_1] / fused_1,
+                "NumPy engine / compiled engine (2 threads)": ours / ns[COMPILED_2],
+            }
+            if COMPILED_2 in ns
+            else {}
+        ),
+        "NumPy engine / torch fused (batched Adam)": ours / fused,
+        "NumPy engine / torch foreach (batched Adam)": ours / foreach,
+        "NumPy engine 1 thread / torch fused 1 thread (both on one core)": ours_1 / fused_1,
         "torch lessons-style loop / simulate K=1": lesson / scalar_one,
         "NumPy per-step loop / scalar engine (interactive)": vec_total / total,
     }
@@ -340,6 +444,7 @@ def main() -> None:
         write_results(
             info,
             rows,
+            compile_rows,
             breakdown,
             total,
             total_med,
@@ -357,48 +462,50 @@ NOTES = [
     "## How the engines work and where the time goes",
     "",
     "- Interactive (K <= 8): each optimizer's kernel runs the whole loop over the steps in plain "
-    "Python floats (x and y as separate locals, the surface's `grad_scalar`, constants hoisted, "
-    "points appended to one list); the box check, loss and gradient norm of the recorded points "
-    "are computed afterwards in a few NumPy calls. A per-step NumPy loop pays about 1 us per ufunc "
-    "call on 2-element arrays, which is why it is 30x slower here. About 1.5-3 us per step "
-    "remain: roughly 0.6 us for the surface's `grad_scalar` (two Python calls), the rest the "
-    "rule's arithmetic; plus about 0.25 ms per simulate call for validation and the result.",
-    "- Large K: NumPy on (2, n) structure-of-arrays chunks (one ufunc call updates both "
-    "coordinates of n runs), in place with preallocated buffers, the time loop inside each chunk "
-    "so it stays in cache, chunks shared by a 2-thread pool (NumPy releases the GIL). "
-    "Hyperparameters shared by all runs stay Python scalars. The chunks are equal and their "
-    "number a multiple of the thread count: K = 100,000 on 2 threads is 8 chunks of 12,500; "
-    "before, it was 6 of 16,384 and one of 1,696, so one thread ran 4 full chunks while the "
-    "other ran 3 (a critical path of 65,536 runs instead of 50,000 when both cores are free).",
-    "- Where the time goes (the step table above, one core, CPU time): the Adam passes in the "
-    "scalar engine's operation order (so both engines and torch.optim agree to the last bits) "
-    "cost about 20 ns per run, the gradient through `surface.grad_into` about 4.5 ns, the copy "
-    "of the previous point (for the exact exit point) and the box check about 2.4 ns. The "
-    "arithmetic, not memory, sets this: per run and step one sqrt and two divisions on each "
-    "coordinate plus a sqrt and a division per run for the bias corrections are about 10 ns "
-    "alone on this CPU (NumPy's sqrt about 1.7 ns and a division about 1 ns per element). On "
-    "top, each NumPy call costs about 1-3 us here and a step makes about 35 of them: about 5 ns "
-    "per run at 12,500 runs per chunk (the whole engine measures 30-36 ns CPU per "
-    "trajectory-step on one core). Smaller chunks pay more calls, larger ones leave the 1 MiB "
-    "L2 cache: 12,500-16,384 measured best.",
-    "- The same step written with torch's combined in-place kernels (lerp_ with a per-run "
-    "weight tensor, addcmul_, addcdiv_, on tensors sharing the NumPy buffers) is slower here "
-    "(last row of the step table): fewer calls, but about 3 us per torch call and a slower "
-    "sqrt. So the engine stays on NumPy. torch.optim's fused Adam is fast because it does all "
-    "of a step in one pass per element, with one learning rate and one pair of betas for all "
-    "runs; no combination of eager torch or NumPy calls reproduces that with per-run "
-    "hyperparameters.",
-    "- The 10 ns target means 20 ns of CPU per trajectory-step across the 2 cores: below the "
-    "bit-exact Adam arithmetic alone (about 20 ns) plus the gradient. With both cores free the "
-    "engine's floor is about 15-18 ns; on this shared machine the second core is usually busy "
-    "with other jobs (CPU time close to wall time in the 2-thread rows means the second thread "
-    "got almost no core of its own; torch's 2-thread kernels then wait for each other at every "
-    "call and can fall several times behind its 1-thread row, so compare the 1-thread rows "
-    "too). Reaching 10 ns needs a fused kernel (a compiler such as "
-    "torch.compile or numba, which the design card excludes) or a machine with more free cores.",
+    "Python floats (x and y as separate locals, constants hoisted). Per call: the path is one "
+    "flat list of floats turned into an array by one `np.fromiter` (NumPy's `np.array` on T + 1 "
+    "tuples cost about 0.3 ms per run, a tenth of the whole run), a constant learning rate is an "
+    "`itertools.repeat` instead of a (T,) column copied to a list, the box check is a min/max "
+    "pass with the per-point test only when it fails, and the surface's `grad_scalar` is its "
+    "maths function itself with the float namespace bound as a default argument (one Python "
+    "call per gradient instead of a wrapper's two). What remains is about 2 us per step of the "
+    "rule's arithmetic and the gradient, and about 0.25 ms per simulate call.",
+    "- Large K, compiled engine (`optimizers.compiled`, Adam and AdamW): the surface's analytic "
+    "gradient, the rule, the box check and the freeze of diverged runs written once in torch "
+    "operations, 8 steps unrolled, traced with `make_fx` and compiled by inductor into one "
+    "vectorized C++ loop (AVX2, OpenMP across threads): each run's state is read and written "
+    "once per 8 steps. Fixed shapes (8,192 runs per call, the last chunk padded; step number, "
+    "per-run or shared hyperparameters and a mask for the last block's extra steps as tensor "
+    "inputs), so one compile serves every K and T: K = 100,000 runs as 13 calls per block "
+    "(106,496 runs computed, 6.5% padding). The operations and their order are the NumPy "
+    "engine's and inductor compiles without FMA contraction, so the results are bit-identical "
+    "(tests/test_fast_compiled.py). A dynamic-shape kernel (no padding) measured about 1.7x "
+    "slower per run-step, so the engine pads.",
+    "- Where the compiled engine's time goes (the step table, one core): the exact Adam "
+    "arithmetic needs 5 divisions and 3 square roots per run and step (per-run betas make the "
+    "bias corrections per-run work; dividing instead of multiplying by reciprocals keeps the "
+    "bits of torch.optim's order), about 10 ns at this CPU's vectorized rates: that is the floor "
+    "on one core, whatever the compiler. The whole compiled step measures 15-18 ns of CPU per "
+    "run on one core, plus about 0.1 ms of Python and torch wrapper per call (325 calls for "
+    "K = 100,000, T = 200: about 1.5 ns per trajectory-step). On two cores the ideal is half "
+    "of that, 8-9 ns; OpenMP splits every call between the two threads and waits for both at "
+    "its end, so when the second core is busy with other jobs the 2-thread row can be slower "
+    "than the 1-thread row (its CPU time then exceeds the work: the waiting thread spins).",
+    "- torch.optim's fused Adam does less arithmetic per element: one learning rate and one "
+    "pair of betas for all runs, so its bias corrections are computed once per step, not per "
+    "run; with per-run hyperparameters it cannot run at all.",
+    "- Large K without a compiler (or for other rules): NumPy on (2, n) structure-of-arrays "
+    "chunks (one ufunc call updates both coordinates of n runs), in place with preallocated "
+    "buffers, the time loop inside each chunk so it stays in cache, chunks shared by a 2-thread "
+    "pool (NumPy releases the GIL), equal chunks in a multiple of the thread count. About 35 "
+    "NumPy calls per step at 1-3 us each on top of the same arithmetic: 27-31 ns per "
+    "trajectory-step on one core.",
+    '- `engine="auto"` uses the compiled engine for K >= 4,096 only when its kernel is '
+    "already built in the process or the call is big (K x T >= 4e8, about 10 s of NumPy): a "
+    "first compile takes tens of seconds (the first-call table), a later process with "
+    "inductor's on-disk cache warm a few seconds.",
     "- The lessons-style torch loop is dominated by torch's per-call overhead on 2-element "
-    "tensors (autograd graph, optimizer bookkeeping), which on this loaded machine was "
-    "100-500 us per call.",
+    "tensors (autograd graph, optimizer bookkeeping).",
     "",
 ]
 
@@ -406,6 +513,7 @@ NOTES = [
 def write_results(
     info: str,
     rows: list[tuple[str, float, float, float | None]],
+    compile_rows: list[tuple[str, float]],
     breakdown: list[tuple[str, float]],
     total: float,
     total_med: float,
@@ -438,7 +546,14 @@ def write_results(
             for label, best, med, cpu in rows
         ],
         "",
-        "## Where the vector engine's time goes (one Adam step, 12,500-run chunk, one core)",
+        "The compiled engine's first call (K = 100,000, 8 steps, a fresh process each; not in "
+        "the rows above, which are steady state with the kernel built):",
+        "",
+        "| first call | seconds |",
+        "|---|---:|",
+        *[f"| {label} | {secs:.1f} |" for label, secs in compile_rows],
+        "",
+        "## Where the time goes (one Adam step, 12,500-run chunk, one core)",
         "",
         "| pass | CPU ns per run |",
         "|---|---:|",
