@@ -6,6 +6,7 @@ button, clicks the surface, and saves screenshots under test-artifacts/ for peop
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +30,8 @@ PlaywrightTimeout = pytest.importorskip(
     "playwright.sync_api", reason="playwright for Python is not installed (dev extras)"
 ).TimeoutError
 
-PORTS = (8610, 8630)  # this suite's loopback range
+# this suite's loopback range; PLAYGROUND_BROWSER_PORTS="8740-8760" moves it (parallel sessions)
+PORTS = tuple(int(p) for p in os.environ.get("PLAYGROUND_BROWSER_PORTS", "8610-8630").split("-"))
 NO_TRACEBACK = "[data-testid=stException]"
 
 
