@@ -44,22 +44,28 @@ COMPILED_2 = "simulate, compiled engine, lr/beta1/beta2 per run, 2 threads"
 COMPILED_1 = "simulate, compiled engine, lr/beta1/beta2 per run, 1 thread"
 FIRST_CALL = """
 import sys, time
-import numpy as np
-import torch  # imported before the clock starts: the cost measured is trace + compile
+sys.path.insert(0, "benchmarks")
+from bench_core import adam_case  # imports torch before the clock starts: trace + compile
 import optimizers, surfaces
-s = surfaces.get("rosenbrock")
-k = 100_000
-rng = np.random.default_rng(0)
-starts = rng.uniform([-2.0, -1.0], [2.0, 3.0], (k, 2))
-hyp = {
-    "lr": np.exp(rng.uniform(np.log(1e-4), np.log(1e-2), k)),
-    "beta1": rng.uniform(0.8, 0.95, k),
-    "beta2": rng.uniform(0.99, 0.9999, k),
-}
+starts, hyp = adam_case(100_000)
 t0 = time.perf_counter()
-optimizers.simulate(s, "adam", starts, 8, record="final", engine="compiled", **hyp)
+optimizers.simulate(
+    surfaces.get("rosenbrock"), "adam", starts, 8, record="final", engine="compiled", **hyp
+)
 print(time.perf_counter() - t0)
 """
+
+
+def adam_case(k: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The batched case: (K, 2) starts inside Rosenbrock's bounds, per-run lr/beta1/beta2."""
+    rng = np.random.default_rng(0)
+    starts = rng.uniform([-2.0, -1.0], [2.0, 3.0], (k, 2))
+    hyp = {
+        "lr": np.exp(rng.uniform(np.log(1e-4), np.log(1e-2), k)),
+        "beta1": rng.uniform(0.8, 0.95, k),
+        "beta2": rng.uniform(0.99, 0.9999, k),
+    }
+    return starts, hyp
 
 
 def compile_costs(quick: bool) -> list[tuple[str, float]]:
@@ -312,13 +318,7 @@ def main() -> None:
     info = machine()
     print(info)
     rosen = surfaces.get("rosenbrock")
-    rng = np.random.default_rng(0)
-    starts = rng.uniform([-2.0, -1.0], [2.0, 3.0], (k, 2))
-    hyp = {
-        "lr": np.exp(rng.uniform(np.log(1e-4), np.log(1e-2), k)),
-        "beta1": rng.uniform(0.8, 0.95, k),
-        "beta2": rng.uniform(0.99, 0.9999, k),
-    }
+    starts, hyp = adam_case(k)
     per = k * steps
     rows: list[tuple[str, float, float, float | None]] = []
 

@@ -212,8 +212,11 @@ def _kernel(run: _Run, every_step: bool, inputs: list[torch.Tensor]) -> Callable
         torch.set_num_threads(max(2, before))
         try:
             with torch.no_grad():
-                graph = make_fx(block)(*inputs)
-                compiled = compile_fx(graph, inputs)
+                # fake tracing gives the graph a shape environment: inductor's on-disk cache of
+                # compiled graphs needs one (with real tensors it is bypassed)
+                graph = make_fx(block, tracing_mode="fake")(*inputs)
+                fakes = [n.meta["val"] for n in graph.graph.nodes if n.op == "placeholder"]
+                compiled = compile_fx(graph, fakes)
         finally:
             torch.set_num_threads(before)
         COMPILE_SECONDS[key] = time.perf_counter() - t0
