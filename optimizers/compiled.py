@@ -167,10 +167,13 @@ def _adam_block(
                 dx, dy = torch.sqrt(vx) / bc2 + eps, torch.sqrt(vy) / bc2 + eps
             nx = px + neg_step * mx / dx
             ny = py + neg_step * my / dy
-            # outside the box or not finite: u > 0 or NaN (maximum propagates NaN)
-            u = torch.maximum(torch.maximum(xlo - nx, nx - xhi), torch.maximum(ylo - ny, ny - yhi))
+            # 1.0 while alive, in this call's steps and inside the box (NaN fails each test);
+            # chained selects, not boolean ands (inductor casts masks for those)
             live = alive * on[s]
-            okf = torch.where(u <= 0.0, live, 0.0)
+            okf = torch.where(nx >= xlo, live, 0.0)
+            okf = torch.where(nx <= xhi, okf, 0.0)
+            okf = torch.where(ny >= ylo, okf, 0.0)
+            okf = torch.where(ny <= yhi, okf, 0.0)
             leaving = (live - okf) > 0.5
             ok = okf > 0.5
             dstep = torch.where(leaving, t0 + s, dstep)
