@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import explore
+from app import explore, figures
+
+WARMUP_KEY = "plotly-warmup"
+WARMUP_CSS = f"<style>.st-key-{WARMUP_KEY} {{display: none !important;}}</style>"
 
 st.set_page_config(
     page_title="Optimizer Playground",
@@ -12,5 +15,30 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="auto",
 )
+
+
+def _warm_up_plotly() -> bool:
+    """On a session's first run, make the browser load plotly.js while the page computes.
+
+    Streamlit fetches and compiles its 4.7 MB plotly.js chunk only when the first chart
+    element arrives, which for the race is at the end of the first run. An empty, hidden
+    chart sent first starts that work while the server is still running the page; the
+    caller removes it again at the end of the run, so the page holds only its own charts.
+    """
+    if st.session_state.get("_plotly_warm"):
+        return False
+    st.session_state["_plotly_warm"] = True
+    st.html(WARMUP_CSS)  # style only: goes to the event container, takes no space
+    with slot.container(key=WARMUP_KEY):
+        st.plotly_chart(figures.PlainFigure({"data": [], "layout": {"height": 10}}), theme=None)
+    return True
+
+
+slot = st.empty()  # on every run, so the page's elements keep their positions
+warm = _warm_up_plotly()
 pages = [st.Page(explore.page, title="Explore", icon="🏁", url_path="explore", default=True)]
-st.navigation(pages, position="hidden").run()
+try:
+    st.navigation(pages, position="hidden").run()
+finally:
+    if warm:
+        slot.empty()

@@ -1,0 +1,64 @@
+"""What the race figure and the entry point do for the browser's speed (no browser needed).
+
+The timings themselves are measured by benchmarks/bench_app.py; these tests pin down the
+settings those timings rely on, so that a refactor cannot silently undo them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+import optimizers
+import surfaces
+from app import figures
+
+MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+
+
+def race(name: str = "rosenbrock", steps: int = 200) -> dict:
+    s = surfaces.get(name)
+    start = np.array(s.default_start)
+    runs = {n: optimizers.simulate(s, n, start, steps) for n in ("sgd", "adam")}
+    series = figures.prepare(s, runs, {n: n for n in runs})
+    return figures.race_figure(s, series, start[None, :])
+
+
+def test_click_grid_holds_every_point_but_draws_one() -> None:
+    grid = next(t for t in race()["data"] if t["name"] == "click-grid")
+    assert len(grid["x"]) == len(grid["y"]) == figures.CLICK_GRID**2
+    # plotly hit-tests hover and clicks on its calcdata; the SVG needs no marker per point
+    assert grid["marker"]["maxdisplayed"] == 1
+    assert grid["mode"] == "markers"  # selection on click needs a markers trace
+
+
+def test_play_is_not_capped_at_half_the_display_rate() -> None:
+    menu = race()["layout"]["updatemenus"][0]
+    play = next(b for b in menu["buttons"] if "Play" in b["label"])
+    frame = play["args"][1]["frame"]
+    # plotly advances when more than `duration` ms passed since the last frame: at 60 Hz a
+    # duration of 16.7 ms or more could advance only every second tick (30 fps at best)
+    assert frame["duration"] < 1000 / 60
+    assert frame["redraw"] is False
+    assert play["args"][1]["transition"]["duration"] == 0
+
+
+def test_frames_touch_only_the_three_marker_traces() -> None:
+    fig = race()
+    names = [t["name"] for t in fig["data"]]
+    moving = {names.index(n) for n in ("heads", "loss-now", "grad-now")}
+    assert all(set(f["traces"]) == moving for f in fig["frames"])
+    assert all(set(f) == {"name", "data", "traces"} for f in fig["frames"])  # no frame layout
+
+
+def test_the_warm_up_chart_is_gone_after_the_first_run() -> None:
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
+    assert not at.exception
+    assert at.session_state["_plotly_warm"] is True
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1, "the hidden warm-up chart must be removed at the end of the run"
+    assert '"heads"' in charts[0].proto.spec
+    at.run()
+    assert len(at.get("plotly_chart")) == 1
