@@ -102,7 +102,8 @@ def _key(run: _Run, every_step: bool) -> tuple[Any, ...]:
     flags = (bool(h["amsgrad"]), bool(h["maximize"]), run.opt.name == "adamw")
     params = tuple(sorted(getattr(s, "params", {}).items()))
     w1 = 1.0 - np.asarray(h["beta1"], dtype=np.float64)
-    return (s.name, params, s.box, run.opt.name, flags, lerp_mode(w1), per_run, every_step)
+    mode = lerp_mode(w1)
+    return (s.name, params, s.box, run.opt.name, flags, mode, per_run, every_step, BLOCK, CHUNK)
 
 
 def is_built(run: _Run) -> bool:
