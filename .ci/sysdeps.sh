@@ -8,6 +8,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
+command -v g++ >/dev/null 2>&1 || need+=(g++)  # optimizers.compiled: torch inductor builds C++
 [ ${#need[@]} -eq 0 ] && { echo "sysdeps: all present"; exit 0; }
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
