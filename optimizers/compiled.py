@@ -58,11 +58,14 @@ AUTO_WORK = 400_000_000  # auto compiles a new kernel only for K * T above this 
 RULES = ("adam", "adamw")
 _KERNELS: dict[tuple[Any, ...], Callable[..., list[torch.Tensor]]] = {}
 COMPILE_SECONDS: dict[tuple[Any, ...], float] = {}
+FAILED: list[str] = []  # compile errors: engine="auto" stops trying after the first
 _LOCK = threading.Lock()
 
 
 def unavailable() -> str | None:
     """Why the compiled engine cannot run on this machine, or None if it can."""
+    if FAILED:
+        return f"compiling a kernel failed in this process: {FAILED[-1]}"
     if importlib.util.find_spec("torch") is None:
         return "torch is not installed"
     cxx = os.environ.get("CXX", "g++")
@@ -223,6 +226,9 @@ def _kernel(run: _Run, every_step: bool, inputs: list[torch.Tensor]) -> Callable
                 graph = make_fx(block, tracing_mode="fake")(*inputs)
                 fakes = [n.meta["val"] for n in graph.graph.nodes if n.op == "placeholder"]
                 compiled = compile_fx(graph, fakes)
+        except Exception as e:  # a broken toolchain: note it, the caller falls back
+            FAILED.append(f"{type(e).__name__}: {e}"[:500])
+            raise
         finally:
             torch.set_num_threads(before)
         COMPILE_SECONDS[key] = time.perf_counter() - t0

@@ -588,7 +588,7 @@ def _compiled_or_numpy(run: _Run, engine: str, auto: bool) -> str:
     """The compiled engine if it can run this call (and, for "auto", its kernel is built or
     the work is large enough to pay for compiling it), else "numpy"; ValueError with the reason
     when "compiled" was asked for and cannot run."""
-    why = compiled.unavailable() or compiled.unsupported(run)
+    why = compiled.unsupported(run) or compiled.unavailable()
     if engine == "compiled":
         if why is not None:
             raise ValueError(f"engine 'compiled' cannot run this call: {why}")
@@ -714,8 +714,14 @@ def simulate(
             traces = _scalar_engine(run, trace)
         elif engine == "compiled":
             traces = {}
-            compiled.run_compiled(run, _threads or min(2, os.cpu_count() or 1))
-        else:
+            try:
+                compiled.run_compiled(run, _threads or min(2, os.cpu_count() or 1))
+            except Exception:
+                if not auto:
+                    raise
+                engine = "numpy"  # the compiler failed (compiled.FAILED says why): NumPy
+                run.diverged_at[:] = -1
+        if engine == "numpy":
             traces = {}
             _record_start(run)
             _vector_engine(run, max(1, int(_chunk)), _threads or min(2, os.cpu_count() or 1))

@@ -253,3 +253,25 @@ def test_importing_and_large_numpy_runs_do_not_import_torch() -> None:
         cwd=Path(__file__).resolve().parents[1],
     )
     assert out.stdout.split() == ["numpy", "False"]
+
+
+@needs_compiler
+def test_a_failing_compile_falls_back_to_numpy_under_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch._inductor.compile_fx as cfx
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated toolchain failure")
+
+    monkeypatch.setattr(cfx, "compile_fx", broken)
+    monkeypatch.setattr(compiled, "FAILED", [])
+    monkeypatch.setattr(compiled, "AUTO_WORK", 0)
+    surface = surfaces.get("quadratic_bowl", cx=0.25)  # a kernel no other test builds
+    starts = big_starts(surface)
+    auto = optimizers.simulate(surface, "adam", starts, 3)  # tries, fails, falls back
+    ref = optimizers.simulate(surface, "adam", starts, 3, engine="numpy")
+    assert auto.engine == "numpy"
+    np.testing.assert_array_equal(auto.positions, ref.positions)
+    np.testing.assert_array_equal(auto.diverged_at, ref.diverged_at)
+    assert compiled.FAILED and "simulated toolchain failure" in compiled.FAILED[0]
+    with pytest.raises(ValueError, match="compiling a kernel failed in this process"):
+        optimizers.simulate(surface, "adam", starts, 3, engine="compiled")
