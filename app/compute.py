@@ -106,7 +106,7 @@ def run_key(
     )
 
 
-@st.cache_resource(max_entries=400, show_spinner=False)
+@st.cache_resource(max_entries=200, show_spinner=False)  # ~10 kB - 1 MB each
 def _simulate(key: str) -> Trajectory:
     """One optimizer's run, cached by :func:`run_key` (a string hashes fastest).
 

@@ -159,7 +159,9 @@ def _surface_image(name: str, params: tuple[tuple[str, Any], ...], dark: bool) -
     return figures.surface_image(surface, dark=dark)
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+# Eight figures: a cached race figure holds ~1.5-3 MB of Python objects (the frames), so 48
+# entries made most of a worker's memory growth over 1,000 sessions (benchmarks/load.py memory).
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _race_figure(
     signature: str,
     style_key: str,
