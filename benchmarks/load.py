@@ -794,7 +794,7 @@ def scenario_memory(
             "rounds": rounds,
             "concurrency": concurrency,
             "disconnected_session_ttl_s": ttl,
-            "env": env or {},
+            "env": {**PRODUCTION_ENV, **(env or {})},  # what the worker ran with
             "rss_start_mb": round(start, 1),
             "app_cache_start_mb": round(start_cache, 1),
             "per_round": [],
@@ -1327,7 +1327,8 @@ def markdown(results: dict[str, Any]) -> str:
         old = results.get("memory-default-env")
         if old:
             lines.append(
-                f"- the same worker without MALLOC_ARENA_MAX (glibc's default arenas), one round: "
+                "- the same worker without MALLOC_ARENA_MAX (glibc's default arenas), one round "
+                f"(measured {old.get('measured', 'earlier')}): "
                 f"{old['rss_start_mb']} MB → {old['rss_after_ttl_mb'][-1]} MB "
                 f"(**{old['rss_end_minus_start_mb']:+} MB**) with every session gone; hence "
                 "`MALLOC_ARENA_MAX=2` in the Dockerfile"
