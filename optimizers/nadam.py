@@ -63,6 +63,7 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: 
     sqrt = math.sqrt
     mx = my = vx = vy = 0.0
     prod = p2 = 1.0
+    mu_next = b1 * (1.0 - 0.5 * 0.96 ** (1 * psi))  # mu of step 1
     grad, lrs, _, keep = loop
     for t, lr in enumerate(lrs, 1):
         gx, gy = grad(x, y)
@@ -74,7 +75,7 @@ def nadam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: 
             x, y = x * f, y * f
         if pre is not None:
             gx, gy = pre(x, y, gx, gy)
-        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu = mu_next  # the same expression at t, computed one step earlier
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         prod *= mu
         if low1:
