@@ -49,6 +49,11 @@ CLICK_GRID = 32  # clickable points per axis (plotly recomputes every trace on e
 FRAME_MS = 16
 PATH_EPS = 1 / 1000  # path points closer than this fraction of the plot are merged
 CURVE_POINTS = 200  # at most this many points per loss / gradient-norm curve
+# Scrubber positions: plotly lays out every slider step (and measures its label) on each draw
+# and moves the slider on every frame it has a step for; 50 steps instead of one per frame cut
+# a redraw by ~40 % and raised playback by ~3 fps in headless Chromium (benchmarks/bench_app.py).
+# The exact step of every frame is the "step-now" text on the loss panel.
+SLIDER_STEPS = 50
 IMAGE_PIXELS = 160
 
 
@@ -488,7 +493,27 @@ def race_figure(
                 "hoverinfo": "skip",
             }
         )
-    animated = [len(data) - 3, len(data) - 2, len(data) - 1]
+    # The step readout sits in the loss panel's lower left corner, which the curves leave
+    # free (they start high at step 0 and fall to the right).
+    bottom = 10 ** log_range(spans["gap"])[0] if series else 1.0
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "text",
+            "name": "step-now",
+            "x": [0],
+            "y": [bottom],
+            "text": heads[3]["text"],
+            "textposition": "top right",
+            "textfont": {"size": style.font + 2, "color": colors["font"]},
+            "xaxis": "x2",
+            "yaxis": "y2",
+            "cliponaxis": False,
+            "showlegend": False,
+            "hoverinfo": "skip",
+        }
+    )
+    animated = [len(data) - 4, len(data) - 3, len(data) - 2, len(data) - 1]
     frames = [
         {"name": str(int(t)), "data": d, "traces": animated}
         for t, d in zip(fsteps, per_frame, strict=True)
@@ -498,11 +523,16 @@ def race_figure(
     if series:  # fixed ranges: plotly then skips autoranging on every animation frame
         layout["xaxis2"]["range"] = [0, max(n_steps, 1)]
         for axis, key in (("yaxis2", "gap"), ("yaxis3", "grad")):
-            lo, hi = (math.log10(v) for v in spans[key])
-            pad = 0.06 * max(hi - lo, 0.5)
-            layout[axis]["range"] = [lo - pad, hi + pad]
+            layout[axis]["range"] = log_range(spans[key])
     layout["images"] = [image or surface_image(surface, dark=style.dark, cmap=style.cmap)]
     return {"data": data, "layout": layout, "frames": frames if series else []}
+
+
+def log_range(span: Sequence[float]) -> list[float]:
+    """A log axis range (log10 units) around ``span`` = [lo, hi], padded 6 %."""
+    lo, hi = (math.log10(v) for v in span)
+    pad = 0.06 * max(hi - lo, 0.5)
+    return [lo - pad, hi + pad]
 
 
 def _curve_stop(s: Series) -> int:
@@ -516,12 +546,16 @@ def _curve_stop(s: Series) -> int:
 def _frame_traces(
     series: Sequence[Series], fsteps: np.ndarray, dec: int
 ) -> list[list[dict[str, Any]]]:
-    """The three animated traces (heads, loss marker, gradient-norm marker) for each frame step.
+    """The four animated traces (heads, loss marker, gradient-norm marker, step readout) for
+    each frame step.
 
     Vectorized over frames: one rounding and one ``tolist`` per array, not per frame.
     """
     if not series:
-        return [[{"x": [], "y": []}, {"x": [], "y": []}, {"x": [], "y": []}] for _ in fsteps]
+        return [
+            [{"x": [], "y": []}, {"x": [], "y": []}, {"x": [], "y": []}, {"text": ["step 0"]}]
+            for _ in fsteps
+        ]
     heads, lx, ly, gy = [], [], [], []
     for s in series:
         r = np.searchsorted(s.steps, fsteps, side="right") - 1
@@ -539,8 +573,13 @@ def _frame_traces(
     sly = np.array(significant(sl.ravel())).reshape(sl.shape).tolist()
     sgy = np.array(significant(sg.ravel())).reshape(sg.shape).tolist()
     return [
-        [{"x": hx[i], "y": hy[i]}, {"x": sx[i], "y": sly[i]}, {"x": sx[i], "y": sgy[i]}]
-        for i in range(len(fsteps))
+        [
+            {"x": hx[i], "y": hy[i]},
+            {"x": sx[i], "y": sly[i]},
+            {"x": sx[i], "y": sgy[i]},
+            {"text": [f"step {int(t)}"]},
+        ]
+        for i, t in enumerate(fsteps)
     ]
 
 
@@ -678,9 +717,11 @@ def _layout(
             "len": dom["slider"][1] - dom["slider"][0],
             "y": dom["slider_y"][0],
             "yanchor": "top",
-            "pad": {"t": 0, "b": 0},
+            # The room the step label above the rail and the tick labels below it took, so
+            # the chart keeps its layout (the "step-now" text shows the step instead).
+            "pad": {"t": round(1.6 * f), "b": round(1.6 * (f - 2))},
             "font": {"size": f - 2},
-            "currentvalue": {"prefix": "step ", "visible": True, "font": {"size": f}},
+            "currentvalue": {"visible": False},
             "transition": {"duration": 0},
             "bgcolor": "#F0F2F6",
             "activebgcolor": "#E69F00",
@@ -688,7 +729,7 @@ def _layout(
             "steps": [
                 {
                     "method": "animate",
-                    "label": str(int(t)),
+                    "label": "",  # no 50 labels to lay out and measure on every draw
                     "args": [
                         [str(int(t))],
                         {
@@ -698,11 +739,18 @@ def _layout(
                         },
                     ],
                 }
-                for t in fsteps
+                for t in slider_steps(fsteps)
             ],
         }
     ]
     return layout
+
+
+def slider_steps(fsteps: np.ndarray, n: int = SLIDER_STEPS) -> np.ndarray:
+    """At most ``n`` of the frame steps, evenly spaced, first and last included."""
+    if len(fsteps) <= n:
+        return fsteps
+    return fsteps[np.unique(np.rint(np.linspace(0, len(fsteps) - 1, n)).astype(np.int64))]
 
 
 class PlainFigure(go.Figure):

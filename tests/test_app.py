@@ -86,7 +86,7 @@ def test_every_surface_renders_with_the_default_optimizers(name: str) -> None:
     fig = spec(at)
     s = surfaces.get(name)
     assert fig["layout"]["xaxis"]["range"] == list(s.bounds[0])
-    assert [t["name"] for t in fig["data"]][-3:] == ["heads", "loss-now", "grad-now"]
+    assert [t["name"] for t in fig["data"]][-4:] == ["heads", "loss-now", "grad-now", "step-now"]
     assert s.description in texts(at.markdown)
 
 
@@ -322,7 +322,7 @@ def test_frames_are_subsampled_and_touch_only_the_animated_traces() -> None:
     series = figures.prepare(s, runs, {n: n for n in runs})
     fig = figures.race_figure(s, series, np.array([s.default_start]))
     assert len(fig["frames"]) <= 150
-    animated = {len(fig["data"]) - i for i in (1, 2, 3)}
+    animated = {len(fig["data"]) - i for i in (1, 2, 3, 4)}
     assert all(set(f["traces"]) == animated for f in fig["frames"])
     assert fig["frames"][0]["name"] == "0" and fig["frames"][-1]["name"] == "500"
     payload = json.dumps(fig, separators=(",", ":"))

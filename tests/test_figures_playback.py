@@ -45,12 +45,27 @@ def test_play_is_not_capped_at_half_the_display_rate() -> None:
     assert play["args"][1]["transition"]["duration"] == 0
 
 
-def test_frames_touch_only_the_three_marker_traces() -> None:
+def test_frames_touch_only_the_marker_traces_and_the_step_readout() -> None:
     fig = race()
     names = [t["name"] for t in fig["data"]]
-    moving = {names.index(n) for n in ("heads", "loss-now", "grad-now")}
+    moving = {names.index(n) for n in ("heads", "loss-now", "grad-now", "step-now")}
     assert all(set(f["traces"]) == moving for f in fig["frames"])
     assert all(set(f) == {"name", "data", "traces"} for f in fig["frames"])  # no frame layout
+    readout = names.index("step-now")
+    for f in fig["frames"]:  # every frame shows its own step, not the nearest slider tick's
+        assert f["data"][f["traces"].index(readout)]["text"] == [f"step {f['name']}"]
+
+
+def test_the_scrubber_has_at_most_fifty_positions_first_and_last_included() -> None:
+    fig = race()
+    steps = fig["layout"]["sliders"][0]["steps"]
+    names = [f["name"] for f in fig["frames"]]
+    targets = [s["args"][0][0] for s in steps]
+    assert len(fig["frames"]) > figures.SLIDER_STEPS >= len(steps) >= 2
+    assert targets[0] == names[0] and targets[-1] == names[-1]
+    assert set(targets) <= set(names) and targets == sorted(targets, key=int)
+    assert all(s["label"] == "" for s in steps)
+    assert not fig["layout"]["sliders"][0]["currentvalue"]["visible"]  # no stale step shown
 
 
 def test_the_warm_up_chart_is_gone_after_the_first_run() -> None:
