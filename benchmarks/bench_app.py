@@ -218,7 +218,8 @@ def slider_to_chart(page: Any) -> tuple[float, float]:
             const sig = () => { const gd = document.querySelector(sel);
                 return gd && gd._fullLayout && gd._fullLayout.sliders
                     ? gd._fullLayout.sliders[0].steps.length + ':' +
-                      (gd.layout.sliders[0].steps.slice(-1)[0] || {}).label : ''; };
+                      ((gd.layout.sliders[0].steps.slice(-1)[0] || {}).args || [[]])[0][0]
+                    : ''; };  // the last scrubber position's frame: the new step count
             const before = sig();
             window.addEventListener('keydown', () => { window.__t0 = performance.now(); },
                                     {capture: true, once: true});
