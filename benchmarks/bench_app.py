@@ -364,8 +364,9 @@ def write(results: dict[str, Any]) -> str:
         "# Explore page benchmark",
         "",
         f"Measured by `benchmarks/bench_app.py` on {results['when']} "
-        f"({os.cpu_count()} CPUs, load average {results['load']}: other engineers' jobs ran "
-        "at the same time, so these are upper bounds). Race: "
+        f"({os.cpu_count()} CPUs, load average {results['load']} at the start (1 / 5 / 15 "
+        "min): above about 1 other work shared the cores, and the timings are upper bounds). "
+        "Race: "
         f"{len(query()['opt'].split(','))} optimizers x {STEPS} steps on {SURFACE}.",
         "",
         "| measure | median | p90 | best | n |",
