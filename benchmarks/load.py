@@ -1243,10 +1243,10 @@ def markdown(results: dict[str, Any]) -> str:
         notes = [
             "",
             "Worker CPU is the share of one core each worker got over the run; load avg is the "
-            "machine's 1-minute load average at the start and end of the run. The two cores were "
-            "shared with other builds and tests while measuring (load average above 2 means the "
-            "workers waited for a core), so the latencies are upper bounds for a dedicated "
-            "machine; CPU per run (server CPU time per script run) does not depend on that.",
+            "machine's 1-minute load average at the start and end of the run; it counts the "
+            "workers, nginx and this load generator themselves (above 2, something waited for "
+            "one of the two cores). CPU per run (server CPU time per script run, page loads "
+            "included) is the measure that does not depend on what else ran.",
             "",
         ]
         for row in r["runs"]:
