@@ -10,6 +10,7 @@ import pytest
 import optimizers
 import surfaces
 from optimizers.momentum import equivalent_lr
+from optimizers.simulate import SCALAR_MAX_K
 
 PATHS = ["scalar", "vector"]
 
@@ -246,8 +247,10 @@ def test_bad_input_names_the_parameter_and_range(kwargs: dict, pattern: str) -> 
 
 
 def test_trace_needs_few_runs(rosen: surfaces.Surface) -> None:
-    with pytest.raises(ValueError, match=r"trace=True needs K <= 8"):
-        optimizers.simulate(rosen, "adam", np.zeros((9, 2)), 5, trace=True)
+    k = SCALAR_MAX_K
+    with pytest.raises(ValueError, match=rf"trace=True needs K <= {k}"):
+        optimizers.simulate(rosen, "adam", np.zeros((k + 1, 2)), 5, trace=True)
+    assert optimizers.simulate(rosen, "adam", np.zeros((k, 2)), 5, trace=True).trace
 
 
 def test_flags_must_be_scalars(rosen: surfaces.Surface) -> None:
