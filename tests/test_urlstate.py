@@ -361,6 +361,16 @@ def test_hostile_links_open_the_page_without_an_exception(query: dict[str, Any])
 
 
 @pytest.mark.browser
+def shown_link(page: Any) -> str:
+    """Open the sidebar's "Share this race" popover (drawn on demand) and read its link."""
+    page.get_by_role("button", name="Share this race").click()
+    box = page.locator("[data-testid=stCode]").first
+    box.wait_for(timeout=60_000)
+    link: str = box.inner_text().strip()
+    page.keyboard.press("Escape")
+    return link
+
+
 def test_copied_link_reopens_the_same_race_in_chromium() -> None:
     from app import presets
     from tests.support import browser, free_port_from, streamlit_server, wait_for_chart
@@ -369,16 +379,13 @@ def test_copied_link_reopens_the_same_race_in_chromium() -> None:
     with streamlit_server(free_port_from(8650, 8699)) as url, browser() as page:
         page.goto(f"{url}/?{urlstate.query_string(encode(lesson))}")
         wait_for_chart(page, timeout_ms=90_000)
-        box = page.locator("[data-testid=stSidebar] [data-testid=stCode]").first
-        box.wait_for(timeout=60_000)
-        link = box.inner_text().strip()
+        link = shown_link(page)
         assert link.startswith(url) and "opt=momentum,nesterov" in link
         page.goto("about:blank")
         page.goto(link)
         wait_for_chart(page, timeout_ms=90_000)
         assert page.locator("[data-testid=stException]").count() == 0
-        again = page.locator("[data-testid=stSidebar] [data-testid=stCode]").first.inner_text()
-        assert again.strip() == link  # the reopened page describes exactly the same race
+        assert shown_link(page) == link  # the reopened page describes exactly the same race
         from urllib.parse import parse_qsl, urlsplit
 
         state, warnings = decode(dict(parse_qsl(urlsplit(link).query)))
