@@ -495,7 +495,8 @@ def race_figure(
         )
     # The step readout sits in the loss panel's lower left corner, which the curves leave
     # free (they start high at step 0 and fall to the right).
-    bottom = 10 ** log_range(spans["gap"])[0] if series else 1.0
+    ranges = {k: log_range(v) for k, v in spans.items()} if series else {}
+    bottom = 10 ** ranges["gap"][0] if series else 1.0
     data.append(
         {
             "type": "scatter",
@@ -523,7 +524,7 @@ def race_figure(
     if series:  # fixed ranges: plotly then skips autoranging on every animation frame
         layout["xaxis2"]["range"] = [0, max(n_steps, 1)]
         for axis, key in (("yaxis2", "gap"), ("yaxis3", "grad")):
-            layout[axis]["range"] = log_range(spans[key])
+            layout[axis]["range"] = ranges[key]
     layout["images"] = [image or surface_image(surface, dark=style.dark, cmap=style.cmap)]
     return {"data": data, "layout": layout, "frames": frames if series else []}
 

@@ -212,9 +212,7 @@ def _kernel(run: _Run, every_step: bool, inputs: list[torch.Tensor]) -> Callable
 
         grad = _torch_grad(run.surface)
         assert grad is not None
-        h = run.hyp
-        flags = (bool(h["amsgrad"]), bool(h["maximize"]), run.opt.name == "adamw")
-        block = _adam_block(grad, run.surface.box, BLOCK, flags, key[5], every_step)
+        block = _adam_block(grad, run.surface.box, BLOCK, key[4], key[5], every_step)  # flags, mode
         t0 = time.perf_counter()
         before = torch.get_num_threads()
         # inductor writes the OpenMP loop only when it compiles with more than one thread

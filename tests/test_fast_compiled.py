@@ -47,6 +47,19 @@ def starts_in(surface: Any, rng: np.random.Generator, k: int) -> np.ndarray:
     return rng.uniform([x0, y0], [x1, y1], (k, 2))
 
 
+def both_engines(
+    surface: Any, seed: int, k: int, steps: int, **kw: Any
+) -> tuple[optimizers.Trajectory, optimizers.Trajectory, np.ndarray, dict[str, Any]]:
+    """The same K Adam runs (hyperparameters and starts drawn from ``seed``) on the compiled and
+    the NumPy engine: (compiled, numpy, starts, hyperparameters)."""
+    rng = np.random.default_rng(seed)
+    h = adam_hypers(rng, k)
+    starts = starts_in(surface, rng, k)
+    a = optimizers.simulate(surface, "adam", starts, steps, engine="compiled", **h, **kw)
+    b = optimizers.simulate(surface, "adam", starts, steps, engine="numpy", **h, **kw)
+    return a, b, starts, h
+
+
 def assert_identical(a: optimizers.Trajectory, b: optimizers.Trajectory) -> None:
     """Bit for bit: positions, loss, gradient norm, divergence steps."""
     assert a.engine == "compiled" and b.engine == "numpy", (a.engine, b.engine)
@@ -63,12 +76,8 @@ def assert_identical(a: optimizers.Trajectory, b: optimizers.Trajectory) -> None
 )
 def test_compiled_adam_matches_torch_optim_and_numpy(surface_name: str, params: dict) -> None:
     surface = surfaces.get(surface_name, **params)
-    rng = np.random.default_rng(11)
     k = 4
-    h = adam_hypers(rng, k)
-    starts = starts_in(surface, rng, k)
-    ours = optimizers.simulate(surface, "adam", starts, STEPS, engine="compiled", **h)
-    numpy_engine = optimizers.simulate(surface, "adam", starts, STEPS, engine="numpy", **h)
+    ours, numpy_engine, starts, h = both_engines(surface, 11, k, STEPS)
     assert_identical(ours, numpy_engine)
     assert (ours.diverged_at == -1).all()
     verified = 0
@@ -85,13 +94,7 @@ def test_compiled_chunks_tail_block_and_every_nth_record_equal_numpy() -> None:
     """Two chunks (the second padded), 37 steps (the last block masks 3 of its 8 steps),
     every 7th state recorded: the same kernel as the bowl test above."""
     surface = surfaces.get("quadratic_bowl", cx=1.0, cy=-0.5, ax=1.0, ay=8.0)
-    rng = np.random.default_rng(12)
-    k = compiled.CHUNK + 3
-    h = adam_hypers(rng, k)
-    starts = starts_in(surface, rng, k)
-    kw: dict[str, Any] = {"record": 7, **h}
-    a = optimizers.simulate(surface, "adam", starts, 37, engine="compiled", **kw)
-    b = optimizers.simulate(surface, "adam", starts, 37, engine="numpy", **kw)
+    a, b, _, _ = both_engines(surface, 12, compiled.CHUNK + 3, 37, record=7)
     assert_identical(a, b)
     assert list(a.steps) == [0, 7, 14, 21, 28, 35, 37]
 
@@ -148,13 +151,7 @@ def test_compiled_on_a_sine_surface_is_within_rounding_of_numpy() -> None:
     bit-identity is not promised there; on a smooth non-chaotic surface (sin x + y^2) the paths
     stay within a few ulps of the NumPy engine's (measured: 2e-16 relative over 500 steps; on
     Rastrigin 93% of runs stay bit-identical and a few chaotic ones amplify the last bit)."""
-    surface = surfaces.get("saddle_escape")
-    rng = np.random.default_rng(15)
-    k = 64
-    h = adam_hypers(rng, k)
-    starts = starts_in(surface, rng, k)
-    a = optimizers.simulate(surface, "adam", starts, STEPS, engine="compiled", **h)
-    b = optimizers.simulate(surface, "adam", starts, STEPS, engine="numpy", **h)
+    a, b, _, _ = both_engines(surfaces.get("saddle_escape"), 15, 64, STEPS)
     np.testing.assert_array_equal(a.diverged_at, b.diverged_at)
     scale = np.maximum(1.0, np.abs(b.positions).max(axis=(0, 2)))
     err = np.abs(a.positions - b.positions).max(axis=(0, 2)) / scale
