@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,14 +255,23 @@ def result_rows(
         rows.append(
             {
                 "optimizer": titles.get(name, name),
-                "final loss": fmt(float(np.median(final[alive]))),
+                "final loss": fmt(_median(final[alive].tolist())),
                 "nearest minimum": dists[alive[0]][0],
-                "distance": fmt(float(np.median([dists[i][1] for i in alive]))),
-                f"steps to loss − f* ≤ {tol:g}": str(int(np.median(reached))) if reached else "—",
+                "distance": fmt(_median([dists[i][1] for i in alive])),
+                f"steps to loss − f* ≤ {tol:g}": str(int(_median(reached))) if reached else "—",
                 "status": status,
             }
         )
     return rows
+
+
+def _median(values: Sequence[float]) -> float:
+    """The median of a short list (np.median costs ~20 µs a call); NaN if any value is NaN."""
+    v = sorted(float(x) for x in values)
+    if not v or any(math.isnan(x) for x in v):
+        return math.nan
+    m = len(v) // 2
+    return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
 
 
 def divergence_messages(runs: Mapping[str, Trajectory], titles: Mapping[str, str]) -> list[str]:

@@ -5,15 +5,22 @@ validators cost about a millisecond per animation frame. One generic builder ser
 surface; it is driven only by the surface's metadata (bounds, minima, saddles, log colour).
 
 The race figure has three panels: the surface (left) with each optimizer's path and a moving
-head per run, and on the right the loss gap (loss − f*) and the gradient norm against the step,
-both on log axes, with a marker at the current animation step. The animation is client-side:
-plotly frames that move only the marker traces (``redraw: false``), at most ``max_frames`` of
-them, driven by Play / Pause / speed buttons and a step slider.
+head per run, and on the right the loss gap (loss − f*) above the gradient norm, both against
+the step on logarithmic scales, with a marker at the current animation step. The animation is
+client-side: plotly frames that move only the two marker traces (``redraw: false``), at most
+``max_frames`` of them, driven by Play / Pause / speed buttons and a step slider.
+
+plotly.js re-runs its defaults and calc step for *every* trace on every animation frame, so
+playback speed is set by the number of traces, not by their points. Each optimizer therefore
+draws both of its curves as one trace: the two curve panels are two :class:`Band` s of one
+pair of axes (``x2``/``y2``) whose y coordinate is the paper height, each band mapping log10
+of its values onto its own height, with its own ticks (8 optimizers: 21 traces instead of 31,
+playback 28 -> 3x fps; benchmarks/bench_app.py).
 
 Trace order of the race figure (the tests and the browser test rely on the names, not indices):
-``click-grid``, critical points, ``start``, one path per optimizer, ``diverged``, one loss and
-one gradient-norm curve per optimizer, then the animated ``heads``, ``loss-now`` and
-``grad-now`` traces (always the last three).
+``click-grid``, critical points, ``start``, one path per optimizer, ``diverged``, one curve
+trace per optimizer (loss gap, a break, gradient norm), then the animated ``heads`` and
+``curves-now`` (the current point of every curve plus the step readout) traces, always last.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ CURVE_POINTS = 200  # at most this many points per loss / gradient-norm curve
 # Scrubber positions: plotly lays out every slider step (and measures its label) on each draw
 # and moves the slider on every frame it has a step for; 50 steps instead of one per frame cut
 # a redraw by ~40 % and raised playback by ~3 fps in headless Chromium (benchmarks/bench_app.py).
-# The exact step of every frame is the "step-now" text on the loss panel.
+# The exact step of every frame is the step readout (the last point of "curves-now").
 SLIDER_STEPS = 50
 IMAGE_PIXELS = 160
 
@@ -79,19 +86,19 @@ class Style:
     @property
     def height(self) -> int:
         base = 620 if self.embed else 540  # presenter: fills a 1280 x 720 projector
-        return base + (40 if self.large_fonts else 0) + (340 if self.stacked else 0)
+        return base + (40 if self.large_fonts else 0) + (440 if self.stacked else 0)
 
     @property
     def domains(self) -> dict[str, list[float]]:
-        """Axis domains (paper fractions) of the three panels and the controls' anchors."""
-        if self.stacked:
+        """Paper fractions: the surface's axes (x, y), the curves' x range (x2) and the heights
+        of the loss band (y2) and the gradient-norm band (y3); the controls' anchors."""
+        if self.stacked:  # the two curve bands under the surface, full width
             return {
                 "x": [0.0, 1.0],
-                "y": [0.36, 1.0],
-                "x2": [0.0, 0.44],
-                "y2": [0.0, 0.24],
-                "x3": [0.56, 1.0],
-                "y3": [0.0, 0.24],
+                "y": [0.45, 1.0],
+                "x2": [0.0, 1.0],
+                "y2": [0.22, 0.37],
+                "y3": [0.0, 0.15],
                 "slider": [0.0, 1.0],
                 "buttons": [1.0, -0.06],
                 "slider_y": [-0.11],
@@ -101,7 +108,6 @@ class Style:
             "y": [0.0, 1.0],
             "x2": [0.68, 1.0],
             "y2": [0.54, 1.0],
-            "x3": [0.68, 1.0],
             "y3": [0.0, 0.46],
             # large fonts: wider buttons, so a shorter slider and the buttons a row lower
             "slider": [0.0, 0.46 if self.large_fonts else 0.58],
@@ -412,49 +418,41 @@ def race_figure(
         )
     n_steps = int(max((int(s.steps[-1]) for s in series), default=0))
     fsteps = frame_steps(n_steps, style.max_frames)
-    spans = {"gap": [math.inf, -math.inf], "grad": [math.inf, -math.inf]}
+    curves = []
     for s in series:
-        step_dx = int(s.steps[1] - s.steps[0]) if len(s.steps) > 1 else 1
         stop = _curve_stop(s)
         stride = -(-stop // CURVE_POINTS)  # ceil: keeps the payload and playback light
-        gap = np.maximum(s.gap[:stop:stride], GAP_FLOOR)
-        gn = np.maximum(s.grad_norm[:stop:stride], GAP_FLOOR)
-        step_dx *= stride
-        for key, arr in (("gap", gap), ("grad", gn)):
-            spans[key] = [
-                min(spans[key][0], float(arr.min())),
-                max(spans[key][1], float(arr.max())),
-            ]
-        common = {
-            "type": "scatter",
-            "mode": "lines",
-            "x0": int(s.steps[0]),
-            "dx": step_dx,
-            "legendgroup": s.name,
-            "showlegend": False,
-            "line": {"color": s.color, "width": 2.5, "dash": s.dash},
-        }
+        curves.append(
+            (
+                s.steps[:stop:stride],
+                np.maximum(s.gap[:stop:stride], GAP_FLOOR),
+                np.maximum(s.grad_norm[:stop:stride], GAP_FLOOR),
+            )
+        )
+    dom = style.domains
+    bands = (
+        Band.around([c[1] for c in curves], dom["y2"]),
+        Band.around([c[2] for c in curves], dom["y3"]),
+    )
+    for s, (steps, gap, gn) in zip(series, curves, strict=True):
+        x = steps.astype(np.int64).tolist()
         data.append(
-            common
-            | {
+            {
+                "type": "scatter",
+                "mode": "lines",
                 "name": s.title,
-                "y": significant(gap),
+                "legendgroup": s.name,
+                "showlegend": False,
+                "x": [*x, None, *x],  # the loss gap, a break, the gradient norm
+                "y": [*bands[0].y(gap), None, *bands[1].y(gn)],
+                "customdata": [*significant(gap), None, *significant(gn)],
                 "xaxis": "x2",
                 "yaxis": "y2",
-                "hovertemplate": s.title + " step %{x}: %{y:.3g}<extra></extra>",
+                "line": {"color": s.color, "width": 2.5, "dash": s.dash},
+                "hovertemplate": s.title + " step %{x}: %{customdata:.3g}<extra></extra>",
             }
         )
-        data.append(
-            common
-            | {
-                "name": s.title,
-                "y": significant(gn),
-                "xaxis": "x3",
-                "yaxis": "y3",
-                "hovertemplate": s.title + " step %{x}: |∇f| %{y:.3g}<extra></extra>",
-            }
-        )
-    per_frame = _frame_traces(series, fsteps, dec)
+    per_frame = _frame_traces(series, fsteps, dec, bands)
     heads = per_frame[0]
     head_colors = [s.color for s in series for _ in range(s.positions.shape[1])]
     data.append(
@@ -473,58 +471,40 @@ def race_figure(
             "hoverinfo": "skip",
         }
     )
-    curve_colors = [s.color for s in series]
-    for label, axes, part in (("loss-now", ("x2", "y2"), 1), ("grad-now", ("x3", "y3"), 2)):
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": label,
-                "x": heads[part]["x"],
-                "y": heads[part]["y"],
-                "xaxis": axes[0],
-                "yaxis": axes[1],
-                "showlegend": False,
-                "marker": {
-                    "size": 10,
-                    "color": curve_colors,
-                    "line": {"width": 1.5, "color": colors["font"]},
-                },
-                "hoverinfo": "skip",
-            }
-        )
-    # The step readout sits in the loss panel's lower left corner, which the curves leave
-    # free (they start high at step 0 and fall to the right).
-    ranges = {k: log_range(v) for k, v in spans.items()} if series else {}
-    bottom = 10 ** ranges["gap"][0] if series else 1.0
+    # The current point of every curve (loss band, then gradient-norm band) and, last, the
+    # step readout: a text-only point in the loss band's lower left corner, which the curves
+    # leave free (they start high at step 0 and fall to the right). One trace, not three.
+    curve_colors = [s.color for s in series] * 2
     data.append(
         {
             "type": "scatter",
-            "mode": "text",
-            "name": "step-now",
-            "x": [0],
-            "y": [bottom],
-            "text": heads[3]["text"],
-            "textposition": "top right",
-            "textfont": {"size": style.font + 2, "color": colors["font"]},
+            "mode": "markers+text",
+            "name": "curves-now",
+            "x": heads[1]["x"],
+            "y": heads[1]["y"],
+            "text": heads[1]["text"],
             "xaxis": "x2",
             "yaxis": "y2",
-            "cliponaxis": False,
             "showlegend": False,
+            "marker": {
+                "size": [10] * len(curve_colors) + [0],
+                "color": [*curve_colors, "rgba(0,0,0,0)"],
+                "line": {"width": 1.5, "color": colors["font"]},
+            },
+            "textposition": "top right",
+            "textfont": {"size": style.font + 2, "color": colors["font"]},
+            "cliponaxis": False,
             "hoverinfo": "skip",
         }
     )
-    animated = [len(data) - 4, len(data) - 3, len(data) - 2, len(data) - 1]
+    animated = [len(data) - 2, len(data) - 1]
     frames = [
         {"name": str(int(t)), "data": d, "traces": animated}
         for t, d in zip(fsteps, per_frame, strict=True)
     ]
-    decades = {k: math.log10(hi / lo) if hi >= lo > 0 else 0.0 for k, (lo, hi) in spans.items()}
-    layout = _layout(surface, style, (ax_x, ax_y), fsteps, len(series) > 0, decades)
-    if series:  # fixed ranges: plotly then skips autoranging on every animation frame
-        layout["xaxis2"]["range"] = [0, max(n_steps, 1)]
-        for axis, key in (("yaxis2", "gap"), ("yaxis3", "grad")):
-            layout[axis]["range"] = ranges[key]
+    layout = _layout(surface, style, (ax_x, ax_y), fsteps, bands if series else None)
+    # fixed ranges: plotly then skips autoranging on every animation frame
+    layout["xaxis2"]["range"] = [0, max(n_steps, 1)]
     layout["images"] = [image or surface_image(surface, dark=style.dark, cmap=style.cmap)]
     return {"data": data, "layout": layout, "frames": frames if series else []}
 
@@ -536,6 +516,64 @@ def log_range(span: Sequence[float]) -> list[float]:
     return [lo - pad, hi + pad]
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_label(value: float) -> str:
+    """A tick label in plotly's "power" style: 1, 10, 2×10⁻³ ..."""
+    k = math.floor(math.log10(value) + 1e-9)
+    m = round(value / 10.0**k)
+    if m == 10:
+        m, k = 1, k + 1
+    base = {0: "1", 1: "10"}.get(k, "10" + str(k).translate(_SUPERSCRIPT))
+    return base if m == 1 else f"{m}×{base}"
+
+
+@dataclass(frozen=True)
+class Band:
+    """One curve panel inside the shared curve axes: log10(value) in [lo, hi] -> paper [p0, p1].
+
+    The y axis of the curves is the paper height itself (range = the bands' extent), so one
+    trace can hold an optimizer's loss curve and its gradient-norm curve, each in its own band.
+    """
+
+    lo: float
+    hi: float
+    p0: float
+    p1: float
+
+    @classmethod
+    def around(cls, arrays: Sequence[np.ndarray], paper: Sequence[float]) -> Band:
+        """The band showing every positive value of ``arrays`` (padded), on ``paper``."""
+        finite = [a[np.isfinite(a)] for a in arrays]
+        values = np.concatenate(finite) if finite else np.array([])
+        if values.size == 0:
+            values = np.array([GAP_FLOOR, 1.0])
+        lo, hi = log_range([float(values.min()), float(values.max())])
+        return cls(lo, hi, float(paper[0]), float(paper[1]))
+
+    def y(self, values: np.ndarray) -> list[Any]:
+        """Positive values -> paper heights (rounded to 1e-4 of the chart: below a pixel)."""
+        logs = np.log10(np.asarray(values, dtype=np.float64))
+        return rounded(self.p0 + (logs - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0), 4)
+
+    def ticks(self) -> tuple[list[Any], list[str]]:
+        """Tick heights and labels: decades (every n-th for a wide band), else 1-2-5 steps."""
+        span = self.hi - self.lo
+        every = max(1, math.ceil(span / 4)) if span >= 2 else 1
+        values = [10.0**k for k in range(math.ceil(self.lo), math.floor(self.hi) + 1)][::every]
+        for mantissas in ((1, 2, 5), range(1, 10)):
+            if len(values) >= 2:
+                break
+            values = [
+                m * 10.0**k
+                for k in range(math.floor(self.lo), math.ceil(self.hi) + 1)
+                for m in mantissas
+                if self.lo <= math.log10(m * 10.0**k) <= self.hi
+            ]
+        return self.y(np.array(values)), [power_label(v) for v in values]
+
+
 def _curve_stop(s: Series) -> int:
     """Recorded states to draw on the curves: up to run 0's divergence, else all."""
     d = int(s.diverged_at[0]) if len(s.diverged_at) else -1
@@ -545,17 +583,20 @@ def _curve_stop(s: Series) -> int:
 
 
 def _frame_traces(
-    series: Sequence[Series], fsteps: np.ndarray, dec: int
+    series: Sequence[Series],
+    fsteps: np.ndarray,
+    dec: int,
+    bands: tuple[Band, Band],
 ) -> list[list[dict[str, Any]]]:
-    """The four animated traces (heads, loss marker, gradient-norm marker, step readout) for
-    each frame step.
+    """The two animated traces for each frame step: the heads on the surface, and the current
+    point of every curve (loss band, gradient-norm band) followed by the step readout.
 
     Vectorized over frames: one rounding and one ``tolist`` per array, not per frame.
     """
+    readout_y = bands[0].p0
     if not series:
         return [
-            [{"x": [], "y": []}, {"x": [], "y": []}, {"x": [], "y": []}, {"text": ["step 0"]}]
-            for _ in fsteps
+            [{"x": [], "y": []}, {"x": [0], "y": [readout_y], "text": ["step 0"]}] for _ in fsteps
         ]
     heads, lx, ly, gy = [], [], [], []
     for s in series:
@@ -569,16 +610,18 @@ def _frame_traces(
     h = np.concatenate(heads, axis=1)  # (F, K_all, 2)
     hx, hy = rounded(h[..., 0], dec), rounded(h[..., 1], dec)
     sx = np.stack(lx, axis=1).astype(np.int64).tolist()  # (F, S)
-    sl = np.stack(ly, axis=1)
-    sg = np.stack(gy, axis=1)
-    sly = np.array(significant(sl.ravel())).reshape(sl.shape).tolist()
-    sgy = np.array(significant(sg.ravel())).reshape(sg.shape).tolist()
+    sl, sg = np.stack(ly, axis=1), np.stack(gy, axis=1)
+    yl = np.array(bands[0].y(sl.ravel())).reshape(sl.shape).tolist()
+    yg = np.array(bands[1].y(sg.ravel())).reshape(sg.shape).tolist()
+    blank = [""] * (2 * len(series))
     return [
         [
             {"x": hx[i], "y": hy[i]},
-            {"x": sx[i], "y": sly[i]},
-            {"x": sx[i], "y": sgy[i]},
-            {"text": [f"step {int(t)}"]},
+            {
+                "x": sx[i] + sx[i] + [0],
+                "y": yl[i] + yg[i] + [readout_y],
+                "text": [*blank, f"step {int(t)}"],
+            },
         ]
         for i, t in enumerate(fsteps)
     ]
@@ -598,9 +641,10 @@ def _layout(
     style: Style,
     labels: tuple[str, str],
     fsteps: np.ndarray,
-    animated: bool,
-    decades: Mapping[str, float],
+    bands: tuple[Band, Band] | None,
 ) -> dict[str, Any]:
+    """The layout; ``bands`` (None: nothing to animate) place the two curve panels."""
+    animated = bands is not None
     colors = style.colors
     f = style.font
     dom = style.domains
@@ -612,18 +656,14 @@ def _layout(
         "tickfont": {"size": f - 2},
         "title": {"font": {"size": f}},
     }
-    log_axis = axis | {
-        "type": "log",
-        "showgrid": True,
-        "gridcolor": colors["grid"],
-        "exponentformat": "power",
-    }
-
-    def ticks(key: str) -> dict[str, Any]:
-        d = decades.get(key, 0.0)
-        return {"dtick": max(1, math.ceil(d / 4))} if d >= 2 else {}
-
     gap_title = "loss − f*" if reference_value(surface) is not None else "loss"
+    curve_y = [dom["y3"][0], dom["y2"][1]]  # the curves' y axis is the paper height itself
+    tickvals: list[Any] = []
+    ticktext: list[str] = []
+    for band in bands or ():
+        vals, text = band.ticks()
+        tickvals += vals
+        ticktext += text
     layout: dict[str, Any] = {
         "height": style.height,
         "margin": {
@@ -661,19 +701,37 @@ def _layout(
             "title": {"text": labels[1], "font": {"size": f}},
         },
         "xaxis2": axis
-        | {"domain": dom["x2"], "anchor": "y2", "matches": "x3", "showticklabels": style.stacked},
-        "yaxis2": log_axis
-        | ticks("gap")
+        | {"domain": dom["x2"], "anchor": "y2", "title": {"text": "step", "font": {"size": f}}},
+        # Two bands, each with its own log ticks; zooming moves the steps only.
+        "yaxis2": axis
         | {
-            "domain": dom["y2"],
+            "domain": curve_y,
+            "range": curve_y,
             "anchor": "x2",
-            "title": {"text": gap_title, "font": {"size": f}},
+            "fixedrange": True,
+            "showgrid": True,
+            "gridcolor": colors["grid"],
+            "tickmode": "array",
+            "tickvals": tickvals,
+            "ticktext": ticktext,
         },
-        "xaxis3": axis
-        | {"domain": dom["x3"], "anchor": "y3", "title": {"text": "step", "font": {"size": f}}},
-        "yaxis3": log_axis
-        | ticks("grad")
-        | {"domain": dom["y3"], "anchor": "x3", "title": {"text": "|∇f|", "font": {"size": f}}},
+        # The bands' titles, where the axis titles of two separate panels would be.
+        "annotations": [
+            {
+                "text": title,
+                "xref": "paper",
+                "yref": "paper",
+                "x": dom["x2"][0],
+                "y": (lo + hi) / 2,
+                "xanchor": "right",
+                "yanchor": "middle",
+                "xshift": -round(3.4 * (f - 2)),
+                "textangle": -90,
+                "showarrow": False,
+                "font": {"size": f},
+            }
+            for title, (lo, hi) in ((gap_title, dom["y2"]), ("|∇f|", dom["y3"]))
+        ],
     }
     if not animated:
         return layout
@@ -719,7 +777,7 @@ def _layout(
             "y": dom["slider_y"][0],
             "yanchor": "top",
             # The room the step label above the rail and the tick labels below it took, so
-            # the chart keeps its layout (the "step-now" text shows the step instead).
+            # the chart keeps its layout (the step readout shows the step instead).
             "pad": {"t": round(1.6 * f), "b": round(1.6 * (f - 2))},
             "font": {"size": f - 2},
             "currentvalue": {"visible": False},

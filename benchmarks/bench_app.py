@@ -19,7 +19,7 @@ in the same run, the first being the method of earlier sessions:
     painted);
   * playback frame rate. Old: ``plotly_animatingframe`` events per second. New: frames
     actually painted per second: a requestAnimationFrame loop compares the on-screen
-    positions (SVG transforms) of the ``heads`` and ``loss-now`` markers and counts the
+    positions (SVG transforms) of the ``heads`` and ``curves-now`` markers and counts the
     frames that show positions not shown before in that playback. Events can overcount (an
     event for a frame the browser never painted); painted frames cannot.
 
@@ -173,10 +173,10 @@ new MutationObserver(() => {
   }
 }).observe(document, {subtree: true, childList: true});
 """.replace("__CHART__", CHART)
-# The on-screen positions of the moving markers (heads on the surface, loss-now on the curves).
+# The on-screen positions of the moving markers (heads on the surface, curves-now on the curves).
 MARKERS_SIG = """(gd) => { let s = '';
   gd.querySelectorAll('.scatterlayer .trace').forEach((g) => { const d = g.__data__;
-    if (d && d[0] && d[0].trace && (d[0].trace.name === 'heads' || d[0].trace.name === 'loss-now'))
+    if (d && d[0] && d[0].trace && (d[0].trace.name === 'heads' || d[0].trace.name === 'curves-now'))
       g.querySelectorAll('.point').forEach((p) => { s += p.getAttribute('transform'); }); });
   return s; }"""
 
@@ -208,7 +208,7 @@ def bench_browser(repeats: int) -> dict[str, Any]:
             out["playback_fps"].append(events)
             out["painted_fps"].append(painted_fps)
         # What a visitor first sees: the default page (five optimizers, 200 steps). Plotly
-        # re-runs its defaults for every trace on every frame (three traces per optimizer).
+        # re-runs its defaults for every trace on every frame (two traces per optimizer).
         out["default_painted_fps"] = []
         page.goto(url + "/")
         page.wait_for_selector(CHART + " .main-svg", timeout=60_000)

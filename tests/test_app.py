@@ -86,7 +86,7 @@ def test_every_surface_renders_with_the_default_optimizers(name: str) -> None:
     fig = spec(at)
     s = surfaces.get(name)
     assert fig["layout"]["xaxis"]["range"] == list(s.bounds[0])
-    assert [t["name"] for t in fig["data"]][-4:] == ["heads", "loss-now", "grad-now", "step-now"]
+    assert [t["name"] for t in fig["data"]][-2:] == ["heads", "curves-now"]
     assert s.description in texts(at.markdown)
 
 
@@ -322,7 +322,7 @@ def test_frames_are_subsampled_and_touch_only_the_animated_traces() -> None:
     series = figures.prepare(s, runs, {n: n for n in runs})
     fig = figures.race_figure(s, series, np.array([s.default_start]))
     assert len(fig["frames"]) <= 150
-    animated = {len(fig["data"]) - i for i in (1, 2, 3, 4)}
+    animated = {len(fig["data"]) - i for i in (1, 2)}
     assert all(set(f["traces"]) == animated for f in fig["frames"])
     assert fig["frames"][0]["name"] == "0" and fig["frames"][-1]["name"] == "500"
     payload = json.dumps(fig, separators=(",", ":"))
@@ -342,6 +342,19 @@ def test_result_rows_never_show_nan() -> None:
         for v in row.values():
             assert "nan" not in v.lower() and "inf" not in v.lower()
     assert math.isfinite(float(rows[0]["final loss"]))
+
+
+def test_median_agrees_with_numpy() -> None:
+    rng = np.random.default_rng(0)
+    for n in range(1, 14):
+        values = rng.normal(size=n) * 10.0 ** rng.integers(-3, 4, size=n)
+        assert compute._median(values.tolist()) == pytest.approx(float(np.median(values)))
+        assert compute._median([int(v) for v in values * 100]) == float(
+            np.median([int(v) for v in values * 100])
+        )
+    assert math.isnan(compute._median([1.0, math.nan, 2.0]))
+    assert math.isnan(compute._median([]))
+    assert compute._median([math.inf, 1.0, 2.0]) == 2.0
 
 
 def test_thin_keeps_corners_and_ends_and_drops_crowded_points() -> None:

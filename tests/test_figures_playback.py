@@ -48,12 +48,12 @@ def test_play_is_not_capped_at_half_the_display_rate() -> None:
 def test_frames_touch_only_the_marker_traces_and_the_step_readout() -> None:
     fig = race()
     names = [t["name"] for t in fig["data"]]
-    moving = {names.index(n) for n in ("heads", "loss-now", "grad-now", "step-now")}
+    moving = {names.index(n) for n in ("heads", "curves-now")}
     assert all(set(f["traces"]) == moving for f in fig["frames"])
     assert all(set(f) == {"name", "data", "traces"} for f in fig["frames"])  # no frame layout
-    readout = names.index("step-now")
+    now = names.index("curves-now")
     for f in fig["frames"]:  # every frame shows its own step, not the nearest slider tick's
-        assert f["data"][f["traces"].index(readout)]["text"] == [f"step {f['name']}"]
+        assert f["data"][f["traces"].index(now)]["text"][-1] == f"step {f['name']}"
 
 
 def test_the_scrubber_has_at_most_fifty_positions_first_and_last_included() -> None:

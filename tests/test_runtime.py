@@ -44,3 +44,29 @@ def test_tune_gc_freezes_start_up_objects_and_sets_thresholds_once() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=".")
     assert done.returncode == 0, done.stderr
     assert gc.isenabled()
+
+
+def test_race_figures_are_encoded_by_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """st.plotly_chart encodes through plotly.io.to_json: with orjson installed (a dependency)
+    plotly's "auto" engine uses it, 1 ms per race figure instead of 9 with the json module."""
+    import json
+
+    import numpy as np
+    import orjson
+    import plotly.io as pio
+
+    import optimizers
+    import surfaces
+    from app import figures
+
+    s = surfaces.get("ravine")
+    runs = {n: optimizers.simulate(s, n, np.array(s.default_start), 200) for n in ("sgd", "adam")}
+    fig = figures.race_figure(
+        s, figures.prepare(s, runs, {n: n for n in runs}), np.array([s.default_start])
+    )
+    calls: list[int] = []
+    real = orjson.dumps
+    monkeypatch.setattr(orjson, "dumps", lambda *a, **k: calls.append(1) or real(*a, **k))
+    spec = pio.to_json(figures.PlainFigure(fig), validate=False)  # what st.plotly_chart calls
+    assert calls, "plotly did not use orjson"
+    assert json.loads(spec) == json.loads(json.dumps(fig))
