@@ -29,7 +29,7 @@ from app.state import PAGE_HYPER, AppState
 from optimizers import Hyper
 
 log = logging.getLogger(__name__)
-runtime.tune_gc()  # once per process: the first run imports this module
+runtime.tune_process()  # once per process: the first run imports this module
 
 CHART_KEY = "race"
 LESSONS_KEY = "lessons_open"

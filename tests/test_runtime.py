@@ -26,18 +26,36 @@ def test_thresholds_parse_or_fall_back(raw: str, expected: tuple[int, int, int])
     assert runtime.thresholds(raw) == expected
 
 
-def test_tune_gc_freezes_start_up_objects_and_sets_thresholds_once() -> None:
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", runtime.SWITCH_INTERVAL),
+        ("0.002", 0.002),
+        ("5e-4", 5e-4),
+        ("0", runtime.SWITCH_INTERVAL),
+        ("nan", runtime.SWITCH_INTERVAL),
+        ("1", runtime.SWITCH_INTERVAL),
+        ("fast", runtime.SWITCH_INTERVAL),
+    ],
+)
+def test_switch_interval_parses_or_falls_back(raw: str, expected: float) -> None:
+    assert runtime.switch_interval(raw) == expected
+
+
+def test_tune_process_freezes_start_up_objects_and_sets_thresholds_once() -> None:
     code = (
-        "import gc, os\n"
+        "import gc, os, sys\n"
         "os.environ['OP_GC_THRESHOLDS'] = '5000,7,9'\n"
         "from app import runtime\n"
         "assert gc.get_freeze_count() == 0\n"
-        "runtime.tune_gc()\n"
+        "assert sys.getswitchinterval() == 0.005\n"
+        "runtime.tune_process()\n"
         "frozen = gc.get_freeze_count()\n"
         "assert frozen > 1000, frozen\n"
         "assert gc.get_threshold() == (5000, 7, 9), gc.get_threshold()\n"
+        "assert sys.getswitchinterval() == runtime.SWITCH_INTERVAL\n"
         "gc.set_threshold(700, 10, 10)\n"
-        "runtime.tune_gc()  # idempotent: a second call changes nothing\n"
+        "runtime.tune_process()  # idempotent: a second call changes nothing\n"
         "assert gc.get_threshold() == (700, 10, 10)\n"
         "assert gc.get_freeze_count() == frozen\n"
     )
