@@ -15,7 +15,7 @@ playback speed is set by the number of traces, not by their points. Each optimiz
 draws both of its curves as one trace: the two curve panels are two :class:`Band` s of one
 pair of axes (``x2``/``y2``) whose y coordinate is the paper height, each band mapping log10
 of its values onto its own height, with its own ticks (8 optimizers: 21 traces instead of 31,
-playback 28 -> 3x fps; benchmarks/bench_app.py).
+playback 28-29 -> 33-34 fps in headless Chromium; benchmarks/bench_app.py).
 
 Trace order of the race figure (the tests and the browser test rely on the names, not indices):
 ``click-grid``, critical points, ``start``, one path per optimizer, ``diverged``, one curve

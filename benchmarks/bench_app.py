@@ -176,7 +176,8 @@ new MutationObserver(() => {
 # The on-screen positions of the moving markers (heads on the surface, curves-now on the curves).
 MARKERS_SIG = """(gd) => { let s = '';
   gd.querySelectorAll('.scatterlayer .trace').forEach((g) => { const d = g.__data__;
-    if (d && d[0] && d[0].trace && (d[0].trace.name === 'heads' || d[0].trace.name === 'curves-now'))
+    const name = d && d[0] && d[0].trace ? d[0].trace.name : '';
+    if (name === 'heads' || name === 'curves-now')
       g.querySelectorAll('.point').forEach((p) => { s += p.getAttribute('transform'); }); });
   return s; }"""
 
@@ -311,12 +312,12 @@ NOTES = """## Reading these numbers
   learning-rate slider only while it is on; the panels under the race are drawn only when
   opened. The figure dict is cached per (every run's cache key, view options), so a rerun
   that changes nothing drawn skips building it; it is still JSON-encoded by
-  ``st.plotly_chart`` on every run (about 10 ms of the rerun, stdlib ``json``: orjson is
-  not among the project's dependencies).
-- Where the CPU of a rerun goes (lr changed, 8 optimizers, measured with ``time.thread_time``
-  around each part, 2026-11-22): ``st.plotly_chart`` about 12 ms (10 ms of it encoding the
-  136 KB figure with the stdlib json), building the widgets about 15 ms (every widget call
-  also scans the whole session state inside Streamlit: selectbox, number_input and slider
+  ``st.plotly_chart`` on every run: 1-2 ms with orjson (a dependency since 2026-11-22,
+  which plotly picks by itself), 9-10 ms with the stdlib ``json`` before.
+- Where the CPU of a rerun went (lr changed, 8 optimizers, measured with ``time.thread_time``
+  around each part, 2026-11-22, before orjson): ``st.plotly_chart`` about 12 ms (10 ms of
+  it encoding the 136 KB figure with the stdlib json), building the widgets about 15 ms (every
+  widget call also scans the whole session state inside Streamlit: selectbox, number_input and slider
   read ``filtered_state``), figure build 4 ms, race 3 ms (one optimizer simulated), the
   Lessons popover's nine buttons 3 ms, the About cards 3 ms, results table 2 ms.
 - Page load (Chrome CPU profiles of a load, 2026-11-22): about 0.4 s to the websocket and the
@@ -332,9 +333,13 @@ NOTES = """## Reading these numbers
   and plotly redraws the figure; half of plotly's redraw is the step slider measuring each of
   its 150 step labels and "step N" texts (two text measurements per step, on every redraw).
 - Playback: for every animation frame plotly.js re-runs ``supplyDefaults`` and ``calc`` over
-  every trace (31 for 8 optimizers) and every layout component (6 axes, the legend, the
-  scrubber, the buttons), even though a frame moves only the marker traces and step readout
-  (``redraw: false``, no frame layout); this, not the drawing, is most of a frame's cost.
+  every trace and every layout component (4 axes, the legend, the scrubber, the buttons),
+  even though a frame moves only the two marker traces (``redraw: false``, no frame
+  layout); this, not the drawing, is most of a frame's cost (Chrome CPU profile: 65-73 %
+  of the playback time, a quarter of it ``findArrayAttributes`` crawling each trace's
+  schema). So the figure keeps traces few: each optimizer's loss and gradient-norm curves
+  are one trace in two bands of one axis pair, and one trace moves all curve markers and
+  the step readout. 8 optimizers: 31 traces gave 28-29 fps, 21 traces give 33-34 fps.
   Play asks for a frame every 16 ms: plotly advances at the first display tick more than that
   after the last frame, so the former 20 ms could never exceed 30 fps at 60 Hz.
 """
