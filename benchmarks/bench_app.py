@@ -317,8 +317,8 @@ NOTES = """## Reading these numbers
 - Where the CPU of a rerun went (lr changed, 8 optimizers, measured with ``time.thread_time``
   around each part, 2026-11-22, before orjson): ``st.plotly_chart`` about 12 ms (10 ms of
   it encoding the 136 KB figure with the stdlib json), building the widgets about 15 ms (every
-  widget call also scans the whole session state inside Streamlit: selectbox, number_input and slider
-  read ``filtered_state``), figure build 4 ms, race 3 ms (one optimizer simulated), the
+  widget call also scans the whole session state inside Streamlit: selectbox, number_input
+  and slider read ``filtered_state``), figure build 4 ms, race 3 ms (one optimizer simulated), the
   Lessons popover's nine buttons 3 ms, the About cards 3 ms, results table 2 ms.
 - Page load (Chrome CPU profiles of a load, 2026-11-22): about 0.4 s to the websocket and the
   first messages; then the main thread renders the sidebar, evaluates the syntax-highlighter
