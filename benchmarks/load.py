@@ -197,6 +197,9 @@ class Student:
         )
         assert self.ws.response is not None
         self.worker = answered_by(self.ws.response.headers.get("X-Upstream", ""))
+        for value in self.ws.response.headers.get_all("Set-Cookie"):  # a browser keeps these too
+            k, _, v = value.split(";", 1)[0].partition("=")
+            self.cookies[k.strip()] = v.strip()
         self._reader = asyncio.create_task(self._read(self.ws))
 
     async def _read(self, ws: ClientConnection) -> None:
@@ -331,7 +334,8 @@ class Student:
 
 def answered_by(upstream_addr: str) -> str:
     """The worker that answered: nginx lists every worker it tried, the last one answered."""
-    return upstream_addr.split(",")[-1].strip()
+    # Tries within the pool are separated by ", ", a redirect to another group by " : ".
+    return re.split(r", | : ", upstream_addr)[-1].strip()
 
 
 async def http_request(
@@ -494,12 +498,21 @@ def nginx_site(listen_port: int, worker_ports: list[int], *, debug_header: bool 
     )
     text, n = re.subn(r"^\s*server app:8501[^\n]*;$", servers, text, flags=re.M)
     assert n == 1, "the upstream block of the nginx recipe changed shape"
+    # The workers' addresses a routing cookie may name: exactly these loopback workers.
+    pattern = "|".join(str(p) for p in worker_ports)
+    text, n = re.subn(
+        r'^\s*"~\^172[^\n]*:8501\$" \$cookie_op_worker;$',
+        f'    "~^127\\.0\\.0\\.1:({pattern})$" $cookie_op_worker;',
+        text,
+        flags=re.M,
+    )
+    assert n == 1, "the workers' address pattern of the nginx recipe changed shape"
     text, n = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen_port};", text)
     assert n == 1
     if debug_header:  # which worker answered: for the tests and this benchmark only
         text = text.replace(
-            "add_header Set-Cookie $op_route_set_cookie always;",
-            "add_header Set-Cookie $op_route_set_cookie always;\n"
+            "add_header Set-Cookie $op_set_cookie always;",
+            "add_header Set-Cookie $op_set_cookie always;\n"
             "    add_header X-Upstream $upstream_addr always;",
         )
     return text
@@ -524,7 +537,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    log_format route '$cookie_op_route $op_route $upstream_addr $status "$request_uri"';
+    log_format route '$cookie_op_worker $op_backend $upstream_addr $status "$request_uri"';
     access_log {d}/access.log route;
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;

@@ -467,6 +467,10 @@ def test_deploy_recipes_reference_what_exists() -> None:
     assert "./nginx/optimizer-playground.conf:/etc/nginx/conf.d/default.conf" in compose
     assert (ROOT / "deploy/nginx/optimizer-playground.conf").exists()
     assert "context: .." in compose and "service_healthy" in compose
+    # nginx follows a routing cookie only into the Compose network's (fixed) subnet
+    site = (ROOT / "deploy/nginx/optimizer-playground.conf").read_text()
+    assert "subnet: 172.28.0.0/16" in compose
+    assert '"~^172\\.28\\.\\d{1,3}\\.\\d{1,3}:8501$" $cookie_op_worker;' in site
     k8s = ROOT / "deploy/k8s"
     deployment = (k8s / "deployment.yaml").read_text()
     for probe in ("readinessProbe", "livenessProbe"):

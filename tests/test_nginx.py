@@ -4,7 +4,8 @@ front of two Streamlit workers on loopback ports, driven over Streamlit's own We
 The configuration under test is the deployable file with only the worker addresses and the
 listen address filled in, plus an ``X-Upstream`` response header that names the worker (so that
 a client can see where each request went). Stickiness is also checked from the servers' side:
-nginx's access log (routing cookie -> worker) and each worker's own count of active sessions.
+nginx's access log (the routing cookie a request carried -> the worker that answered it) and
+each worker's own count of active sessions.
 """
 
 from __future__ import annotations
@@ -54,10 +55,17 @@ def test_generated_config_is_the_recipe() -> None:
     assert "server 127.0.0.1:8711 max_fails=1 fail_timeout=10s;" in site
     assert "server 127.0.0.1:8712 max_fails=1 fail_timeout=10s;" in site
     assert "listen 127.0.0.1:8799;" in site
+    assert '    "~^127\\.0\\.0\\.1:(8711|8712)$" $cookie_op_worker;' in site
     removed = set(recipe.splitlines()) - set(site.splitlines())
-    assert removed == {"    server app:8501 max_fails=1 fail_timeout=10s;", "    listen 80;"}
+    assert removed == {
+        "    server app:8501 max_fails=1 fail_timeout=10s;",
+        "    listen 80;",
+        '    "~^172\\.28\\.\\d{1,3}\\.\\d{1,3}:8501$" $cookie_op_worker;',
+    }
     for needed in (
-        "hash $op_route consistent;",
+        "least_conn;",
+        "proxy_pass http://$op_backend;",
+        "error_page 502 504 = @stream_pool;",
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
         "proxy_read_timeout 1h;",
@@ -107,12 +115,35 @@ def test_sessions_spread_and_stick(farm: tuple[str, list[Any], Any]) -> None:
             await asyncio.gather(*(s.close() for s in students))
 
     asyncio.run(go())
-    routes: dict[str, set[str]] = {}
+    carried = 0
     for line in nginx.access_log():
-        _cookie, route, upstream, _status, _uri = line.split(" ", 4)
-        routes.setdefault(route, set()).add(upstream)
-    assert len(routes) >= n
-    assert all(len(v) == 1 for v in routes.values()), routes
+        cookie, backend, upstream, _status, _uri = line.split(" ", 4)
+        if cookie != "-":  # a request with a routing cookie: answered by the worker it names
+            carried += 1
+            assert backend == cookie and upstream == cookie, line
+        else:  # a new browser: the pool (least_conn) chose
+            assert backend == "optimizer_playground" and upstream in addrs, line
+    assert carried >= 3 * n  # health, page, WebSocket and reconnect of every session
+
+
+def test_new_browsers_take_turns_between_idle_workers(farm: tuple[str, list[Any], Any]) -> None:
+    """least_conn: one after another, new browsers alternate between the (idle) workers, where
+    a random cookie would split them like coin flips."""
+    base, workers, _ = farm
+
+    async def go() -> list[str]:
+        students = []
+        try:
+            for i in range(6):
+                s = load.Student(base, random.Random(i))
+                students.append(s)
+                assert (await s.load_page()).status == "ok"
+            return [s.worker for s in students]
+        finally:
+            await asyncio.gather(*(s.close() for s in students))
+
+    seen = asyncio.run(go())
+    assert sorted(seen.count(f"127.0.0.1:{w.port}") for w in workers) == [3, 3], seen
 
 
 def test_killed_worker_sessions_move_and_others_carry_on(
@@ -149,6 +180,22 @@ def test_killed_worker_sessions_move_and_others_carry_on(
             assert workers[1].alive()
         finally:
             await asyncio.gather(*(s.close() for s in students))
+
+    asyncio.run(go())
+
+
+def test_a_forged_routing_cookie_goes_to_the_pool(farm: tuple[str, list[Any], Any]) -> None:
+    """nginx follows op_worker only to a worker's address; anything else is a new browser."""
+    base, workers, _ = farm
+    addrs = {f"127.0.0.1:{w.port}" for w in workers}
+
+    async def go() -> None:
+        for forged in ("169.254.169.254:80", "127.0.0.1:22", "127.0.0.1:8711x", "evil.example:80"):
+            s = load.Student(base, random.Random(0))
+            s.cookies["op_worker"] = forged
+            assert await s.http_get("/") == 200
+            assert s.http_workers and s.http_workers[-1] in addrs, (forged, s.http_workers)
+            assert s.cookies["op_worker"] in addrs  # and the browser gets a real worker's cookie
 
     asyncio.run(go())
 
