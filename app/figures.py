@@ -520,13 +520,16 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def power_label(value: float) -> str:
-    """A tick label in plotly's "power" style: 1, 10, 2×10⁻³ ..."""
+    """A log-axis tick label: 1, 10, 100 and 10ⁿ for decades; 0.05, 2, 500 or 2×10ⁿ between."""
     k = math.floor(math.log10(value) + 1e-9)
     m = round(value / 10.0**k)
     if m == 10:
         m, k = 1, k + 1
-    base = {0: "1", 1: "10"}.get(k, "10" + str(k).translate(_SUPERSCRIPT))
-    return base if m == 1 else f"{m}×{base}"
+    if m == 1:
+        return {0: "1", 1: "10", 2: "100"}.get(k, "10" + str(k).translate(_SUPERSCRIPT))
+    if -2 <= k <= 2:
+        return f"{m * 10.0**k:.{max(0, -k)}f}"
+    return f"{m}×10" + str(k).translate(_SUPERSCRIPT)
 
 
 @dataclass(frozen=True)

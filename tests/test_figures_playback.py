@@ -77,3 +77,36 @@ def test_the_warm_up_chart_is_gone_after_the_first_run() -> None:
     assert '"heads"' in charts[0].proto.spec
     at.run()
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_power_labels_read_like_a_log_axis() -> None:
+    cases = {1e-16: "10⁻¹⁶", 0.01: "10⁻²", 0.05: "0.05", 0.5: "0.5", 1: "1", 2: "2", 10: "10"}
+    cases |= {50: "50", 100: "100", 500: "500", 1000: "10³", 2000: "2×10³", 0.002: "2×10⁻³"}
+    assert {v: figures.power_label(v) for v in cases} == cases
+
+
+def test_each_band_maps_its_decades_onto_its_own_height() -> None:
+    band = figures.Band(lo=-16.3, hi=3.2, p0=0.0, p1=0.46)
+    assert band.y(np.array([10**-16.3, 10**3.2])) == [0.0, 0.46]
+    heights, labels = band.ticks()
+    assert 2 <= len(labels) <= 5 and all(0.0 <= h <= 0.46 for h in heights)
+    assert labels[0] == "10⁻¹⁶"
+    narrow = figures.Band(lo=-0.4, hi=0.45, p0=0.54, p1=1.0)  # less than a decade: 1-2-5
+    assert narrow.ticks()[1] == ["0.5", "1", "2"]
+
+
+def test_one_curve_trace_per_optimizer_holds_both_curves_in_their_bands() -> None:
+    fig = race(steps=300)
+    layout = fig["layout"]
+    lo, hi = layout["yaxis2"]["range"]
+    curves = [t for t in fig["data"] if t.get("yaxis") == "y2" and t["mode"] == "lines"]
+    assert [t["name"] for t in curves] == ["sgd", "adam"]
+    for t in curves:
+        split = t["x"].index(None)  # loss gap, a break, gradient norm
+        assert t["y"][split] is None and t["customdata"][split] is None
+        loss_y, grad_y = t["y"][:split], t["y"][split + 1 :]
+        assert min(grad_y) >= lo and max(grad_y) < min(loss_y)  # the lower band, then the upper
+        assert max(loss_y) <= hi
+        assert all(v > 0 for v in t["customdata"][:split] + t["customdata"][split + 1 :])
+    titles = [a["text"] for a in layout["annotations"]]
+    assert titles == ["loss − f*", "|∇f|"]
