@@ -170,11 +170,14 @@ class Student:
         status, head = await http_request(self.host, int(self.port), path, self._headers(headers))
         for name, value in head:
             if name == "set-cookie":
-                k, _, v = value.split(";", 1)[0].partition("=")
-                self.cookies[k.strip()] = v.strip()
+                self._keep_cookie(value)
             elif name == "x-upstream":
                 self.http_workers.append(answered_by(value))
         return status
+
+    def _keep_cookie(self, set_cookie: str) -> None:
+        k, _, v = set_cookie.split(";", 1)[0].partition("=")
+        self.cookies[k.strip()] = v.strip()
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         h = dict(extra or {})
@@ -198,8 +201,7 @@ class Student:
         assert self.ws.response is not None
         self.worker = answered_by(self.ws.response.headers.get("X-Upstream", ""))
         for value in self.ws.response.headers.get_all("Set-Cookie"):  # a browser keeps these too
-            k, _, v = value.split(";", 1)[0].partition("=")
-            self.cookies[k.strip()] = v.strip()
+            self._keep_cookie(value)
         self._reader = asyncio.create_task(self._read(self.ws))
 
     async def _read(self, ws: ClientConnection) -> None:
