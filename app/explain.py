@@ -4,7 +4,8 @@ Pure Python (no streamlit). Everything shown comes from a :class:`Trajectory` si
 ``trace=True`` — the same core run that draws the path — so no update rule is implemented twice:
 this module only reads the recorded gradient, the optimizer state before and after the step,
 the derived quantities (bias corrections, per-coordinate effective learning rate, update) and the
-positions, and typesets them. Symbols come from ``Optimizer.trace_symbols``.
+positions, and typesets them. Every name, symbol and kind (state or derived) comes from the
+optimizer's own metadata (``Optimizer.symbols``), every formula from ``Optimizer.algorithm``.
 
 The three momentum conventions (torch, exponential average, learning rate inside) are run side
 by side with ``optimizers.momentum.equivalent_lr`` so the page can show that they coincide.
@@ -22,35 +23,8 @@ import numpy as np
 
 import optimizers
 
-# Trace keys that are not optimizer state (no "before" value): shown once, after the state.
-DERIVED = (
-    "lr",
-    "bias_correction1",
-    "bias_correction2",
-    "step_size",
-    "denom",
-    "effective_lr",
-    "update",
-)
-DERIVED_SYMBOLS = {
-    "grad": "g",
-    "lr": r"\eta",
-    "bias_correction1": r"1-\beta_1^{t}",
-    "bias_correction2": r"1-\beta_2^{t}",
-    "effective_lr": r"\eta^{\mathrm{eff}}",
-    "update": r"\Delta",
-}
-# b is the core's symbol for the momentum buffer (Optimizer.trace_symbols)
-CONVENTION_TEX = {
-    "torch": (r"b_t = \mu b_{t-1} + g_t", r"\theta_t = \theta_{t-1} - \eta\, b_t"),
-    "ema": (r"b_t = \beta b_{t-1} + (1-\beta)\, g_t", r"\theta_t = \theta_{t-1} - \eta\, b_t"),
-    "lr_inside": (r"b_t = \gamma b_{t-1} + \eta\, g_t", r"\theta_t = \theta_{t-1} - b_t"),
-}
-CONVENTION_TITLES = {
-    "torch": "torch.optim (lr outside)",
-    "ema": "exponential average (lessons)",
-    "lr_inside": "learning rate inside the velocity",
-}
+CONVENTIONS = optimizers.momentum.CONVENTIONS
+CONVENTION_TITLES = optimizers.momentum.CONVENTION_TITLES
 
 
 # ---------------------------------------------------------------- numbers as LaTeX
@@ -103,7 +77,7 @@ class Quantity:
     """One traced quantity at step t: value before the step (state only) and after."""
 
     key: str
-    symbol: str
+    symbol: optimizers.Symbol
     after: np.ndarray  # (2,) or ()
     before: np.ndarray | None = None  # None: derived quantity, or the state was still empty
 
@@ -126,9 +100,8 @@ class StepMaths:
     state: tuple[Quantity, ...]
     derived: tuple[Quantity, ...]
     hyper: dict[str, Any] = field(default_factory=dict)
-    update_tex: str = ""
+    algorithm: tuple[str, ...] = ()  # the rule's LaTeX for this run's settings
     plain_step: bool = False  # no optimizer state: the step is lr * g
-    grad_symbol: str = "g_t"
     note: str = ""
 
 
@@ -161,19 +134,24 @@ def step_maths(traj: Any, t: int, k: int = 0, axis: tuple[str, str] = ("x", "y")
         raise ValueError("the run has no steps to explain")
     t = int(min(max(t, 1), n_steps))
     opt = optimizers.get(traj.optimizer)
-    symbols = dict(opt.trace_symbols)
+    symbols = opt.symbols
     state: list[Quantity] = []
     derived: list[Quantity] = []
+    initial = getattr(traj, "trace_initial", {})
     for key, arr in traj.trace.items():
-        if key == "grad":
+        sym = symbols.get(key)
+        if key in ("grad", "update") or sym is None:
             continue
-        sym = symbols.get(key) or DERIVED_SYMBOLS.get(key) or rf"\mathrm{{{key}}}"
         after = _at(arr, t - 1, k)
-        if key in DERIVED:
-            derived.append(Quantity(key, sym, after))
-        else:
-            before = _at(arr, t - 2, k) if t >= 2 else None
+        if sym.kind == "state":
+            before: np.ndarray | None = None
+            if t >= 2:
+                before = _at(arr, t - 2, k)
+            elif key in initial:
+                before = _at(initial[key][None], 0, k)
             state.append(Quantity(key, sym, after, before))
+        else:
+            derived.append(Quantity(key, sym, after))
     hyper = {h.name: _hyper_value(traj.hyperparams, h.name, k) for h in opt.hypers}
     hyper = {n: v for n, v in hyper.items() if v is not None}
     div = int(np.asarray(traj.diverged_at)[k])
@@ -198,28 +176,25 @@ def step_maths(traj: Any, t: int, k: int = 0, axis: tuple[str, str] = ("x", "y")
         state=tuple(state),
         derived=tuple(derived),
         hyper=hyper,
-        update_tex=opt.update_tex,
+        algorithm=tuple(opt.algorithm(traj.hyperparams)),
         plain_step=not state
         and opt.uses == "grad"
         and not hyper.get("weight_decay")
         and not hyper.get("maximize"),
         note=note,
-        grad_symbol=symbols.get("grad", "g_t"),
     )
 
 
 # ---------------------------------------------------------------- LaTeX
 
 
-_T_RE = re.compile(r"([_^])t(?![A-Za-z])")
+THETA = optimizers.Symbol(r"\theta", "the point")
+GRAD = optimizers.Symbol("g", "the gradient")
 
 
-def _sub(symbol: str, t: int | str) -> str:
-    """``symbol`` at step ``t``: its generic ``_t`` / ``^t`` become ``_{5}``; a bare symbol gets
-    the subscript appended (``g`` -> ``g_{5}``)."""
-    if _T_RE.search(symbol):
-        return _T_RE.sub(lambda m: f"{m.group(1)}{{{t}}}", symbol)
-    return rf"{{{symbol}}}_{{{t}}}"
+def _sub(symbol: optimizers.Symbol, t: int | str) -> str:
+    """``symbol`` at step ``t`` (``m_{5}``); unindexed symbols (``\\rho_\\infty``) as they are."""
+    return symbol.at(str(t))
 
 
 def _paren(v: float) -> str:
@@ -231,14 +206,14 @@ def _paren(v: float) -> str:
 def to_latex(m: StepMaths) -> list[str]:
     """The step as a list of LaTeX display equations (one ``st.latex`` each)."""
     t = m.t
-    theta = r"\theta"
+    theta = THETA
     ax, ay = m.axis
     lines = [
         rf"{_sub(theta, t - 1)} = ({ax}, {ay}) = {vec(m.point_before)}, \qquad "
         rf"f({_sub(theta, t - 1)}) = {num(m.loss_before)}",
     ]
     if m.grad is not None:
-        lines.append(rf"{_sub(m.grad_symbol, t)} = \nabla f({_sub(theta, t - 1)}) = {vec(m.grad)}")
+        lines.append(rf"{_sub(GRAD, t)} = \nabla f({_sub(theta, t - 1)}) = {vec(m.grad)}")
     for q in m.state:
         before = vec(q.before) if q.before is not None else r"\text{(initial state)}"
         lines.append(
@@ -285,10 +260,7 @@ def hyper_line(m: StepMaths) -> str:
 def explain(traj: Any, t: int, k: int = 0, axis: tuple[str, str] = ("x", "y")) -> list[str]:
     """LaTeX lines for step ``t`` of run ``k``: the rule, the hyperparameters, then the numbers."""
     m = step_maths(traj, t, k, axis)
-    head = [m.update_tex] if m.update_tex else []
-    conv = m.hyper.get("convention")
-    if m.optimizer == "momentum" and conv in CONVENTION_TEX and conv != "torch":
-        head = [r",\quad ".join(CONVENTION_TEX[str(conv)])]  # the rule this run really used
+    head = [r"\begin{aligned}" + r" \\ ".join(m.algorithm) + r"\end{aligned}"]
     hl = hyper_line(m)
     return head + ([hl] if hl else []) + to_latex(m)
 
@@ -299,7 +271,7 @@ def explain(traj: Any, t: int, k: int = 0, axis: tuple[str, str] = ("x", "y")) -
 def convention_lrs(lr: float, beta: float, source: str) -> dict[str, float]:
     """The learning rate each convention needs to trace the same path as ``lr`` in ``source``."""
     eq = optimizers.momentum.equivalent_lr
-    return {c: float(eq(lr, beta, source, c)) for c in CONVENTION_TEX}
+    return {c: float(eq(lr, beta, source, c)) for c in CONVENTIONS}
 
 
 def convention_runs(
@@ -342,10 +314,11 @@ def max_relative_gap(runs: Mapping[str, tuple[float, Any]]) -> float:
 def conventions_latex(lr: float, beta: float, source: str = "torch") -> list[str]:
     """One line per convention: its rule and the learning rate that matches ``lr`` in ``source``."""
     lines = []
+    momentum = optimizers.get("momentum")
     for conv, lr_c in convention_lrs(lr, beta, source).items():
-        v_rule, p_rule = CONVENTION_TEX[conv]
+        rule = momentum.algorithm({"convention": conv})[-2:]  # the velocity and the step
         lines.append(
-            rf"\text{{{CONVENTION_TITLES[conv]}:}}\quad {v_rule},\quad {p_rule},"
+            rf"\text{{{CONVENTION_TITLES[conv]}:}}\quad {rule[0]},\quad {rule[1]},"
             rf"\quad \eta = {num(lr_c)}"
         )
     lines.append(

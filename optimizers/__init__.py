@@ -1,22 +1,30 @@
-"""Optimizer Playground's update rules, learning-rate schedules and the simulate engine.
+"""Optimizer Playground's update rules, learning-rate schedules and the engines that run them.
 
 >>> import optimizers
 >>> optimizers.names()[:3]
 ['sgd', 'momentum', 'nesterov']
+
+``simulate`` runs an optimizer on a 2-D surface, ``minimize`` on any objective of D parameters;
+each update rule is written once (:mod:`optimizers.base`, :mod:`optimizers.ir`) and every engine
+(:mod:`optimizers.engines`) runs that one definition.
 """
 
 from optimizers import momentum, schedules
-from optimizers.base import Hyper, Optimizer
+from optimizers.base import Hyper, Optimizer, Rule, Step, Symbol
+from optimizers.minimize import Trajectory, minimize, simulate
 from optimizers.registry import DEFAULT_SET, REGISTRY, get, names
-from optimizers.simulate import Trajectory, simulate
 
 __all__ = [
     "DEFAULT_SET",
     "REGISTRY",
     "Hyper",
     "Optimizer",
+    "Rule",
+    "Step",
+    "Symbol",
     "Trajectory",
     "get",
+    "minimize",
     "momentum",
     "names",
     "schedules",

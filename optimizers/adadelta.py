@@ -1,100 +1,77 @@
-"""Adadelta (torch.optim.Adadelta): steps sized by the RMS of past steps over the RMS of gradients.
+"""Adadelta: steps sized by the RMS of past steps over the RMS of past gradients
+(torch.optim.Adadelta).
 
-    v <- rho v + (1 - rho) g^2
-    d = sqrt(u + eps) / sqrt(v + eps) * g
-    u <- rho u + (1 - rho) d^2
-    theta <- theta - lr d                 (lr = 1 in the paper)
+    v <- ρ v + (1 - ρ) g²;   Δ = sqrt(u + ε) / sqrt(v + ε) · g;   u <- ρ u + (1 - ρ) Δ²
+    θ <- θ - η Δ
 
 Reference: Zeiler (2012), "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
-
-import numpy as np
 
 from optimizers.base import (
     MAXIMIZE,
     Hyper,
-    Hypers,
-    Loop,
     Optimizer,
-    ScalarOracle,
-    Scratch,
-    VectorOracle,
+    Rule,
+    Step,
+    Symbol,
     eps_hyper,
-    grad_pre,
-    grad_pre_into,
+    gradient_lines,
     lr_hyper,
     wd_hyper,
 )
 
 
 class AdadeltaState(NamedTuple):
-    square_avg: np.ndarray  # (2, n)
-    acc_delta: np.ndarray  # (2, n)
+    square_avg: Any
+    acc_delta: Any
 
 
-def adadelta_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
-    pre = grad_pre(h)
-    rho, eps = float(h["rho"]), float(h["eps"])
-    w = 1 - rho
-    sqrt = math.sqrt
-    vx = vy = ux = uy = 0.0
-    grad, lrs, _, keep = loop
-    for lr in lrs:
-        gx, gy = grad(x, y)
-        if pre is not None:
-            gx, gy = pre(x, y, gx, gy)
-        vx, vy = vx * rho + w * gx * gx, vy * rho + w * gy * gy
-        sx, sy = sqrt(vx + eps), sqrt(vy + eps)
-        ex, ey = sqrt(ux + eps) / sx, sqrt(uy + eps) / sy
-        dx, dy = ex * gx, ey * gy
-        ux, uy = ux * rho + w * dx * dx, uy * rho + w * dy * dy
-        x, y = x + -lr * dx, y + -lr * dy
-        if tr is not None:
-            tr.append(((vx, vy), (ux, uy), (lr * ex, lr * ey), (-lr * dx, -lr * dy)))
-        keep((x, y))
+def init(h: Any) -> AdadeltaState:
+    return AdadeltaState(0.0, 0.0)
 
 
-class AdadeltaVector:
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> AdadeltaState:
-        h["_w"] = 1 - h["rho"]
-        return AdadeltaState(np.zeros_like(p), np.zeros_like(p))
+def step(p: Any, g: Any, s: AdadeltaState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+    if h.maximize:
+        g = -g
+    g = g + h.weight_decay * p
+    v = s.square_avg * h.rho + (1.0 - h.rho) * g * g
+    std = xp.sqrt(v + h.eps)
+    scale = xp.sqrt(s.acc_delta + h.eps) / std
+    delta = scale * g
+    u = s.acc_delta * h.rho + (1.0 - h.rho) * delta * delta
+    trace = {"std": std, "delta": delta, "effective_lr": lr * scale}
+    return Step(p + -lr * delta, AdadeltaState(v, u), trace)
 
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: AdadeltaState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        a, b, _, _ = w
-        grad_pre_into(p, g, h, w)
-        v, u = s.square_avg, s.acc_delta
-        v *= h["rho"]
-        np.multiply(h["_w"], g, out=a)
-        a *= g
-        v += a
-        np.add(v, h["eps"], out=a)
-        np.sqrt(a, out=a)
-        np.add(u, h["eps"], out=b)
-        np.sqrt(b, out=b)
-        b /= a
-        b *= g
-        u *= h["rho"]
-        np.multiply(h["_w"], b, out=a)
-        a *= b
-        u += a
-        np.multiply(-lr, b, out=b)
-        p += b
 
+def algorithm(h: Any) -> list[str]:
+    lines = gradient_lines(h)
+    return [
+        *lines,
+        r"<square_avg>_t \leftarrow <rho>\,<square_avg>_{t-1} + (1-<rho>)\,<grad>_t^2,\quad "
+        r"<std>_t = \sqrt{<square_avg>_t + <eps>}",
+        r"<delta>_t \leftarrow \sqrt{<acc_delta>_{t-1} + <eps>}\,/\,<std>_t\ \cdot <grad>_t",
+        r"<acc_delta>_t \leftarrow <rho>\,<acc_delta>_{t-1} + (1-<rho>)\,<delta>_t^2",
+        r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<delta>_t",
+    ]
+
+
+RULE = Rule(
+    state=AdadeltaState,
+    init=init,
+    step=step,
+    algorithm=algorithm,
+    symbols={
+        "square_avg": Symbol("v", "a running mean of the squared gradients", "state"),
+        "acc_delta": Symbol("u", "a running mean of the squared steps", "state"),
+        "std": Symbol(r"\sigma", "the RMS of the gradients √(v + ε)"),
+        "delta": Symbol(r"\Delta", "the step before the learning rate"),
+        "effective_lr": Symbol(r"\eta^{\mathrm{eff}}", "the step per unit of gradient"),
+    },
+)
 
 ADADELTA = Optimizer(
     name="adadelta",
@@ -116,23 +93,10 @@ ADADELTA = Optimizer(
         wd_hyper(),
         MAXIMIZE,
     ),
-    update_tex=(
-        r"v_t = \rho v_{t-1} + (1-\rho) g_t^2,\ "
-        r"\Delta_t = \frac{\sqrt{u_{t-1}+\epsilon}}{\sqrt{v_t+\epsilon}} g_t,\ "
-        r"u_t = \rho u_{t-1} + (1-\rho)\Delta_t^2,\ \theta_t = \theta_{t-1} - \eta\Delta_t"
-    ),
+    rule=RULE,
     reference="Zeiler (2012), ADADELTA: An Adaptive Learning Rate Method; torch.optim.Adadelta",
     torch_class="torch.optim.Adadelta",
-    trace_symbols={
-        "grad": "g_t",
-        "square_avg": "v_t",
-        "acc_delta": "u_t",
-        "effective_lr": r"\eta\frac{\sqrt{u_{t-1}+\epsilon}}{\sqrt{v_t+\epsilon}}",
-        "update": r"\Delta\theta_t",
-    },
     notes="Not in the lessons; torch.optim.Adadelta's rule (rho range [0, 1]).",
-    scalar=adadelta_scalar,
-    vector=AdadeltaVector(),
 )
 
 OPTIMIZERS = (ADADELTA,)

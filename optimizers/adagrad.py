@@ -1,92 +1,77 @@
-"""Adagrad (torch.optim.Adagrad): per-coordinate steps shrink with the sum of squared gradients.
+"""Adagrad: per-coordinate steps shrink with the sum of squared gradients (torch.optim.Adagrad).
 
-    s <- s + g^2                      (s starts at initial_accumulator_value)
-    theta <- theta - lr_t g / (sqrt(s) + eps),   lr_t = lr / (1 + (t - 1) lr_decay)
+    s <- s + g²                        (s starts at initial_accumulator_value)
+    θ <- θ + (-η_t g) / (sqrt(s) + ε),     η_t = η / (1 + (t - 1) lr_decay)
 
-Only the diagonal of the accumulated outer product is kept (as in torch and every practical
-implementation). Reference: Duchi, Hazan & Singer (2011), "Adaptive Subgradient Methods for Online
+Only the diagonal of the accumulated outer product is kept, as in torch and every practical
+implementation. Reference: Duchi, Hazan & Singer (2011), "Adaptive Subgradient Methods for Online
 Learning and Stochastic Optimization", JMLR 12.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
-
-import numpy as np
 
 from optimizers.base import (
     MAXIMIZE,
     Hyper,
-    Hypers,
-    Loop,
     Optimizer,
-    ScalarOracle,
-    Scratch,
-    VectorOracle,
+    Rule,
+    Step,
+    Symbol,
     eps_hyper,
-    grad_pre,
-    grad_pre_into,
+    gradient_lines,
     lr_hyper,
     wd_hyper,
 )
 
 
 class AdagradState(NamedTuple):
-    """Sum of squared gradients, (2, n)."""
+    """The running sum of squared gradients."""
 
-    sum: np.ndarray
-
-
-def adagrad_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
-    pre = grad_pre(h)
-    decay, eps = float(h["lr_decay"]), float(h["eps"])
-    sx = sy = float(h["initial_accumulator_value"])
-    sqrt = math.sqrt
-    grad, lrs, _, keep = loop
-    for t, lr in enumerate(lrs, 1):
-        gx, gy = grad(x, y)
-        if pre is not None:
-            gx, gy = pre(x, y, gx, gy)
-        clr = lr / (1 + (t - 1) * decay)
-        sx, sy = sx + gx * gx, sy + gy * gy
-        dx, dy = sqrt(sx) + eps, sqrt(sy) + eps
-        ux, uy = -clr * gx / dx, -clr * gy / dy
-        x, y = x + ux, y + uy
-        if tr is not None:
-            tr.append(((sx, sy), (clr / dx, clr / dy), (ux, uy)))
-        keep((x, y))
+    sum: Any
 
 
-class AdagradVector:
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> AdagradState:
-        return AdagradState(np.zeros_like(p) + h["initial_accumulator_value"])
+def init(h: Any) -> AdagradState:
+    return AdagradState(h.initial_accumulator_value)
 
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: AdagradState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        a, b, c, _ = w
-        grad_pre_into(p, g, h, w)
-        np.multiply(t - 1, h["lr_decay"], out=c)
-        np.add(1, c, out=c)
-        np.divide(lr, c, out=c)
-        np.negative(c, out=c)
-        np.multiply(g, g, out=a)
-        s.sum[...] += a
-        np.sqrt(s.sum, out=a)
-        a += h["eps"]
-        np.multiply(c, g, out=b)
-        b /= a
-        p += b
 
+def step(p: Any, g: Any, s: AdagradState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+    if h.maximize:
+        g = -g
+    g = g + h.weight_decay * p
+    clr = lr / (1.0 + (t - 1.0) * h.lr_decay)
+    total = s.sum + g * g
+    std = xp.sqrt(total) + h.eps
+    trace = {"clr": clr, "std": std, "effective_lr": clr / std}
+    return Step(p + (-clr * g) / std, AdagradState(total), trace)
+
+
+def algorithm(h: Any) -> list[str]:
+    lines = gradient_lines(h)
+    return [
+        *lines,
+        r"<clr>_t \leftarrow <lr> / \left(1 + (<t>-1)\,<lr_decay>\right)",
+        r"<sum>_t \leftarrow <sum>_{t-1} + <grad>_t^2,\quad "
+        r"<std>_t \leftarrow \sqrt{<sum>_t} + <eps>",
+        r"<param>_t \leftarrow <param>_{t-1} - <clr>_t\,<grad>_t / <std>_t",
+    ]
+
+
+RULE = Rule(
+    state=AdagradState,
+    init=init,
+    step=step,
+    algorithm=algorithm,
+    symbols={
+        "sum": Symbol("s", "the sum of all squared gradients so far, per coordinate", "state"),
+        "clr": Symbol(r"\eta", "the learning rate after lr_decay"),
+        "std": Symbol(r"\delta", "the denominator √s + ε"),
+        "effective_lr": Symbol(
+            r"\eta^{\mathrm{eff}}", "the step per unit of gradient: η_t/(√s + ε)"
+        ),
+    },
+)
 
 ADAGRAD = Optimizer(
     name="adagrad",
@@ -94,7 +79,9 @@ ADAGRAD = Optimizer(
     summary="each coordinate's step shrinks with the sum of all its past squared gradients",
     hypers=(
         lr_hyper(1e-2),
-        Hyper("lr_decay", 0.0, 0.0, 1.0, False, "lr_t = lr / (1 + (t−1)·lr_decay)"),
+        Hyper(
+            "lr_decay", 0.0, 0.0, 1.0, False, "lr_t = lr / (1 + (t−1)·lr_decay)", symbol=r"\gamma"
+        ),
         wd_hyper(),
         Hyper(
             "initial_accumulator_value",
@@ -107,24 +94,14 @@ ADAGRAD = Optimizer(
         eps_hyper(1e-10),
         MAXIMIZE,
     ),
-    update_tex=(
-        r"s_t = s_{t-1} + g_t^2,\quad "
-        r"\theta_t = \theta_{t-1} - \frac{\eta_t\, g_t}{\sqrt{s_t} + \epsilon}"
-    ),
+    rule=RULE,
     reference="Duchi, Hazan & Singer (2011), JMLR 12; torch.optim.Adagrad",
     torch_class="torch.optim.Adagrad",
-    trace_symbols={
-        "grad": "g_t",
-        "sum": "s_t",
-        "effective_lr": r"\frac{\eta_t}{\sqrt{s_t}+\epsilon}",
-        "update": r"\Delta\theta_t",
-    },
     notes=(
-        "Lesson 003 writes G_t as a full outer-product matrix, but its code (and torch) keep "
-        "only the diagonal: one running sum per coordinate. torch's default ε is 1e-10."
+        "The loss-and-optimization lesson writes G_t as a full outer-product matrix, but its "
+        "code (and torch) keep only the diagonal: one running sum per coordinate. torch's "
+        "default ε is 1e-10."
     ),
-    scalar=adagrad_scalar,
-    vector=AdagradVector(),
 )
 
 OPTIMIZERS = (ADAGRAD,)

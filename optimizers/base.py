@@ -1,32 +1,29 @@
-"""Optimizer metadata and the two execution interfaces every update rule implements.
+"""Optimizer metadata and the form of an update rule, written once.
 
-An update rule lives in one module of this package (one file per family) and provides:
+An update rule lives in one module of this package (one file per family of rules) and gives:
 
-* its metadata: an :class:`Optimizer` with :class:`Hyper` entries (default, range, log scale,
-  meaning), the LaTeX update rule, the reference and the torch.optim class it matches;
-* a *scalar kernel* (:data:`ScalarKernel`): the whole loop over the steps of ONE trajectory,
-  its state in local Python floats, the gradient from the surface's ``grad_scalar`` (see
-  :class:`Loop`). This is the fast path for a handful of trajectories (the interactive app:
-  K = 1), like torch.optim's single-tensor loop;
-* a *vector rule* (:class:`VectorRule`): ``init`` and an in-place ``step`` on structure-of-arrays
-  NumPy state of shape (2, n) (coordinate axis FIRST inside the engine, so that one ufunc call
-  updates both coordinates of n runs), like torch.optim's multi-tensor path.
-
-Both paths perform the same floating-point operations in the same order, so they agree to the
-last bit on the same inputs (tests/test_optimizers_paths.py checks it).
+* a :class:`Rule`: its state (a NamedTuple), its initial state, its step written once as
+  plain arithmetic on one lane (one coordinate of one run: every engine runs it on any number of
+  parameters and runs, see :mod:`optimizers.ir`), its algorithm in LaTeX and the symbols of
+  every quantity its trace names;
+* one or more :class:`Optimizer` registry entries: the rule with its :class:`Hyper` metadata
+  (default, range, log scale, meaning: the UI, validation and URL decoding are built from it),
+  its reference and the torch.optim class it matches. A named setting of a rule (Nesterov
+  momentum is torch's SGD with ``nesterov=True``) is another entry of the same rule.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import numpy as np
 
 HyperValue = float | bool | str
-Hypers = Mapping[str, Any]  # name -> float, bool, str, or (n,) float array (vector path)
+FLAG_KINDS = ("bool", "choice")  # static hyperparameters: branches of the rule, not numbers
 
 # ---------------------------------------------------------------- metadata
 
@@ -109,108 +106,160 @@ class Hyper:
         return arr
 
 
-# ---------------------------------------------------------------- execution interfaces
+# ---------------------------------------------------------------- one update rule
 
 
-class Loop(NamedTuple):
-    """What the scalar engine hands a kernel: the kernel owns the loop over the steps.
+class Step(NamedTuple):
+    """What a rule's ``step`` returns: the new parameter, the new state and the named trace."""
 
-    ``grad(x, y)`` -> (gx, gy) of the step's batch (full batch: the analytic gradient);
-    iterating ``lrs`` gives the learning rate of each step, T of them (the kernel's loop is
-    ``for lr in lrs``); ``keep((x, y))`` records the point after each step. The kernel stops
-    early only by raising (a division by zero, a math domain error); the engine then finds
-    where the path left the box afterwards, in one NumPy pass.
+    param: Any
+    state: Any
+    trace: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """How the step-by-step maths shows one named quantity.
+
+    ``tex``: its LaTeX symbol without the step index (``m``, ``\\hat{m}``, ``\\rho``);
+    ``kind``: "state" (a value before and after the step), "derived" (computed in the step) or
+    "hyper"; ``indexed``: written with the step index (``m_t``) or not (``\\eta``).
     """
 
-    grad: Callable[[float, float], tuple[float, float]]
-    lrs: Any  # a list of T floats, or an iterable that computes them (plateau)
-    steps: int
-    keep: Callable[[tuple[float, float]], None]
+    tex: str
+    meaning: str
+    kind: str = "derived"
+    indexed: bool = True
+
+    def at(self, index: str = "t") -> str:
+        """The symbol at a step: ``m_{t}``, ``\\hat{m}_{t-1}``; unindexed symbols as they are."""
+        return f"{self.tex}_{{{index}}}" if self.indexed else self.tex
 
 
-class ScalarOracle(NamedTuple):
-    """What a scalar kernel may ask besides the gradient the driver sends.
+@dataclass(frozen=True)
+class Rule:
+    """One update rule, written once; every engine runs it.
 
-    ``value_for(t)``: the loss function (x, y) -> float of step t's batch (the full-batch loss
-    without mini-batches); ``normals[t - 1]``: the two standard normals drawn for step t (random
-    search); ``batched``: whether the loss changes from step to step (mini-batches).
+    ``state``: a NamedTuple class, one field per buffer (torch's state names);
+    ``init(h) -> state``: each field's initial value (a number or a hyperparameter expression);
+    fields named in ``run_fields`` hold one number per run (NAdam's μ product), the others one
+    per coordinate;
+    ``step(p, g, s, h, t, lr, xp) -> Step``: one step on ONE lane (one coordinate of one run) as
+    plain arithmetic on the parameter ``p``, the gradient ``g``, the fields of ``s``, the
+    hyperparameters ``h.<name>`` (numbers; flags are Python values, so ``if h.amsgrad:`` is a
+    static branch), the step number ``t`` (1, 2, ...) and this step's learning rate ``lr``;
+    ``xp`` gives sqrt, abs, sign, maximum, where, lerp, fma and the oracle (value, normal,
+    fd_grad). The trace names every derived quantity the maths shows;
+    ``algorithm(h) -> lines``: the algorithm in LaTeX for the settings ``h``, written with
+    ``<name>`` placeholders for every named quantity (state, trace, hyperparameters, and the
+    built-ins ``<param>``, ``<grad>``, ``<lr>``, ``<t>``);
+    ``symbols``: name -> :class:`Symbol` for every state field and trace entry.
     """
 
-    value_for: Callable[[int], Callable[[float, float], float]]
-    normals: list[tuple[float, float]]
-    batched: bool
+    state: type
+    init: Callable[[Any], Any]
+    step: Callable[..., Step]
+    algorithm: Callable[[Any], list[str]]
+    symbols: dict[str, Symbol]
+    run_fields: tuple[str, ...] = ()
+    uses: str = "grad"  # or "value": the rule asks the oracle for losses, not the gradient
+    draws_normal: bool = False  # calls xp.normal(): one (D, K) draw per step
 
 
-# (x0, y0, hyperparameters as Python scalars, trace sink or None, oracle) -> generator
-ScalarKernel = Callable[
-    [float, float, Hypers, "list[tuple[Any, ...]] | None", ScalarOracle, Loop], None
-]
+class Flags:
+    """Settings as attributes for ``Rule.algorithm`` (``h.amsgrad``, ``h.weight_decay``)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        for name, v in values.items():  # a per-run array counts as set if any run sets it
+            setattr(self, name, bool(np.any(np.asarray(v) != 0)) if np.ndim(v) else v)
 
 
-class Scratch(NamedTuple):
-    """Preallocated work buffers of one chunk: two (2, n) and two (n,) arrays."""
-
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-    d: np.ndarray
-
-    @classmethod
-    def new(cls, n: int) -> Scratch:
-        return cls(np.empty((2, n)), np.empty((2, n)), np.empty(n), np.empty(n))
+_PLACEHOLDER = re.compile(r"<(\w+)>")
+BUILTIN_SYMBOLS = {
+    "param": Symbol(r"\theta", "the parameters", "builtin"),
+    "grad": Symbol("g", "the gradient at the current point (this step's batch)", "builtin"),
+    "lr": Symbol(r"\eta", "the learning rate of this step", "builtin", indexed=False),
+    "t": Symbol("t", "the step number", "builtin", indexed=False),
+    "update": Symbol(r"\Delta\theta", "the step taken: the new point minus the old", "builtin"),
+}
 
 
-class VectorOracle(Protocol):
-    """Loss evaluations for rules that use them (search rules): p (2, n) -> (n,)."""
+def render_tex(line: str, symbols: Mapping[str, Symbol]) -> str:
+    """Replace each ``<name>`` of an algorithm line by its symbol."""
 
-    def value(self, p: np.ndarray) -> np.ndarray: ...
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        sym = symbols.get(name) or BUILTIN_SYMBOLS.get(name)
+        if sym is None:
+            raise KeyError(f"the algorithm names {name!r}, which has no symbol")
+        return sym.tex
 
-    def normal(self) -> np.ndarray: ...  # (2, n) standard normals of this step
+    return _PLACEHOLDER.sub(sub, line)
 
 
-class VectorRule(Protocol):
-    """The NumPy path of one update rule, on (2, n) structure-of-arrays state, in place.
+def gradient_lines(h: Any, decoupled: bool | None = None) -> list[str]:
+    """The algorithm's first lines, shared by the rules: the gradient (negated to maximize),
+    then the weight decay, added to the gradient or (decoupled) shrinking the parameters."""
+    sign = "-" if getattr(h, "maximize", False) else ""
+    lines = [rf"<grad>_t \leftarrow {sign}\nabla f(<param>_{{t-1}})"]
+    if decoupled is None:
+        decoupled = bool(getattr(h, "decoupled_weight_decay", False))
+    if getattr(h, "weight_decay", 0) and decoupled:
+        lines.append(r"<param>_{t-1} \leftarrow (1 - <lr>\,<weight_decay>)\,<param>_{t-1}")
+    elif getattr(h, "weight_decay", 0):
+        lines.append(r"<grad>_t \leftarrow <grad>_t + <weight_decay>\,<param>_{t-1}")
+    return lines
 
-    ``h`` holds the numeric hyperparameters as (n,) arrays plus the flags as Python values;
-    ``prepare`` may add derived constants to it once per chunk.
-    """
 
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> Any: ...
-
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: Any,
-        h: dict[str, Any],
-        lr: np.ndarray,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None: ...
+def placeholders(line: str) -> list[str]:
+    """The ``<name>`` placeholders of an algorithm line."""
+    return _PLACEHOLDER.findall(line)
 
 
 @dataclass(frozen=True)
 class Optimizer:
-    """One update rule: metadata for the UI plus its two execution paths.
+    """One registry entry: an update rule with its metadata, or a named setting of one.
 
-    ``uses`` is "grad" (the driver computes the gradient it sends) or "value" (the rule asks the
-    oracle for losses itself: random search, finite differences).
+    ``hypers``: what the caller may set (the UI builds its controls from them); ``fixed``: rule
+    hyperparameters this entry pins (Nesterov momentum is SGD with nesterov=True); ``hidden``:
+    hyperparameters the API accepts that the UI does not show (SGD's momentum keywords).
     """
 
     name: str
     title: str
     summary: str
     hypers: tuple[Hyper, ...]
-    update_tex: str
-    reference: str
-    torch_class: str | None
-    trace_symbols: dict[str, str]
-    notes: str
-    scalar: ScalarKernel = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
-    vector: VectorRule = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
-    uses: str = "grad"
-    needs_normal: bool = False
+    rule: Rule = field(repr=False, compare=False)
+    reference: str = ""
+    torch_class: str | None = None
+    notes: str = ""
+    fixed: dict[str, HyperValue] = field(default_factory=dict)
+    hidden: tuple[str, ...] = ()
+    check: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
+
+    @property
+    def uses(self) -> str:
+        return self.rule.uses
+
+    @property
+    def needs_normal(self) -> bool:
+        return self.rule.draws_normal
+
+    @property
+    def symbols(self) -> dict[str, Symbol]:
+        """Every named quantity of the maths: gradient, state, trace, hyperparameters."""
+        out = {"grad": BUILTIN_SYMBOLS["grad"]} if self.rule.uses == "grad" else {}
+        out.update(self.rule.symbols)
+        out["update"] = BUILTIN_SYMBOLS["update"]
+        for h in self.hypers:
+            if h.symbol and h.name not in out:
+                out[h.name] = Symbol(h.symbol, h.help, "hyper", indexed=False)
+        return out
+
+    @property
+    def trace_symbols(self) -> dict[str, str]:
+        """Trace name -> its LaTeX symbol at step t, for everything a traced run records."""
+        return {n: s.at() for n, s in self.symbols.items() if s.kind != "hyper"}
 
     def defaults(self) -> dict[str, HyperValue]:
         """Every hyperparameter's default, by name."""
@@ -221,6 +270,20 @@ class Optimizer:
             if h.name == name:
                 return h
         raise KeyError(name)
+
+    def settings(self, hyperparams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults, then ``hyperparams``, then this entry's fixed settings."""
+        return {**self.defaults(), **dict(hyperparams or {}), **self.fixed}
+
+    def algorithm(self, hyperparams: Mapping[str, Any] | None = None) -> list[str]:
+        """The algorithm for these settings (defaults otherwise), one LaTeX line per line."""
+        h = Flags(self.settings(hyperparams))
+        return [render_tex(line, self.symbols) for line in self.rule.algorithm(h)]
+
+    @property
+    def update_tex(self) -> str:
+        """The algorithm with the default settings, as one LaTeX block of aligned lines."""
+        return r"\begin{aligned}" + r" \\ ".join(self.algorithm()) + r"\end{aligned}"
 
 
 # ---------------------------------------------------------------- shared hyperparameters
@@ -298,104 +361,3 @@ MAXIMIZE = Hyper(
     "climb the surface instead (gradient sign flipped)",
     kind="bool",
 )
-
-
-def lerp_scalar(a: float, b: float, w: float) -> float:
-    """torch.lerp(a, b, w) on floats, with torch's two formulas (exact to the last bit)."""
-    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1.0 - w)
-
-
-def lerp_mode(w: Any) -> str:
-    """Which of torch's two lerp formulas applies to weights w: "low", "high" or "mixed"."""
-    if np.max(w) < 0.5:
-        return "low"
-    return "high" if np.min(w) >= 0.5 else "mixed"
-
-
-def lerp_into(
-    a: np.ndarray, b: np.ndarray, w: Any, tmp: np.ndarray, mode: str | None = None
-) -> None:
-    """In place a <- torch.lerp(a, b, w) for (2, n) a, b and scalar or (n,) w; tmp is scratch.
-
-    torch computes a + w (b − a) for w < 0.5 and b − (b − a)(1 − w) otherwise; ``mode`` (from
-    :func:`lerp_mode`, cached by the rules) says which applies, per run when "mixed".
-    """
-    mode = mode or lerp_mode(w)
-    np.subtract(b, a, out=tmp)
-    if mode == "low":
-        tmp *= w
-        a += tmp
-    elif mode == "high":
-        tmp *= 1.0 - w
-        np.subtract(b, tmp, out=a)
-    else:
-        lo = a + w * tmp
-        hi = b - tmp * (1.0 - w)
-        np.copyto(a, np.where(w < 0.5, lo, hi))
-
-
-def sqrt(v: float) -> float:
-    return math.sqrt(v)
-
-
-# ---------------------------------------------------------------- gradient pre-processing
-
-GradPre = Callable[[float, float, float, float], tuple[float, float]]
-
-
-def grad_pre(h: Hypers) -> GradPre | None:
-    """torch.optim's common first lines on one run: ``g = -g`` if maximize, then ``g += λθ``.
-
-    Returns None when neither applies, so kernels skip the call in the common case.
-    """
-    neg = bool(h.get("maximize", False))
-    wd = float(h.get("weight_decay", 0.0)) if not h.get("_decoupled", False) else 0.0
-    if not neg and wd == 0.0:
-        return None
-
-    def pre(x: float, y: float, gx: float, gy: float) -> tuple[float, float]:
-        if neg:
-            gx, gy = -gx, -gy
-        if wd != 0.0:  # torch's grad.add(param, alpha=wd) is fused
-            gx, gy = fma(wd, x, gx), fma(wd, y, gy)
-        return gx, gy
-
-    return pre
-
-
-def grad_pre_into(p: np.ndarray, g: np.ndarray, h: dict[str, Any], w: Scratch) -> None:
-    """The same on (2, n) arrays, in place on g (uses w.a)."""
-    if h.get("maximize", False):
-        np.negative(g, out=g)
-    wd = h.get("weight_decay")
-    if wd is None or h.get("_decoupled", False) or (type(wd) is float and wd == 0.0):
-        return  # the common case, decided without a NumPy call
-    if np.any(wd != 0.0):
-        np.copyto(g, fma(wd, p, g))
-
-
-_SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant for float64
-
-
-def fma(a: Any, b: Any, c: Any) -> Any:
-    """a·b + c rounded once, like the fused multiply-add torch's CPU kernels use.
-
-    torch computes ``addcmul`` as fma(value·t1, t2, self), ``add(alpha=)`` as fma(alpha, other,
-    self) and ``lerp`` as fma(w, end − self, self). Dekker's exact product and Knuth's exact sum
-    reproduce that to the last bit except in rare double-rounding corner cases. Plain arithmetic
-    is within an ulp too, and everywhere else that is all the 1e-10 agreement needs; it is used
-    where the result is a small difference of large terms (centered RMSprop's v − ḡ²), where an
-    ulp is amplified. Works on floats and on NumPy arrays alike.
-    """
-    p = a * b
-    k = _SPLIT * a
-    ah = k - (k - a)
-    al = a - ah
-    k = _SPLIT * b
-    bh = k - (k - b)
-    bl = b - bh
-    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl  # a*b == p + e exactly
-    s = p + c
-    z = s - p
-    err = (p - (s - z)) + (c - z)  # p + c == s + err exactly
-    return s + (err + e)

@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from optimizers.sgd import CONVENTIONS
+from optimizers.sgd import CONVENTION_TITLES, CONVENTIONS
+
+__all__ = ["CONVENTIONS", "CONVENTION_TITLES", "equivalent_lr"]
 
 
 def _to_torch_factor(beta: Any, convention: str) -> Any:

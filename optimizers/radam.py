@@ -1,155 +1,110 @@
-"""RAdam (torch.optim.RAdam): Adam whose adaptive step is switched on once its variance is tame.
+"""RAdam: Adam that starts as momentum and switches its adaptive step on once the variance of
+the adaptive learning rate is tractable (torch.optim.RAdam).
 
-    m <- lerp(m, g, 1 - beta1);  v <- beta2 v + (1 - beta2) g^2;  m_hat = m / (1 - beta1^t)
-    rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
-    rho_t > 5:  theta <- theta - lr m_hat r_t sqrt(1 - beta2^t) / (sqrt(v) + eps)
-                r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
-    otherwise:  theta <- theta - lr m_hat          (plain momentum while rho_t is small)
+    m <- lerp(m, g, 1 - β1);   v <- β2 v + (1 - β2) g²;   m̂ = m / (1 - β1ᵗ)
+    ρ_∞ = 2 / (1 - β2) - 1;    ρ_t = ρ_∞ - 2 t β2ᵗ / (1 - β2ᵗ)
+    ρ_t > 5:  θ <- θ - m̂ η (sqrt(1 - β2ᵗ) / (sqrt(v) + ε)) r_t,
+              r_t = sqrt((ρ_t - 4)(ρ_t - 2) ρ_∞ / ((ρ_∞ - 4)(ρ_∞ - 2) ρ_t))
+    else:     θ <- θ - m̂ η
 
 Reference: Liu et al. (2020), "On the Variance of the Adaptive Learning Rate and Beyond", ICLR.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
-import numpy as np
-
+from optimizers.adam import DECOUPLED, weight_decay
 from optimizers.base import (
     MAXIMIZE,
-    Hypers,
-    Loop,
     Optimizer,
-    ScalarOracle,
-    Scratch,
-    VectorOracle,
+    Rule,
+    Step,
+    Symbol,
     beta1_hyper,
     beta2_hyper,
     eps_hyper,
-    grad_pre,
-    grad_pre_into,
-    lerp_into,
-    lerp_mode,
+    gradient_lines,
     lr_hyper,
     wd_hyper,
 )
-from optimizers.nadam import DECOUPLED
 
 
 class RAdamState(NamedTuple):
-    exp_avg: np.ndarray  # (2, n)
-    exp_avg_sq: np.ndarray  # (2, n)
-    beta1_pow: np.ndarray  # (n,)
-    beta2_pow: np.ndarray  # (n,)
+    exp_avg: Any
+    exp_avg_sq: Any
 
 
-def radam_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
-    decoupled = bool(h["decoupled_weight_decay"])
-    pre = grad_pre({**h, "_decoupled": decoupled})
-    b1, b2, eps = float(h["beta1"]), float(h["beta2"]), float(h["eps"])
-    wd = float(h["weight_decay"]) if decoupled else 0.0
-    w1, w2 = 1.0 - b1, 1.0 - b2
-    c1, low1 = 1.0 - w1, w1 < 0.5
-    rho_inf = 2 / (1 - b2) - 1
-    sqrt = math.sqrt
-    mx = my = vx = vy = 0.0
-    p1 = p2 = 1.0
-    grad, lrs, _, keep = loop
-    for t, lr in enumerate(lrs, 1):
-        gx, gy = grad(x, y)
-        ox, oy = x, y  # the trace's update includes the decoupled decay
-        if wd != 0.0:
-            f = 1.0 - lr * wd
-            x, y = x * f, y * f
-        if pre is not None:
-            gx, gy = pre(x, y, gx, gy)
-        if low1:
-            mx, my = mx + w1 * (gx - mx), my + w1 * (gy - my)
-        else:
-            mx, my = gx - (gx - mx) * c1, gy - (gy - my) * c1
-        vx, vy = vx * b2 + w2 * gx * gx, vy * b2 + w2 * gy * gy
-        p1 *= b1
-        p2 *= b2
-        bc1, bc2 = 1.0 - p1, 1.0 - p2
-        hx, hy = mx / bc1, my / bc1
-        rho_t = rho_inf - 2 * t * p2 / bc2
-        if rho_t > 5.0:
-            rect = sqrt(
-                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-            )
-            s2 = sqrt(bc2)
-            ax, ay = s2 / (sqrt(vx) + eps), s2 / (sqrt(vy) + eps)
-            ux, uy = -(hx * lr * ax * rect), -(hy * lr * ay * rect)
-        else:
-            rect = ax = ay = 0.0
-            ux, uy = -(hx * lr), -(hy * lr)
-        x, y = x + ux, y + uy
-        if tr is not None:
-            tr.append(
-                (
-                    (mx, my),
-                    (vx, vy),
-                    rho_t,
-                    rect,
-                    (lr * ax * rect, lr * ay * rect),
-                    (x - ox, y - oy),
-                )
-            )
-        keep((x, y))
+def init(h: Any) -> RAdamState:
+    return RAdamState(0.0, 0.0)
 
 
-class RAdamVector:
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> RAdamState:
-        h["_decoupled"] = h["decoupled_weight_decay"]
-        h["_w1"], h["_w2"] = 1.0 - h["beta1"], 1.0 - h["beta2"]
-        h["_lerp1"] = lerp_mode(h["_w1"])
-        h["_rho_inf"] = 2 / (1 - h["beta2"]) - 1
-        z = np.zeros_like(p)
-        b1, b2 = np.shape(h["beta1"]), np.shape(h["beta2"])
-        return RAdamState(z, z.copy(), np.ones(b1), np.ones(b2))
+def step(p: Any, g: Any, s: RAdamState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+    p, g = weight_decay(p, g, h, lr)
+    m = xp.lerp(s.exp_avg, g, 1.0 - h.beta1)
+    v = s.exp_avg_sq * h.beta2 + (1.0 - h.beta2) * g * g
+    bias_correction1 = 1.0 - h.beta1**t
+    bias_correction2 = 1.0 - h.beta2**t
+    m_hat = m / bias_correction1
+    rho_inf = 2.0 / (1.0 - h.beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * (h.beta2**t) / bias_correction2
+    on = rho_t > 5.0  # torch branches in Python: the rectified step only once it is defined
+    rect = xp.sqrt(
+        (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+    )
+    adaptive = xp.sqrt(bias_correction2) / (xp.sqrt(v) + h.eps)
+    new = xp.where(on, p - m_hat * lr * adaptive * rect, p - m_hat * lr)
+    trace = {
+        "bias_correction1": bias_correction1,
+        "bias_correction2": bias_correction2,
+        "m_hat": m_hat,
+        "rho_inf": rho_inf,
+        "rho_t": rho_t,
+        "rect": xp.where(on, rect, 0.0),
+        "adaptive_lr": xp.where(on, adaptive, 0.0),
+    }
+    return Step(new, RAdamState(m, v), trace)
 
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: RAdamState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        a, b = w.a, w.b
-        if h["_decoupled"]:
-            p *= 1.0 - lr * h["weight_decay"]
-        grad_pre_into(p, g, h, w)
-        m, v = s.exp_avg, s.exp_avg_sq
-        lerp_into(m, g, h["_w1"], a, h["_lerp1"])
-        v *= h["beta2"]
-        np.multiply(h["_w2"], g, out=a)
-        a *= g
-        v += a
-        np.multiply(s.beta1_pow, h["beta1"], out=s.beta1_pow)
-        np.multiply(s.beta2_pow, h["beta2"], out=s.beta2_pow)
-        bc1, bc2 = 1.0 - s.beta1_pow, 1.0 - s.beta2_pow
-        rho_inf = h["_rho_inf"]
-        rho_t = rho_inf - 2 * t * s.beta2_pow / bc2
-        on = rho_t > 5.0
-        rect = np.sqrt(
-            (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-        )
-        np.divide(m, bc1, out=b)  # m_hat
-        b *= lr
-        if on.any():
-            np.sqrt(v, out=a)
-            a += h["eps"]
-            np.divide(np.sqrt(bc2), a, out=a)
-            a *= b
-            a *= rect
-            np.copyto(b, a, where=on)
-        p -= b
 
+def algorithm(h: Any) -> list[str]:
+    lines = gradient_lines(h)
+    return [
+        *lines,
+        r"<exp_avg>_t \leftarrow <beta1>\,<exp_avg>_{t-1} + (1-<beta1>)\,<grad>_t",
+        r"<exp_avg_sq>_t \leftarrow <beta2>\,<exp_avg_sq>_{t-1} + (1-<beta2>)\,<grad>_t^2",
+        r"<bias_correction1>_t = 1-<beta1>^{<t>},\quad <bias_correction2>_t = 1-<beta2>^{<t>},"
+        r"\quad <m_hat>_t \leftarrow <exp_avg>_t / <bias_correction1>_t",
+        r"<rho_inf> = 2/(1-<beta2>) - 1,\quad "
+        r"<rho_t>_t = <rho_inf> - 2\,<t>\,<beta2>^{<t>} / <bias_correction2>_t",
+        r"\text{if } <rho_t>_t > 5:\ <rect>_t = \sqrt{\frac{(<rho_t>_t-4)(<rho_t>_t-2)\,<rho_inf>}"
+        r"{(<rho_inf>-4)(<rho_inf>-2)\,<rho_t>_t}},\ "
+        r"<adaptive_lr>_t = \sqrt{<bias_correction2>_t} / (\sqrt{<exp_avg_sq>_t} + <eps>),\ "
+        r"<param>_t \leftarrow <param>_{t-1} - <m_hat>_t\,<lr>\,<adaptive_lr>_t\,<rect>_t",
+        r"\text{else: } <param>_t \leftarrow <param>_{t-1} - <m_hat>_t\,<lr>",
+    ]
+
+
+RULE = Rule(
+    state=RAdamState,
+    init=init,
+    step=step,
+    algorithm=algorithm,
+    symbols={
+        "exp_avg": Symbol("m", "first moment: a running mean of the gradients", "state"),
+        "exp_avg_sq": Symbol(
+            "v", "second moment: a running mean of the squared gradients", "state"
+        ),
+        "bias_correction1": Symbol("c^{(1)}", "1 − β₁ᵗ: corrects m for starting at zero"),
+        "bias_correction2": Symbol("c^{(2)}", "1 − β₂ᵗ: corrects v for starting at zero"),
+        "m_hat": Symbol(r"\hat{m}", "the bias-corrected first moment"),
+        "rho_inf": Symbol(
+            r"\rho_\infty", "the length of the approximated moving average, at t → ∞", indexed=False
+        ),
+        "rho_t": Symbol(r"\rho", "the length of the approximated moving average at step t"),
+        "rect": Symbol("r", "the variance rectification (0 while ρ_t ≤ 5: no adaptive step yet)"),
+        "adaptive_lr": Symbol(r"\ell", "the adaptive factor √(1−β₂ᵗ)/(√v + ε) (0 while ρ_t ≤ 5)"),
+    },
+)
 
 RADAM = Optimizer(
     name="radam",
@@ -164,29 +119,13 @@ RADAM = Optimizer(
         DECOUPLED,
         MAXIMIZE,
     ),
-    update_tex=(
-        r"\hat m_t = \frac{m_t}{1-\beta_1^t},\ "
-        r"\theta_t = \theta_{t-1} - \eta\,\hat m_t\, r_t "
-        r"\frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\epsilon}"
-        r"\ \text{if}\ \rho_t > 5,\ \text{else}\ \theta_{t-1} - \eta\,\hat m_t"
-    ),
+    rule=RULE,
     reference=(
         "Liu et al. (2020), On the Variance of the Adaptive Learning Rate and Beyond; "
         "torch.optim.RAdam"
     ),
     torch_class="torch.optim.RAdam",
-    trace_symbols={
-        "grad": "g_t",
-        "exp_avg": "m_t",
-        "exp_avg_sq": "v_t",
-        "rho_t": r"\rho_t",
-        "rect": "r_t",
-        "effective_lr": r"\eta\, r_t \frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\epsilon}",
-        "update": r"\Delta\theta_t",
-    },
     notes="Not in the lessons; torch.optim.RAdam's rule.",
-    scalar=radam_scalar,
-    vector=RAdamVector(),
 )
 
 OPTIMIZERS = (RADAM,)

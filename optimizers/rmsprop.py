@@ -1,129 +1,102 @@
-"""RMSprop (torch.optim.RMSprop): divide by a running RMS of the gradient.
+"""RMSprop: divide by a running RMS of the gradient (torch.optim.RMSprop).
 
-    v <- alpha v + (1 - alpha) g^2
-    a = sqrt(v - gbar^2) + eps  (centered, gbar <- lerp(gbar, g, 1 - alpha))  or  sqrt(v) + eps
-    theta <- theta - lr g / a                           (momentum = 0)
-    b <- momentum b + g / a; theta <- theta - lr b     (momentum > 0)
+    v <- α v + (1 - α) g²
+    a = sqrt(v - ḡ²) + ε   (centered, ḡ <- lerp(ḡ, g, 1 - α))      or      sqrt(v) + ε
+    θ <- θ + (-η g) / a                               (momentum μ = 0)
+    b <- μ b + g / a;  θ <- θ - η b                 (momentum μ > 0)
 
-ε is added outside the square root (torch; lesson 003's code uses 1e-7, torch's default is 1e-8).
-Reference: Hinton, Srivastava & Swersky, Neural Networks for Machine Learning, lecture 6e (2012);
-Graves (2013) for the centered form.
+ε is added outside the square root (torch; the loss-and-optimization lesson's code uses 1e-7,
+torch's default is 1e-8). Reference: Hinton, Srivastava & Swersky, Neural Networks for Machine
+Learning, lecture 6e (2012); Graves (2013) for the centered form.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
-
-import numpy as np
 
 from optimizers.base import (
     MAXIMIZE,
     Hyper,
-    Hypers,
-    Loop,
     Optimizer,
-    ScalarOracle,
-    Scratch,
-    VectorOracle,
+    Rule,
+    Step,
+    Symbol,
     eps_hyper,
-    fma,
-    grad_pre,
-    grad_pre_into,
+    gradient_lines,
     lr_hyper,
     wd_hyper,
 )
 
 
 class RMSpropState(NamedTuple):
-    """Running mean of g² and of g (centered), momentum buffer; all (2, n)."""
+    """Running mean of g², running mean of g (centered), momentum buffer."""
 
-    square_avg: np.ndarray
-    grad_avg: np.ndarray
-    momentum_buffer: np.ndarray
-
-
-def _nan_sqrt(v: float) -> float:
-    return math.sqrt(v) if v >= 0.0 else math.nan
+    square_avg: Any
+    grad_avg: Any
+    momentum_buffer: Any
 
 
-def rmsprop_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
-    pre = grad_pre(h)
-    alpha, eps, mom = float(h["alpha"]), float(h["eps"]), float(h["momentum"])
-    centered = bool(h["centered"])
-    w = 1.0 - alpha
-    sqrt = math.sqrt
-    vx = vy = ax = ay = bx = by = 0.0
-    grad, lrs, _, keep = loop
-    for lr in lrs:
-        gx, gy = grad(x, y)
-        if pre is not None:
-            gx, gy = pre(x, y, gx, gy)
-        if centered:  # v ≈ ḡ²: round like torch's fused kernels (see base.fma)
-            vx, vy = fma(w * gx, gx, vx * alpha), fma(w * gy, gy, vy * alpha)
-            ax, ay = fma(w, gx - ax, ax), fma(w, gy - ay, ay)
-            dx, dy = _nan_sqrt(fma(-ax, ax, vx)) + eps, _nan_sqrt(fma(-ay, ay, vy)) + eps
-        else:
-            vx, vy = vx * alpha + w * gx * gx, vy * alpha + w * gy * gy
-            dx, dy = sqrt(vx) + eps, sqrt(vy) + eps
-        if mom > 0.0:  # torch's param.add_(buf, alpha=-lr) is fused; see base.fma
-            bx, by = bx * mom + gx / dx, by * mom + gy / dy
-            nx, ny = fma(-lr, bx, x), fma(-lr, by, y)
-        else:
-            nx, ny = x + -lr * gx / dx, y + -lr * gy / dy
-        ux, uy = nx - x, ny - y
-        x, y = nx, ny
-        if tr is not None:
-            tr.append(((vx, vy), (lr / dx, lr / dy), (ux, uy)))
-        keep((x, y))
+def init(h: Any) -> RMSpropState:
+    return RMSpropState(0.0, 0.0, 0.0)
 
 
-class RMSpropVector:
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> RMSpropState:
-        h["_w"] = 1.0 - h["alpha"]
-        h["_heavy"] = np.asarray(h["momentum"] > 0.0)
-        z = np.zeros_like(p)
-        return RMSpropState(z, z.copy(), z.copy())
+def step(p: Any, g: Any, s: RMSpropState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+    if h.maximize:
+        g = -g
+    g = g + h.weight_decay * p
+    w = 1.0 - h.alpha
+    if h.centered:  # v − ḡ² is a small difference of large numbers: round like torch's kernels
+        v = xp.fma(w * g, g, s.square_avg * h.alpha)
+        gbar = xp.fma(w, g - s.grad_avg, s.grad_avg)
+        avg = xp.sqrt(xp.fma(-gbar, gbar, v)) + h.eps
+    else:
+        v = s.square_avg * h.alpha + w * g * g
+        gbar = s.grad_avg
+        avg = xp.sqrt(v) + h.eps
+    trace = {"avg": avg, "effective_lr": lr / avg}
+    mu = h.momentum
+    plain = p + (-lr * g) / avg
+    if xp.is_zero(mu):
+        return Step(plain, RMSpropState(v, gbar, s.momentum_buffer), trace)
+    buf = s.momentum_buffer * mu + g / avg
+    heavy = mu > 0.0  # torch: a zero momentum takes the plain step, per run
+    new = xp.where(heavy, p + -lr * buf, plain)
+    return Step(new, RMSpropState(v, gbar, xp.where(heavy, buf, s.momentum_buffer)), trace)
 
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: RMSpropState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        a, b, _, _ = w
-        grad_pre_into(p, g, h, w)
-        v = s.square_avg
-        if h["centered"]:  # as in the kernel: torch's fused rounding
-            np.copyto(v, fma(h["_w"] * g, g, v * h["alpha"]))
-            ga = s.grad_avg
-            np.copyto(ga, fma(h["_w"], g - ga, ga))
-            np.sqrt(fma(-ga, ga, v), out=a)
-        else:
-            v *= h["alpha"]
-            np.multiply(h["_w"], g, out=a)
-            a *= g
-            v += a
-            np.sqrt(v, out=a)
-        a += h["eps"]
-        heavy = h["_heavy"]
-        if not heavy.all():
-            np.multiply(-lr, g, out=b)
-            b /= a
-            b += p
-        if heavy.any():
-            buf = s.momentum_buffer
-            buf *= h["momentum"]
-            np.divide(g, a, out=a)
-            buf += a
-            np.copyto(b, fma(-lr, buf, p), where=heavy)
-        np.copyto(p, b)
 
+def algorithm(h: Any) -> list[str]:
+    lines = gradient_lines(h)
+    lines.append(r"<square_avg>_t \leftarrow <alpha>\,<square_avg>_{t-1} + (1-<alpha>)\,<grad>_t^2")
+    if h.centered:
+        lines += [
+            r"<grad_avg>_t \leftarrow <alpha>\,<grad_avg>_{t-1} + (1-<alpha>)\,<grad>_t",
+            r"<avg>_t \leftarrow \sqrt{<square_avg>_t - (<grad_avg>_t)^2} + <eps>",
+        ]
+    else:
+        lines.append(r"<avg>_t \leftarrow \sqrt{<square_avg>_t} + <eps>")
+    if h.momentum:
+        return [
+            *lines,
+            r"<momentum_buffer>_t \leftarrow <momentum>\,<momentum_buffer>_{t-1}"
+            r" + <grad>_t / <avg>_t",
+            r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<momentum_buffer>_t",
+        ]
+    return [*lines, r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<grad>_t / <avg>_t"]
+
+
+RULE = Rule(
+    state=RMSpropState,
+    init=init,
+    step=step,
+    algorithm=algorithm,
+    symbols={
+        "square_avg": Symbol("v", "a running mean of the squared gradients", "state"),
+        "grad_avg": Symbol(r"\bar{g}", "a running mean of the gradients (centered)", "state"),
+        "momentum_buffer": Symbol("u", "the velocity of the scaled steps (momentum)", "state"),
+        "avg": Symbol(r"\delta", "the denominator: the running RMS (or deviation) plus ε"),
+        "effective_lr": Symbol(r"\eta^{\mathrm{eff}}", "the step per unit of gradient: η/δ"),
+    },
+)
 
 RMSPROP = Optimizer(
     name="rmsprop",
@@ -165,21 +138,13 @@ RMSPROP = Optimizer(
         ),
         MAXIMIZE,
     ),
-    update_tex=(
-        r"v_t = \alpha v_{t-1} + (1-\alpha) g_t^2,\quad "
-        r"\theta_t = \theta_{t-1} - \frac{\eta\, g_t}{\sqrt{v_t} + \epsilon}"
-    ),
+    rule=RULE,
     reference="Hinton, Srivastava & Swersky (2012), lecture 6e; torch.optim.RMSprop",
     torch_class="torch.optim.RMSprop",
-    trace_symbols={
-        "grad": "g_t",
-        "square_avg": "v_t",
-        "effective_lr": r"\frac{\eta}{\sqrt{v_t}+\epsilon}",
-        "update": r"\Delta\theta_t",
-    },
-    notes="Lesson 003's code uses ε = 1e-7; torch's default is 1e-8, added outside the root.",
-    scalar=rmsprop_scalar,
-    vector=RMSpropVector(),
+    notes=(
+        "The loss-and-optimization lesson's code uses ε = 1e-7; torch's default is 1e-8, added "
+        "outside the root."
+    ),
 )
 
 OPTIMIZERS = (RMSPROP,)

@@ -1,15 +1,15 @@
-"""The two strategies of lesson 003 that need no analytic gradient.
+"""The two strategies of the loss-and-optimization lesson that need no analytic gradient.
 
-random_search — a local random search, (1+1) evolution strategy::
+random_search: a local random search, the (1+1) evolution strategy::
 
-    z ~ N(0, I);  c = theta + sigma z;  theta <- c if L(c) < L(theta)
+    z ~ N(0, I);  c = θ + σ z;  θ <- c if L(c) < L(θ)
 
-finite_difference — gradient descent on a central-difference gradient::
+finite_difference: gradient descent on a central-difference gradient::
 
-    g_i = (L(theta + h e_i) - L(theta - h e_i)) / (2 h);  theta <- theta - lr g
+    g_i = (L(θ + h e_i) - L(θ - h e_i)) / (2h);  θ <- θ - η g
 
-With mini-batches both compare / difference losses of the SAME batch. The proposals come from
-``np.random.default_rng([seed, 1])`` (one (2, K) draw per step), the batches from the seed itself.
+With mini-batches both compare or difference losses of the SAME batch. The proposals come from
+``np.random.default_rng([seed, 1])``, one (D, K) draw per step; the batches from the seed itself.
 
 References: Rastrigin (1963), "The convergence of the random search method"; Rechenberg (1973)
 (the (1+1)-ES); finite differences: Nocedal & Wright, Numerical Optimization, section 8.1.
@@ -19,111 +19,94 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import numpy as np
-
-from optimizers.base import (
-    Hyper,
-    Hypers,
-    Loop,
-    Optimizer,
-    ScalarOracle,
-    Scratch,
-    VectorOracle,
-    lr_hyper,
-)
+from optimizers.base import Hyper, Optimizer, Rule, Step, Symbol, lr_hyper
 
 
-class SearchState(NamedTuple):
+class NoState(NamedTuple):
     """No state besides the position."""
 
 
-def random_search_scalar(
-    x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop
-) -> None:
-    value_for, normals, batched = o
-    value = value_for(1)
-    here = value(x, y)
-    lrs, keep = loop.lrs, loop.keep
-    for t, (sigma, (zx, zy)) in enumerate(zip(lrs, normals, strict=False), 1):
-        cx, cy = x + sigma * zx, y + sigma * zy
-        if batched:  # a new batch each step: both losses on the same batch
-            value = value_for(t)
-            here = value(x, y)
-        there = value(cx, cy)
-        accept = there < here
-        if accept:
-            x, y, here = cx, cy, there
-        if tr is not None:
-            tr.append(((cx, cy), here, there, 1.0 if accept else 0.0))
-        keep((x, y))
+def init(h: Any) -> NoState:
+    return NoState()
 
 
-def finite_difference_scalar(
-    x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop
-) -> None:
-    value_for = o.value_for
-    step = float(h["h"])
-    two = 2 * step
-    lrs, keep = loop.lrs, loop.keep
-    for t, lr in enumerate(lrs, 1):
-        value = value_for(t)
-        gx = (value(x + step, y) - value(x - step, y)) / two
-        gy = (value(x, y + step) - value(x, y - step)) / two
-        ux, uy = -lr * gx, -lr * gy
-        x, y = x + ux, y + uy
-        if tr is not None:
-            tr.append(((gx, gy), (ux, uy)))
-        keep((x, y))
+class SearchState(NamedTuple):
+    """The loss at the current point: without mini-batches it is the loss of the last accepted
+    point, so each step evaluates the loss once (the proposal's)."""
+
+    loss: Any
 
 
-class RandomSearchVector:
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> SearchState:
-        return SearchState()
-
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: SearchState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        a = w.a
-        np.multiply(lr, oracle.normal(), out=a)
-        a += p
-        here, there = oracle.value(p), oracle.value(a)
-        np.copyto(p, a, where=there < here)
+def search_init(h: Any) -> SearchState:
+    return SearchState(float("nan"))
 
 
-class FiniteDifferenceVector:
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> SearchState:
-        return SearchState()
+def random_search_step(p: Any, g: Any, s: SearchState, h: Any, t: Any, sigma: Any, xp: Any) -> Step:
+    z = xp.normal()
+    candidate = p + sigma * z
+    # with mini-batches both losses are of this step's batch; else the current point's loss
+    # is known from the step before
+    here = xp.value(p) if h.batched else xp.where(t == 1.0, xp.value(p), s.loss)
+    there = xp.value(candidate)
+    accept = there < here
+    trace = {
+        "noise": z,
+        "candidate": candidate,
+        "loss": here,
+        "candidate_loss": there,
+        "accepted": xp.where(accept, 1.0, 0.0),
+    }
+    kept = s if h.batched else SearchState(xp.where(accept, there, here))
+    return Step(xp.where(accept, candidate, p), kept, trace)
 
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: SearchState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        a, step = w.a, h["h"]
-        two = 2 * step
-        for i in (0, 1):
-            np.copyto(a, p)
-            a[i] += step
-            up = oracle.value(a)
-            a[i] = p[i] - step
-            g[i] = (up - oracle.value(a)) / two
-        np.multiply(-lr, g, out=a)
-        p += a
 
+def random_search_algorithm(h: Any) -> list[str]:
+    return [
+        r"<noise>_t \sim \mathcal{N}(0, I),\quad "
+        r"<candidate>_t \leftarrow <param>_{t-1} + <sigma>\,<noise>_t",
+        r"<loss>_t = L(<param>_{t-1}),\quad <candidate_loss>_t = L(<candidate>_t)",
+        r"<param>_t \leftarrow <candidate>_t \text{ if } <candidate_loss>_t < <loss>_t "
+        r"\text{ else } <param>_{t-1}",
+    ]
+
+
+def fd_step(p: Any, g: Any, s: NoState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+    fd = xp.fd_grad(p, h.h)
+    return Step(p + -lr * fd, s, {"fd_grad": fd})
+
+
+def fd_algorithm(h: Any) -> list[str]:
+    return [
+        r"<fd_grad>_{t,i} \leftarrow \frac{L(<param>_{t-1} + <h>\, e_i) - "
+        r"L(<param>_{t-1} - <h>\, e_i)}{2<h>}",
+        r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<fd_grad>_t",
+    ]
+
+
+RANDOM_RULE = Rule(
+    state=SearchState,
+    init=search_init,
+    run_fields=("loss",),
+    step=random_search_step,
+    algorithm=random_search_algorithm,
+    symbols={
+        "noise": Symbol("z", "a standard normal draw per coordinate"),
+        "candidate": Symbol("c", "the random proposal"),
+        "loss": Symbol("L", "the loss at the current point (this step's batch)"),
+        "candidate_loss": Symbol(r"L^{c}", "the loss at the proposal"),
+        "accepted": Symbol("a", "1 if the proposal was taken, else 0"),
+    },
+    uses="value",
+    draws_normal=True,
+)
+FD_RULE = Rule(
+    state=NoState,
+    init=init,
+    step=fd_step,
+    algorithm=fd_algorithm,
+    symbols={"fd_grad": Symbol(r"\tilde{g}", "the central-difference gradient")},
+    uses="value",
+)
 
 SIGMA = Hyper(
     "sigma",
@@ -135,6 +118,7 @@ SIGMA = Hyper(
     symbol=r"\sigma",
     role="lr",
 )
+
 H = Hyper(
     "h",
     1e-4,
@@ -151,26 +135,13 @@ RANDOM_SEARCH = Optimizer(
     title="Random search",
     summary="propose a random nearby point; keep it only if the loss goes down",
     hypers=(SIGMA,),
-    update_tex=(
-        r"c_t = \theta_{t-1} + \sigma z_t,\ z_t\sim\mathcal N(0, I),\quad "
-        r"\theta_t = c_t\ \text{if}\ L(c_t) < L(\theta_{t-1})\ \text{else}\ \theta_{t-1}"
-    ),
+    rule=RANDOM_RULE,
     reference="Rastrigin (1963); Rechenberg (1973), the (1+1) evolution strategy",
     torch_class=None,
-    trace_symbols={
-        "candidate": "c_t",
-        "loss": r"L(\theta_{t-1})",
-        "candidate_loss": "L(c_t)",
-        "accepted": r"[L(c_t) < L(\theta_{t-1})]",
-    },
     notes=(
-        "Lesson 003 samples parameters anywhere and keeps the best; here proposals are local "
-        "(around the current point) so the path can be drawn. Uses no gradient."
+        "The loss-and-optimization lesson samples parameters anywhere and keeps the best; here "
+        "proposals are local (around the current point) so the path can be drawn. Uses no gradient."
     ),
-    scalar=random_search_scalar,
-    vector=RandomSearchVector(),
-    uses="value",
-    needs_normal=True,
 )
 
 FINITE_DIFFERENCE = Optimizer(
@@ -178,20 +149,13 @@ FINITE_DIFFERENCE = Optimizer(
     title="Finite-difference GD",
     summary="gradient descent on a numerical gradient: two extra loss evaluations per coordinate",
     hypers=(lr_hyper(1e-3), H),
-    update_tex=(
-        r"\tilde g_{t,i} = \frac{L(\theta + h e_i) - L(\theta - h e_i)}{2h},\quad "
-        r"\theta_t = \theta_{t-1} - \eta\,\tilde g_t"
-    ),
+    rule=FD_RULE,
     reference="Nocedal & Wright, Numerical Optimization (2006), section 8.1",
     torch_class=None,
-    trace_symbols={"fd_grad": r"\tilde g_t", "update": r"\Delta\theta_t"},
     notes=(
-        "Lesson 003's numeric gradient (central differences, error O(h²)); with h small the "
-        "path equals plain GD's to many digits."
+        "The loss-and-optimization lesson's numeric gradient (central differences, error "
+        "O(h²)); with h small the path equals plain GD's to many digits."
     ),
-    scalar=finite_difference_scalar,
-    vector=FiniteDifferenceVector(),
-    uses="value",
 )
 
 OPTIMIZERS = (RANDOM_SEARCH, FINITE_DIFFERENCE)

@@ -1,19 +1,20 @@
-"""Plain gradient descent, momentum and Nesterov momentum (torch.optim.SGD).
+"""Gradient descent, momentum and Nesterov momentum: one rule, torch.optim.SGD's.
 
-torch.optim.SGD, with g the gradient (after ``maximize`` and ``weight_decay``)::
+With g the gradient (negated if ``maximize``, plus ``weight_decay`` θ)::
 
-    b <- g                              (first step)
-    b <- mu b + (1 - dampening) g       (later steps)
-    d = g + mu b   (nesterov)   or   d = b   (momentum)   or   d = g   (mu = 0)
-    theta <- theta - lr d
+    b_1 = g;  b_t = μ b_{t-1} + (1 - τ) g          (τ = dampening; no buffer when μ = 0)
+    d = g + μ b (nesterov)  or  d = b (momentum)  or  d = g (μ = 0)
+    θ <- θ - η d
 
-Momentum also runs in the two other conventions of the lessons (hyperparameter ``convention``):
-"ema" v <- beta v + (1 - beta) g, theta <- theta - lr v, and "lr_inside" v <- gamma v + lr g,
-theta <- theta - v (both from v = 0). :func:`optimizers.momentum.equivalent_lr` converts the
-learning rate so the three give the same path.
+``sgd`` takes torch.optim.SGD's own keywords (momentum, dampening, nesterov); ``momentum`` and
+``nesterov`` are named settings of the same rule for the UI. Momentum also runs in the two
+other conventions of the lessons (``convention``): "ema" v <- β v + (1 - β) g, θ <- θ - η v,
+and "lr_inside" v <- γ v + η g, θ <- θ - v (both from v = 0);
+:func:`optimizers.momentum.equivalent_lr` converts the learning rate so all three give the
+same path.
 
-Reference: Polyak (1964), Sutskever et al. (2013) "On the importance of initialization and
-momentum in deep learning"; torch.optim.SGD.
+Reference: Robbins & Monro (1951); Polyak (1964); Sutskever et al. (2013) "On the importance of
+initialization and momentum in deep learning"; torch.optim.SGD.
 """
 
 from __future__ import annotations
@@ -25,19 +26,94 @@ import numpy as np
 from optimizers.base import (
     MAXIMIZE,
     Hyper,
-    Hypers,
-    Loop,
     Optimizer,
-    ScalarOracle,
-    Scratch,
-    VectorOracle,
-    grad_pre,
-    grad_pre_into,
+    Rule,
+    Step,
+    Symbol,
+    gradient_lines,
     lr_hyper,
     wd_hyper,
 )
 
 CONVENTIONS = ("torch", "ema", "lr_inside")
+CONVENTION_TITLES = {
+    "torch": "torch.optim (lr outside)",
+    "ema": "exponential average (lessons)",
+    "lr_inside": "learning rate inside the velocity",
+}
+
+
+class SGDState(NamedTuple):
+    """The momentum buffer (torch's ``momentum_buffer``); unused without momentum."""
+
+    momentum_buffer: Any
+
+
+def init(h: Any) -> SGDState:
+    return SGDState(0.0)
+
+
+def step(p: Any, g: Any, s: SGDState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+    if h.maximize:
+        g = -g
+    g = g + h.weight_decay * p
+    mu = h.momentum
+    if xp.is_zero(mu):
+        return Step(p + -lr * g, s, {})
+    if h.convention == "ema":
+        buf = mu * s.momentum_buffer + (1.0 - mu) * g
+        return Step(p + -lr * buf, SGDState(buf), {})
+    if h.convention == "lr_inside":
+        buf = mu * s.momentum_buffer + lr * g
+        return Step(p + -buf, SGDState(buf), {})
+    damp = xp.where(mu != 0.0, h.dampening, 0.0)  # torch keeps no buffer for a zero momentum
+    buf = xp.where(t == 1.0, g, s.momentum_buffer * mu + (1.0 - damp) * g)
+    d = g + mu * buf if h.nesterov else buf
+    return Step(p + -lr * d, SGDState(buf), {"direction": d} if h.nesterov else {})
+
+
+def algorithm(h: Any) -> list[str]:
+    lines = gradient_lines(h)
+    if not h.momentum:
+        return [*lines, r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<grad>_t"]
+    if h.convention == "ema":
+        return [
+            *lines,
+            r"<momentum_buffer>_t \leftarrow <momentum>\,<momentum_buffer>_{t-1}"
+            r" + (1-<momentum>)\,<grad>_t",
+            r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<momentum_buffer>_t",
+        ]
+    if h.convention == "lr_inside":
+        return [
+            *lines,
+            r"<momentum_buffer>_t \leftarrow <momentum>\,<momentum_buffer>_{t-1}"
+            r" + <lr>\,<grad>_t",
+            r"<param>_t \leftarrow <param>_{t-1} - <momentum_buffer>_t",
+        ]
+    kept = r"(1-<dampening>)\," if h.dampening else ""
+    lines += [
+        r"<momentum_buffer>_1 \leftarrow <grad>_1,\quad <momentum_buffer>_t \leftarrow "
+        r"<momentum>\,<momentum_buffer>_{t-1} + " + kept + r"<grad>_t",
+    ]
+    if h.nesterov:
+        return [
+            *lines,
+            r"<direction>_t \leftarrow <grad>_t + <momentum>\,<momentum_buffer>_t",
+            r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<direction>_t",
+        ]
+    return [*lines, r"<param>_t \leftarrow <param>_{t-1} - <lr>\,<momentum_buffer>_t"]
+
+
+RULE = Rule(
+    state=SGDState,
+    init=init,
+    step=step,
+    algorithm=algorithm,
+    symbols={
+        "momentum_buffer": Symbol("v", "the velocity: a decaying sum of past gradients", "state"),
+        "direction": Symbol("d", "the step direction: the gradient plus μ times the velocity"),
+    },
+)
 
 MOMENTUM = Hyper(
     "momentum",
@@ -59,6 +135,9 @@ DAMPENING = Hyper(
     "scales the new gradient by (1 − dampening) after the first step (torch convention only)",
     symbol=r"\tau",
 )
+NESTEROV_FLAG = Hyper(
+    "nesterov", False, None, None, False, "Nesterov's look-ahead correction", kind="bool"
+)
 CONVENTION = Hyper(
     "convention",
     "torch",
@@ -71,165 +150,32 @@ CONVENTION = Hyper(
 )
 
 
-class SGDState(NamedTuple):
-    """Momentum buffer (2, n); ``started`` is False before the first step (torch sets b = g)."""
+def check(h: dict[str, Any]) -> None:
+    """torch.optim.SGD's own refusal: Nesterov needs a momentum and no dampening."""
+    bad = np.any(np.asarray(h["momentum"]) <= 0) or np.any(np.asarray(h["dampening"]) != 0)
+    if h.get("nesterov") and bad:
+        raise ValueError("sgd: nesterov=True requires momentum > 0 and dampening = 0")
 
-    buf: np.ndarray
-    started: list[bool]
-
-
-# ---------------------------------------------------------------- scalar kernels
-
-
-def sgd_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
-    pre = grad_pre(h)
-    grad, lrs, _, keep = loop
-    for lr in lrs:
-        gx, gy = grad(x, y)
-        if pre is not None:
-            gx, gy = pre(x, y, gx, gy)
-        ux, uy = -lr * gx, -lr * gy
-        x, y = x + ux, y + uy
-        if tr is not None:
-            tr.append(((ux, uy),))
-        keep((x, y))
-
-
-def momentum_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
-    """torch, ema and lr_inside conventions, and Nesterov (``_nesterov``), for one run."""
-    pre = grad_pre(h)
-    mu = float(h["momentum"])
-    conv = h.get("convention", "torch")
-    nesterov = bool(h.get("_nesterov", False))
-    kept = 1.0 - (float(h.get("dampening", 0.0)) if mu != 0.0 else 0.0)
-    new = 1.0 - mu  # the ema weight of the new gradient
-    bx = by = 0.0
-    first = True
-    grad, lrs, _, keep = loop
-    for lr in lrs:
-        gx, gy = grad(x, y)
-        if pre is not None:
-            gx, gy = pre(x, y, gx, gy)
-        if conv == "torch":
-            if first:
-                bx, by, first = gx, gy, False
-            else:
-                bx, by = bx * mu + kept * gx, by * mu + kept * gy
-            if nesterov:
-                ux, uy = -lr * (gx + mu * bx), -lr * (gy + mu * by)
-            else:
-                ux, uy = -lr * bx, -lr * by
-        elif conv == "ema":
-            bx, by = mu * bx + new * gx, mu * by + new * gy
-            ux, uy = -lr * bx, -lr * by
-        else:
-            bx, by = mu * bx + lr * gx, mu * by + lr * gy
-            ux, uy = -bx, -by
-        x, y = x + ux, y + uy
-        if tr is not None:
-            tr.append(((bx, by), (ux, uy)))
-        keep((x, y))
-
-
-def nesterov_scalar(x: float, y: float, h: Hypers, tr: Any, o: ScalarOracle, loop: Loop) -> None:
-    momentum_scalar(x, y, {**h, "_nesterov": True, "convention": "torch"}, tr, o, loop)
-
-
-# ---------------------------------------------------------------- vector rules
-
-
-class SGDVector:
-    """Plain SGD on (2, n) arrays."""
-
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> SGDState:
-        return SGDState(np.zeros_like(p), [False])
-
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: SGDState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        grad_pre_into(p, g, h, w)
-        np.multiply(g, -lr, out=w.b)
-        p += w.b
-
-
-class MomentumVector(SGDVector):
-    """Momentum (three conventions) and Nesterov on (2, n) arrays; same operations as the kernel."""
-
-    def __init__(self, nesterov: bool = False) -> None:
-        self.nesterov = nesterov
-
-    def init(self, p: np.ndarray, h: dict[str, Any]) -> SGDState:
-        mu = h["momentum"]
-        damp = h.get("dampening", 0.0)
-        h["_keep"] = 1.0 - np.where(mu != 0.0, damp, 0.0)
-        h["_new"] = 1.0 - mu
-        return SGDState(np.zeros_like(p), [False])
-
-    def step(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        s: SGDState,
-        h: dict[str, Any],
-        lr: Any,
-        t: int,
-        w: Scratch,
-        oracle: VectorOracle,
-    ) -> None:
-        grad_pre_into(p, g, h, w)
-        mu, b = h["momentum"], s.buf
-        conv = "torch" if self.nesterov else h.get("convention", "torch")
-        if conv == "torch":
-            if not s.started[0]:
-                np.copyto(b, g)
-                s.started[0] = True
-            else:
-                b *= mu
-                np.multiply(h["_keep"], g, out=w.a)
-                b += w.a
-            if self.nesterov:
-                np.multiply(mu, b, out=w.a)
-                np.add(w.a, g, out=w.a)
-                np.multiply(w.a, -lr, out=w.b)
-            else:
-                np.multiply(b, -lr, out=w.b)
-        elif conv == "ema":
-            b *= mu
-            np.multiply(h["_new"], g, out=w.a)
-            b += w.a
-            np.multiply(b, -lr, out=w.b)
-        else:
-            b *= mu
-            np.multiply(lr, g, out=w.a)
-            b += w.a
-            np.negative(b, out=w.b)
-        p += w.b
-
-
-# ---------------------------------------------------------------- metadata
-
-_UPDATE = {"update": r"\Delta\theta_t"}
 
 SGD = Optimizer(
     name="sgd",
     title="Gradient descent (SGD)",
     summary="step straight down the gradient; with mini-batches this is stochastic GD",
-    hypers=(lr_hyper(1e-3), wd_hyper(), MAXIMIZE),
-    update_tex=r"\theta_t = \theta_{t-1} - \eta\, g_t",
+    hypers=(
+        lr_hyper(1e-3),
+        wd_hyper(),
+        MAXIMIZE,
+        Hyper("momentum", 0.0, 0.0, 1.0, False, MOMENTUM.help, symbol=r"\mu", open_high=True),
+        DAMPENING,
+        NESTEROV_FLAG,
+    ),
+    rule=RULE,
     reference="Robbins & Monro (1951); torch.optim.SGD",
     torch_class="torch.optim.SGD",
-    trace_symbols={"grad": "g_t", **_UPDATE},
     notes="The lessons' batch GD, SGD and mini-batch GD are this rule with batch_size N, 1 or b.",
-    scalar=sgd_scalar,
-    vector=SGDVector(),
+    fixed={"convention": "torch"},
+    hidden=("momentum", "dampening", "nesterov"),
+    check=check,
 )
 
 MOMENTUM_OPT = Optimizer(
@@ -237,17 +183,15 @@ MOMENTUM_OPT = Optimizer(
     title="Momentum",
     summary="a heavy ball: the velocity accumulates past gradients and carries through ravines",
     hypers=(lr_hyper(1e-3), MOMENTUM, DAMPENING, wd_hyper(), MAXIMIZE, CONVENTION),
-    update_tex=(r"b_t = \mu b_{t-1} + (1-\tau) g_t,\quad \theta_t = \theta_{t-1} - \eta\, b_t"),
+    rule=RULE,
     reference="Polyak (1964); torch.optim.SGD(momentum=μ)",
     torch_class="torch.optim.SGD",
-    trace_symbols={"grad": "g_t", "momentum_buffer": "b_t", **_UPDATE},
     notes=(
-        "The lessons write momentum three ways: v=μv+g (torch, 003), v=βv+(1−β)g (002, an "
-        "average) and v=γv+ηg, θ−=v (002). With matched learning rates (equivalent_lr) all give "
-        "the same path; choose one with `convention`."
+        "The lessons write momentum three ways: v=μv+g (torch, the regularization lesson), "
+        "v=βv+(1−β)g and v=γv+ηg, θ−=v (the optimizers lesson). With matched learning rates "
+        "(equivalent_lr) all give the same path; choose one with `convention`."
     ),
-    scalar=momentum_scalar,
-    vector=MomentumVector(),
+    fixed={"nesterov": False},
 )
 
 NESTEROV = Optimizer(
@@ -255,17 +199,16 @@ NESTEROV = Optimizer(
     title="Nesterov momentum",
     summary="momentum that corrects with the gradient at the point it is about to reach",
     hypers=(lr_hyper(1e-3), MOMENTUM, wd_hyper(), MAXIMIZE),
-    update_tex=(r"b_t = \mu b_{t-1} + g_t,\quad \theta_t = \theta_{t-1} - \eta\,(g_t + \mu b_t)"),
+    rule=RULE,
     reference="Nesterov (1983); Sutskever et al. (2013); torch.optim.SGD(nesterov=True)",
     torch_class="torch.optim.SGD",
-    trace_symbols={"grad": "g_t", "momentum_buffer": "b_t", **_UPDATE},
     notes=(
-        "torch stores the look-ahead point itself: θ_torch = x + ρv of the lessons' form "
-        "v = ρv − α∇f(x + ρv), x += v, so the two give the same look-ahead path. Lesson 002 "
-        "writes the look-ahead as θ + βv while v accumulates +α∇: the correct point is θ − βv."
+        "torch stores the look-ahead point itself: θ_torch = x + ρv of the form "
+        "v = ρv − α∇f(x + ρv), x += v, so the two give the same look-ahead path. The optimizers "
+        "lesson writes the look-ahead as θ + βv while v accumulates +α∇: the correct point is "
+        "θ − βv."
     ),
-    scalar=nesterov_scalar,
-    vector=MomentumVector(nesterov=True),
+    fixed={"nesterov": True, "convention": "torch", "dampening": 0.0},
 )
 
 OPTIMIZERS = (SGD, MOMENTUM_OPT, NESTEROV)

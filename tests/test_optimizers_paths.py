@@ -145,7 +145,7 @@ def test_lerp_switches_formula_like_torch() -> None:
 def test_chunk_bounds_cover_every_run_in_balanced_chunks(
     k: int, chunk: int, threads: int, count: int
 ) -> None:
-    from optimizers.simulate import _chunk_bounds
+    from optimizers.engines.vector import chunk_bounds as _chunk_bounds
 
     bounds = _chunk_bounds(k, chunk, threads)
     assert len(bounds) == count

@@ -1,0 +1,625 @@
+"""The compiled engine: many runs, several steps per pass, one fused loop (torch inductor).
+
+For large K the NumPy engine makes a pass over memory for every operation of a step. Here the
+whole step (the objective's gradient, the traced update rule, the box check and the freeze of
+diverged runs) is written in torch operations, ``BLOCK`` steps unrolled, traced into one graph
+(``make_fx``) and compiled by inductor, torch's own compiler, into one vectorized C++ loop over
+the runs (OpenMP across threads; Triton on a CUDA GPU when torch sees one): each run's state is
+read and written once per ``BLOCK`` steps.
+
+* The same traced rule as the other engines (:mod:`optimizers.ir`), operation by operation.
+  Every value that is one number for all runs (a shared β's bias correction, the learning rate
+  of a shared schedule) is computed on the host in Python floats, exactly as the scalar engine
+  computes it, and passed in; inductor compiles with ``-ffp-contract=off`` and without
+  reassociation, so on surfaces made of + - * / the results are bit-identical to the NumPy
+  engine. Powers of per-run numbers (βᵗ for a β per run) come from the vector library's pow,
+  within an ulp of libm's; sin/cos/exp likewise.
+* Fixed shapes, so that one compile serves every K and every step count: ``CHUNK`` runs per
+  call (the last chunk padded with copies of its first run, which are dropped), ``BLOCK`` steps
+  per call (the last block switches its extra steps off with a 0/1 mask). One kernel per rule
+  and its flags, which numbers are per run, the objective's maths, whether every step is
+  recorded.
+* A run whose new point is outside the box (or non-finite) keeps its last inside point; the
+  kernel notes the step and the outside point, and the driver computes the exit point as the
+  other engines do.
+* Compiling takes seconds (a C++ compile); inductor keeps the result in its cache
+  (``TORCHINDUCTOR_CACHE_DIR``), so a later process pays much less. ``COMPILE_SECONDS`` records
+  what each kernel cost in this process.
+
+Needs torch and a C++ compiler (``g++`` or ``$CXX``), or a CUDA GPU; :func:`unavailable` says
+why not. Mini-batches, a schedule that reads the loss, and the rules that evaluate the loss
+(random search, finite differences) run on the NumPy engine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from optimizers import ir
+from optimizers.engines.vector import POW_TABLE_MAX
+from optimizers.ir import LANE, RUN, STEP, Traced
+from optimizers.problem import BIG, Problem, exit_points, numeric_kinds
+
+if TYPE_CHECKING:
+    import torch
+
+BLOCK = 8  # steps per kernel call, unrolled
+CHUNK = 8192  # runs per kernel call (a fixed shape: one compile for every K)
+MIN_K = 4096  # engine="auto" leaves smaller K to the NumPy engine
+AUTO_WORK = 400_000_000  # auto compiles a new kernel only for K * T above this (~10 s of NumPy)
+
+_KERNELS: dict[tuple[Any, ...], Callable[..., list[torch.Tensor]]] = {}
+COMPILE_SECONDS: dict[tuple[Any, ...], float] = {}
+FAILED: list[str] = []  # compile errors: engine="auto" stops trying after the first
+_LOCK = threading.Lock()
+
+
+def device() -> str:
+    """Where the kernels run: "cuda" when torch sees a CUDA GPU, else "cpu"."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def unavailable() -> str | None:
+    """Why the compiled engine cannot run on this machine, or None if it can."""
+    if FAILED:
+        return f"compiling a kernel failed in this process: {FAILED[-1]}"
+    if importlib.util.find_spec("torch") is None:
+        return "torch is not installed"
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None and device() != "cuda":
+        return f"no C++ compiler: {cxx!r} is not on PATH (inductor compiles C++ with it)"
+    return None
+
+
+def unsupported(pb: Problem) -> str | None:
+    """Why this call cannot run compiled (rule, objective, options), or None."""
+    if pb.opt.uses != "grad":
+        return f"optimizer {pb.opt.name!r} evaluates the loss itself (runs on NumPy)"
+    if pb.batch is not None:
+        return "mini-batches draw random indices per step"
+    if pb.schedule.uses_loss:
+        return f"schedule {pb.schedule.name!r} reads the loss of every step"
+    if pb.model.torch_grad() is None:
+        return f"{pb.model.name!r} has no gradient maths written in torch operations"
+    return None
+
+
+def is_built(pb: Problem) -> bool:
+    """Whether this call's kernel is already compiled in this process."""
+    if not _KERNELS:  # nothing built: no need to import torch to know
+        return False
+    return any(_key(pb, every) in _KERNELS for every in (False, True))
+
+
+def choose(pb: Problem, engine: str) -> str:
+    """ "compiled" if it can run this call (and, for "auto", its kernel is built or the work is
+    large enough to pay for compiling it), else "numpy"; ValueError with the reason when
+    "compiled" was asked for and cannot run."""
+    why = unsupported(pb) or unavailable()
+    if engine == "compiled":
+        if why is not None:
+            raise ValueError(f"engine 'compiled' cannot run this call: {why}")
+        return "compiled"
+    if why is None and (is_built(pb) or pb.k * pb.steps >= AUTO_WORK):
+        return "compiled"
+    return "numpy"
+
+
+# ---------------------------------------------------------------- the signature of a call
+
+
+def _signature(pb: Problem) -> tuple[dict[str, Any], dict[str, str], bool]:
+    kinds = numeric_kinds(pb.opt, pb.hyp)
+    flags = {k: v for k, v in pb.hyp.items() if k not in kinds}
+    lr_varying = isinstance(pb.hyp[pb.lr_key], np.ndarray)
+    return flags, kinds, lr_varying
+
+
+def _lerp_modes(traced: Traced, host: dict[int, Any]) -> tuple[tuple[int, bool], ...]:
+    """For each lerp whose weight is one number for all runs: which formula (w < 0.5)."""
+    out = []
+    for op in traced.graph.ops:
+        if op.kind == "lerp":
+            w = op.args[2]
+            if not _is_ref(w):
+                out.append((-1, bool(w < 0.5)))
+            elif not traced.graph.ops[w].varying:
+                out.append((w, bool(host[w] < 0.5)))
+    return tuple(out)
+
+
+def _key(pb: Problem, every_step: bool) -> tuple[Any, ...]:
+    flags, kinds, lr_varying = _signature(pb)
+    traced = ir.trace_rule(pb.opt.rule, flags, kinds, lr_varying)
+    host = _host_run_values(traced, pb.hyp)
+    lr_table = not pb.schedule.constant and lr_varying
+    return (
+        pb.opt.name,
+        tuple(sorted((k, v) for k, v in flags.items() if not isinstance(v, np.ndarray))),
+        tuple(sorted(kinds.items())),
+        lr_varying,
+        lr_table,
+        _lerp_modes(traced, host),
+        pb.model.key(),
+        pb.d,
+        tuple(  # per-run bases of few distinct values take their powers from the host
+            (n, len(np.unique(v)) <= POW_TABLE_MAX)
+            for n, v in pb.hyp.items()
+            if isinstance(v, np.ndarray) and kinds.get(n) == "varying"
+        ),
+        every_step,
+        BLOCK,
+        CHUNK,
+        device(),
+    )
+
+
+def _is_ref(a: Any) -> bool:
+    return isinstance(a, int) and not isinstance(a, bool)
+
+
+def _host_run_values(traced: Traced, hyp: dict[str, Any]) -> dict[int, Any]:
+    env: dict[int, Any] = {}
+    for name, i in traced.hyper_inputs.items():
+        if not traced.graph.ops[i].varying:
+            env[i] = float(hyp[name])
+    ir.evaluate_floats(traced, env, (RUN,))
+    return env
+
+
+# ---------------------------------------------------------------- the block, in torch
+
+
+def _block(
+    traced: Traced,
+    grad: Callable[[Any], Any],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    fields: list[tuple[str, bool]],
+    run_slots: dict[int, int],
+    step_slots: dict[int, int],
+    varying_hypers: list[str],
+    lr_mode: str,
+    modes: dict[int, bool],
+    every_step: bool,
+    pow_ids: list[int],
+) -> Callable[..., tuple[Any, ...]]:
+    """``BLOCK`` steps on (D, n) tensors: the traced rule, the gradient and the box check."""
+    import torch
+
+    g = traced.graph
+    ops = g.ops
+    nf = len(fields)
+    state_ids = {f: traced.state_in[f] for f, _ in fields}
+    d = len(lo)
+
+    def where(c: Any, a: Any, b: Any) -> Any:
+        if isinstance(c, bool):
+            return a if c else b
+        return torch.where(c, a, b)
+
+    def tmax(a: Any, b: Any) -> Any:
+        if isinstance(b, float):
+            return torch.clamp_min(a, b)
+        if isinstance(a, float):
+            return torch.clamp_min(b, a)
+        return torch.maximum(a, b)
+
+    def tmin(a: Any, b: Any) -> Any:
+        if isinstance(b, float):
+            return torch.clamp_max(a, b)
+        if isinstance(a, float):
+            return torch.clamp_max(b, a)
+        return torch.minimum(a, b)
+
+    def tpow(a: Any, b: Any) -> Any:
+        if isinstance(a, float) and isinstance(b, float):
+            return a**b
+        return torch.pow(a, b)
+
+    fns: dict[str, Callable[..., Any]] = {
+        "add": lambda a, b: a + b,
+        "sub": lambda a, b: a - b,
+        "mul": lambda a, b: a * b,
+        "div": lambda a, b: a / b,
+        "pow": tpow,
+        "max": tmax,
+        "min": tmin,
+        "lt": lambda a, b: a < b,
+        "le": lambda a, b: a <= b,
+        "gt": lambda a, b: a > b,
+        "ge": lambda a, b: a >= b,
+        "eq": lambda a, b: a == b,
+        "ne": lambda a, b: a != b,
+        "neg": lambda a: -a,
+        "sqrt": torch.sqrt,
+        "abs": torch.abs,
+        "sign": torch.sign,
+        "not": torch.logical_not,
+        "where": where,
+    }
+
+    def block(*a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        p, alive, dstep, ex = a[0], a[1], a[2], a[3]
+        state = list(a[4 : 4 + nf])
+        t0, on, run_consts, step_table, lr_in = a[4 + nf : 9 + nf]
+        nv = len(varying_hypers)
+        hyp = dict(zip(varying_hypers, a[9 + nf : 9 + nf + nv], strict=True))
+        rest = a[9 + nf + nv :]
+        pow_tabs = {i: (rest[2 * j], rest[2 * j + 1]) for j, i in enumerate(pow_ids)}
+        ps = []
+        for s in range(BLOCK):
+            env: dict[int, Any] = {}
+            for i, op in enumerate(ops):
+                if op.kind == "input":
+                    name = op.name
+                    if name == "param":
+                        env[i] = p
+                    elif name == "grad":
+                        env[i] = grad(p) if traced_needs_grad else None
+                    elif name.startswith("s:"):
+                        f = name[2:]
+                        env[i] = (
+                            state[[x for x, _ in fields].index(f)] if f in dict(fields) else 0.0
+                        )
+                    elif name == "t":
+                        env[i] = t0 + s
+                    elif name == "lr":
+                        env[i] = (
+                            step_table[s, step_slots[i]]
+                            if lr_mode == "shared"
+                            else (lr_in[s] if lr_mode == "table" else lr_in)
+                        )
+                    else:
+                        hname = name[2:]
+                        env[i] = hyp[hname] if hname in hyp else run_consts[run_slots[i]]
+                    continue
+                if i in run_slots or i in step_slots:  # a shared value from the host
+                    v = run_consts[run_slots[i]] if i in run_slots else step_table[s, step_slots[i]]
+                    env[i] = v > 0.5 if op.kind in ir.COMPARE else v  # conditions: 1.0 / 0.0
+                    continue
+                if not need[i]:
+                    continue
+                if i in pow_tabs:  # host powers of each distinct base, gathered per run
+                    tab, inv = pow_tabs[i]
+                    env[i] = tab[s][inv]
+                    continue
+                args = [env[x] if _is_ref(x) else x for x in op.args]
+                if op.kind == "lerp":
+                    lo_, hi_ = args[0], args[1]
+                    w = args[2]
+                    low = lo_ + w * (hi_ - lo_)
+                    high = hi_ - (hi_ - lo_) * (1.0 - w)
+                    wid = op.args[2]
+                    if _is_ref(wid) and ops[wid].varying:
+                        env[i] = torch.where(w < 0.5, low, high)
+                    else:
+                        env[i] = low if modes.get(wid if _is_ref(wid) else -1, True) else high
+                    continue
+                env[i] = fns[op.kind](*args)
+            newp = _val(env, traced.param, p)
+            new_state = [_val(env, traced.state[f], state[j]) for j, (f, _) in enumerate(fields)]
+            live = alive * on[s]
+            okf = live
+            for dd in range(d):
+                okf = torch.where(newp[dd] >= float(lo[dd]), okf, 0.0)
+                okf = torch.where(newp[dd] <= float(hi[dd]), okf, 0.0)
+            leaving = (live - okf) > 0.5
+            ok = okf > 0.5
+            dstep = torch.where(leaving, t0 + s, dstep)
+            ex = torch.where(leaving, newp, ex)
+            p = torch.where(ok, newp, p)
+            state = [
+                ns if isinstance(ns, torch.Tensor) else torch.full_like(state[j], ns)
+                for j, ns in enumerate(new_state)
+            ]
+            alive = alive - (live - okf)
+            if every_step:
+                ps.append(p)
+        out = (p, alive, dstep, ex, *state)
+        if every_step:
+            return (*out, torch.stack(ps))
+        return out
+
+    roots: list[Any] = [traced.param, *(traced.state[f] for f, _ in fields)]
+    need = ir.live(g, roots)
+    traced_needs_grad = "grad" in g.inputs and need[g.inputs["grad"]]
+    _ = state_ids
+    return block
+
+
+def _val(env: dict[int, Any], r: Any, default: Any) -> Any:
+    if _is_ref(r):
+        v = env.get(r)
+        return default if v is None else v
+    return r
+
+
+# ---------------------------------------------------------------- compile and run
+
+
+def run(pb: Problem, threads: int) -> None:
+    """Fill pb.params (recorded states), pb.diverged_at and pb.exits for every run."""
+    import torch
+
+    dev = device()
+    k, t_steps, d = pb.k, pb.steps, pb.d
+    rec_index = pb.rec_index
+    every_step = any(
+        (rec_index[t0 : min(t0 + BLOCK - 1, t_steps)] >= 0).any()
+        for t0 in range(1, t_steps + 1, BLOCK)
+    )
+    if rec_index[0] >= 0:
+        pb.params[rec_index[0]] = pb.x0
+    flags, kinds, lr_varying = _signature(pb)
+    traced = ir.trace_rule(pb.opt.rule, flags, kinds, lr_varying)
+    g = traced.graph
+    ops = g.ops
+    fields_all = list(traced.state)
+    changed = [f for f in fields_all if traced.state[f] != traced.state_in[f]]
+    roots: list[Any] = [traced.param, *(traced.state[f] for f in changed)]
+    need = ir.live(g, roots)
+    kept = [f for f in fields_all if f in changed or need[traced.state_in[f]]]
+    need_all = ir.live(g, roots + [traced.init[f] for f in kept])
+    fields = [(f, f in traced.run_fields) for f in kept]
+    # shared values: computed on the host, per call (RUN) and per step (STEP)
+    host = _host_run_values(traced, pb.hyp)
+    run_ids = [i for i in host if ops[i].kind != "input" or True]
+    run_slots = {i: j for j, i in enumerate(run_ids)}
+    step_ids = [
+        i for i, op in enumerate(ops) if op.rank == STEP and not op.varying and op.kind != "value"
+    ]
+    step_slots = {i: j for j, i in enumerate(step_ids)}
+    lr_mode = "shared" if not lr_varying else ("table" if not pb.schedule.constant else "run")
+    n_blocks = -(-t_steps // BLOCK)
+    shared_lr = None
+    if lr_mode == "shared":
+        assert pb.lr_table is not None
+        shared_lr = np.asarray(pb.lr_table[:, 0], dtype=np.float64)
+    step_tables = np.zeros((n_blocks, BLOCK, max(1, len(step_ids))))
+    t_in, lr_in_id = g.inputs["t"], g.inputs["lr"]
+    for b in range(n_blocks):
+        for s in range(BLOCK):
+            t = 1 + b * BLOCK + s
+            env = dict(host)
+            env[t_in] = float(t)
+            if shared_lr is not None:
+                env[lr_in_id] = float(shared_lr[min(t, t_steps) - 1])
+            ir.evaluate_floats(traced, env, (STEP,))
+            for i, j in step_slots.items():
+                step_tables[b, s, j] = env.get(i, math.nan)
+    run_consts = np.array([float(host[i]) for i in run_ids] or [0.0])
+    # per-run bases to shared powers (βᵗ for a β per run): Python's pow of each distinct base
+    pow_ids, pow_inv, pow_tables = [], [], []
+    for i, op in enumerate(ops):
+        base, expo = op.args if op.kind == "pow" else (None, None)
+        if not (op.kind == "pow" and need_all[i] and _is_ref(base) and ops[base].varying):
+            continue
+        if ops[base].rank > RUN or (_is_ref(expo) and ops[expo].varying):
+            continue
+        name = ops[base].name[2:] if ops[base].kind == "input" else None
+        if name is None:
+            continue
+        uq, inv = np.unique(pb.hyp[name], return_inverse=True)
+        if len(uq) > POW_TABLE_MAX:
+            continue
+        tabs = np.zeros((n_blocks, BLOCK, len(uq)))
+        for b in range(n_blocks):
+            for s_ in range(BLOCK):
+                env_t = {t_in: float(1 + b * BLOCK + s_)}
+                e = (
+                    env_t[expo]
+                    if expo == t_in
+                    else _shared_at(traced, host, expo, b, s_, step_tables, step_slots)
+                )
+                tabs[b, s_] = [u**e for u in uq.tolist()]
+        pow_ids.append(i)
+        pow_inv.append(inv)
+        pow_tables.append(tabs)
+    varying = sorted(n for n, kd in kinds.items() if kd == "varying")
+    lo_b, hi_b = pb.bounds()
+    grad = pb.model.torch_grad()
+    assert grad is not None
+    modes = dict(_lerp_modes(traced, host))
+    key = _key(pb, every_step)
+    fn: Callable[..., Any] | None = None
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    f64 = torch.float64
+
+    def tens(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(dev)
+
+    try:
+        with torch.no_grad():
+            consts_t = tens(run_consts)
+            tables_t = [tens(step_tables[b]) for b in range(n_blocks)]
+            for lo in range(0, k, CHUNK):
+                hi = min(lo + CHUNK, k)
+                m = hi - lo
+                x = np.repeat(pb.x0[lo : lo + 1], CHUNK, axis=0)
+                x[:m] = pb.x0[lo:hi]
+                alive = np.zeros(CHUNK)
+                alive[:m] = 1.0
+                hv = {}
+                for name in varying:
+                    part = np.full(CHUNK, pb.hyp[name][lo])
+                    part[:m] = pb.hyp[name][lo:hi]
+                    hv[name] = part
+                init_env: dict[int, Any] = dict(host)
+                for name, i in traced.hyper_inputs.items():
+                    if name in hv:
+                        init_env[i] = hv[name]
+                state_np = []
+                for f, per_run in fields:
+                    r = traced.init[f]
+                    v = _np_eval(traced, r, init_env)
+                    arr = np.empty(CHUNK if per_run else (d, CHUNK))
+                    arr[...] = v
+                    state_np.append(arr)
+                state = [
+                    tens(x.T),
+                    tens(alive),
+                    tens(np.full(CHUNK, -1.0)),
+                    tens(np.zeros((d, CHUNK))),
+                    *(tens(a) for a in state_np),
+                ]
+                lr_run = None
+                if lr_mode == "run":
+                    part = np.full(CHUNK, pb.hyp[pb.lr_key][lo])
+                    part[:m] = pb.hyp[pb.lr_key][lo:hi]
+                    lr_run = tens(part)
+                hyp_t = [tens(hv[n]) for n in varying]
+                inv_t = []
+                for inv in pow_inv:
+                    part = np.full(CHUNK, inv[lo], dtype=np.int64)
+                    part[:m] = inv[lo:hi]
+                    inv_t.append(tens(part))
+                for b in range(n_blocks):
+                    t0 = 1 + b * BLOCK
+                    on = (np.arange(t0, t0 + BLOCK) <= t_steps).astype(np.float64)
+                    if lr_mode == "table":
+                        assert pb.lr_table is not None
+                        tab = np.zeros((BLOCK, CHUNK))
+                        rows = pb.lr_table[t0 - 1 : min(t0 - 1 + BLOCK, t_steps), lo:hi]
+                        tab[: len(rows), :m] = rows
+                        tab[: len(rows), m:] = rows[:, :1]
+                        lr_t = tens(tab)
+                    elif lr_mode == "run":
+                        assert lr_run is not None
+                        lr_t = lr_run
+                    else:
+                        lr_t = consts_t[:1]
+                    inputs = [
+                        *state,
+                        torch.tensor(float(t0), dtype=f64, device=dev),
+                        tens(on),
+                        consts_t,
+                        tables_t[b],
+                        lr_t,
+                        *hyp_t,
+                        *(
+                            x
+                            for j in range(len(pow_ids))
+                            for x in (tens(pow_tables[j][b]), inv_t[j])
+                        ),
+                    ]
+                    if fn is None:
+                        fn = _kernel(
+                            key,
+                            lambda: _block(
+                                traced,
+                                grad,
+                                lo_b,
+                                hi_b,
+                                fields,
+                                run_slots,
+                                step_slots,
+                                varying,
+                                lr_mode,
+                                modes,
+                                every_step,
+                                pow_ids,
+                            ),
+                            inputs,
+                        )
+                    out = fn(*inputs)
+                    state = list(out[: 4 + len(fields)])
+                    last = min(t0 + BLOCK - 1, t_steps)
+                    if every_step:
+                        ps = out[4 + len(fields)].cpu().numpy()
+                        for s in range(min(BLOCK, t_steps - t0 + 1)):
+                            r = rec_index[t0 + s]
+                            if r >= 0:
+                                pb.params[r, lo:hi] = ps[s, :, :m].T
+                    else:
+                        r = rec_index[last]
+                        if r >= 0:
+                            pb.params[r, lo:hi] = state[0].cpu().numpy()[:, :m].T
+                p_last = state[0].cpu().numpy()[:, :m]
+                dstep = state[2].cpu().numpy()[:m]
+                ex = state[3].cpu().numpy()[:, :m]
+                gone = np.flatnonzero(dstep >= 0)
+                if len(gone):
+                    pb.diverged_at[lo + gone] = dstep[gone].astype(np.int64)
+                    pb.exits[lo + gone] = exit_points(p_last[:, gone], ex[:, gone], pb.box).T
+    finally:
+        torch.set_num_threads(before)
+
+
+def _shared_at(
+    traced: Traced,
+    host: dict[int, Any],
+    r: Any,
+    b: int,
+    s: int,
+    tables: np.ndarray,
+    slots: dict[int, int],
+) -> float:
+    """A shared exponent's value at step s of block b (a constant, a per-call or a per-step
+    host value)."""
+    if not _is_ref(r):
+        return float(r)
+    if r in host:
+        return float(host[r])
+    return float(tables[b, s, slots[r]])
+
+
+def _np_eval(traced: Traced, r: Any, env: dict[int, Any]) -> Any:
+    """An initial-state expression (RUN rank) for one chunk, on NumPy values."""
+    if not _is_ref(r):
+        return r
+    if r in env:
+        return env[r]
+    op = traced.graph.ops[r]
+    args = [_np_eval(traced, a, env) for a in op.args]
+    fns: dict[str, Callable[..., Any]] = {**ir.BINARY, **ir.UNARY}
+    fns.update({"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide})
+    env[r] = fns[op.kind](*args)
+    return env[r]
+
+
+def _kernel(key: tuple[Any, ...], make: Callable[[], Any], inputs: list[Any]) -> Any:
+    with _LOCK:
+        fn = _KERNELS.get(key)
+        if fn is not None:
+            return fn
+        import torch
+        from torch._inductor.compile_fx import compile_fx
+        from torch.fx.experimental.proxy_tensor import make_fx
+
+        block = make()
+        t0 = time.perf_counter()
+        before = torch.get_num_threads()
+        # inductor writes the OpenMP loop only when it compiles with more than one thread
+        torch.set_num_threads(max(2, before))
+        try:
+            with torch.no_grad():
+                # fake tracing gives the graph a shape environment: inductor's on-disk cache of
+                # compiled graphs needs one (with real tensors it is bypassed)
+                graph = make_fx(block, tracing_mode="fake")(*inputs)
+                fakes = [n.meta["val"] for n in graph.graph.nodes if n.op == "placeholder"]
+                compiled = compile_fx(graph, fakes)
+        except Exception as e:  # a broken toolchain: note it, the caller falls back
+            FAILED.append(f"{type(e).__name__}: {e}"[:500])
+            raise
+        finally:
+            torch.set_num_threads(before)
+        COMPILE_SECONDS[key] = time.perf_counter() - t0
+        kernel = cast(Callable[..., list["torch.Tensor"]], compiled)
+        _KERNELS[key] = kernel
+        return kernel
+
+
+_ = (LANE, BIG)

@@ -1,0 +1,545 @@
+"""The core's contract, walked over the whole optimizer registry.
+
+* Every engine runs the one definition of each rule and they agree to the last bit on surfaces
+  made of + - * /: the scalar engine, the NumPy engine (in chunks, on threads), the compiled
+  engine (where a C++ compiler is present; skipped with the reason otherwise).
+* ``minimize`` on D parameters matches torch.optim on an ``nn.Module`` (float64), step by step
+  from our own points (see tests/test_optimizers_torch.py for why shadowed), with random
+  hyperparameters including the flags, full batch and mini-batches in order.
+* The trace names every symbol its algorithm's LaTeX uses, and nothing else is written there.
+* A new rule is one definition plus one registry entry: registered at run time, it passes the
+  same engine checks.
+* Bad input to ``minimize`` raises a ValueError that names the parameter.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+import torch
+
+import optimizers
+import surfaces
+from optimizers.base import BUILTIN_SYMBOLS, placeholders
+from optimizers.engines import compiled
+from tests.test_optimizers_torch import draw, step_errors, torch_kwargs
+
+NAMES = optimizers.names()
+GRAD_BASED = [n for n in NAMES if optimizers.get(n).uses == "grad"]
+TORCH_BACKED = [n for n in NAMES if optimizers.get(n).torch_class]
+WHY = compiled.unavailable()
+needs_compiler = pytest.mark.skipif(WHY is not None, reason=f"compiled engine: {WHY}")
+
+
+@pytest.fixture(autouse=True)
+def _float64() -> Iterator[None]:
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def _lrs(name: str) -> dict[str, Any]:
+    opt = optimizers.get(name)
+    key = next(h.name for h in opt.hypers if h.role == "lr")
+    return {key: {"adadelta": 0.5, "random_search": 0.05}.get(name, 2e-3)}
+
+
+def _starts(surface: Any, k: int, seed: int) -> np.ndarray:
+    (x0, x1), (y0, y1) = surface.bounds
+    rng = np.random.default_rng(seed)
+    return rng.uniform(
+        [x0 + 0.2 * (x1 - x0), y0 + 0.2 * (y1 - y0)],
+        [x1 - 0.2 * (x1 - x0), y1 - 0.2 * (y1 - y0)],
+        (k, 2),
+    )
+
+
+# ---------------------------------------------------------------- engines agree
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("surface_name", ["rosenbrock", "quadratic_bowl"])
+def test_scalar_and_numpy_engines_agree_to_the_bit(name: str, surface_name: str) -> None:
+    """Shared and per-run hyperparameters (a sweep grid of betas), chunks of 3 runs."""
+    s = surfaces.get(surface_name)
+    k = 9
+    starts = _starts(s, k, 1)
+    opt = optimizers.get(name)
+    h: dict[str, Any] = _lrs(name)
+    lr_key = next(iter(h))
+    h[lr_key] = h[lr_key] * np.geomspace(0.5, 2.0, k)
+    for hy in opt.hypers:
+        if hy.name in ("beta1", "momentum", "alpha", "rho") and hy.kind == "float":
+            h[hy.name] = np.repeat([0.5, 0.8, 0.9], 3)
+    a = optimizers.simulate(s, name, starts, 200, engine="scalar", seed=2, **h)
+    b = optimizers.simulate(s, name, starts, 200, engine="numpy", seed=2, _chunk=3, **h)
+    assert a.engine == "scalar" and b.engine == "numpy"
+    np.testing.assert_array_equal(a.diverged_at, b.diverged_at)
+    np.testing.assert_array_equal(a.positions, b.positions)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_engines_agree_with_mini_batches_and_a_schedule(name: str) -> None:
+    s = surfaces.get("linear_regression")
+    starts = _starts(s, 4, 3)
+    kw = {"batch_size": 2, "seed": 5, "schedule": optimizers.schedules.make("step", step_size=7)}
+    a = optimizers.simulate(s, name, starts, 60, engine="scalar", **kw, **_lrs(name))
+    b = optimizers.simulate(s, name, starts, 60, engine="numpy", _chunk=2, **kw, **_lrs(name))
+    np.testing.assert_array_equal(a.positions, b.positions)
+
+
+COMPILED_CASES = [(n, {}) for n in GRAD_BASED] + [
+    ("adam", {"amsgrad": True, "maximize": True, "weight_decay": 0.01}),
+    ("rmsprop", {"centered": True, "momentum": 0.5}),
+    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.001}),
+    ("nadam", {"decoupled_weight_decay": True, "weight_decay": 0.01}),
+]
+
+
+@needs_compiler
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "flags"), COMPILED_CASES, ids=lambda v: str(v))
+def test_compiled_engine_equals_numpy_for_every_rule(name: str, flags: dict[str, Any]) -> None:
+    """Per-run learning rates, a β per run from a grid, some runs leaving the box: 2 chunks (the
+    second padded), 37 steps (the last block masked), every 5th state recorded."""
+    s = surfaces.get("quadratic_bowl", cx=1.0, cy=-0.5, ax=1.0, ay=8.0)
+    k = compiled.CHUNK + 5
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    starts = rng.uniform([-3.0, -3.0], [3.0, 3.0], (k, 2))
+    opt = optimizers.get(name)
+    h: dict[str, Any] = dict(flags)
+    lr_key = next(hy.name for hy in opt.hypers if hy.role == "lr")
+    h[lr_key] = np.exp(rng.uniform(np.log(1e-3), np.log(0.3), k))
+    if "beta1" in opt.defaults():
+        h["beta1"] = rng.choice([0.5, 0.8, 0.9], k)
+    a = optimizers.simulate(s, name, starts, 37, engine="compiled", record=5, **h)
+    b = optimizers.simulate(s, name, starts, 37, engine="numpy", record=5, **h)
+    assert a.engine == "compiled"
+    np.testing.assert_array_equal(a.diverged_at, b.diverged_at)
+    np.testing.assert_array_equal(a.positions, b.positions)
+
+
+def test_compiled_engine_refusals_say_why() -> None:
+    s = surfaces.get("rosenbrock")
+    starts = _starts(s, compiled.MIN_K, 4)
+    for name, kw, reason in [
+        ("random_search", {}, "evaluates the loss"),
+        ("adam", {"batch_size": 4}, "mini-batches"),
+        ("adam", {"schedule": "plateau"}, "reads the loss"),
+    ]:
+        surface = surfaces.get("rosenbrock", noise=1.0)
+        with pytest.raises(ValueError, match=reason):
+            optimizers.simulate(surface, name, starts, 3, engine="compiled", **kw)
+        assert optimizers.simulate(surface, name, starts, 3, **kw).engine == "numpy"
+    with pytest.raises(ValueError, match="torch operations"):
+        optimizers.simulate(
+            surfaces.get("linear_regression"), "adam", starts * 0, 3, engine="compiled"
+        )
+    assert s  # the registered surface still builds
+
+
+# ---------------------------------------------------------------- D parameters: torch oracle
+
+
+class TinyNet:
+    """3 inputs -> 3 tanh units -> 1 output, MSE on 8 samples: D = 16, written by hand."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(0)
+        self.x = rng.normal(size=(8, 3))
+        self.y = np.sin(self.x @ np.array([1.0, -2.0, 0.5]))
+        self.n_samples = 8
+        self.dim = 16
+
+    def unpack(self, p: np.ndarray) -> tuple[np.ndarray, ...]:
+        return p[:, :9].reshape(-1, 3, 3), p[:, 9:12], p[:, 12:15], p[:, 15]
+
+    def value_and_grad(
+        self, p: np.ndarray, idx: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        w1, b1, w2, b2 = self.unpack(p)
+        k = len(p)
+        x = np.broadcast_to(self.x, (k, 8, 3)) if idx is None else self.x[idx]
+        y = np.broadcast_to(self.y, (k, 8)) if idx is None else self.y[idx]
+        n = x.shape[1]
+        h = np.tanh(np.einsum("kbi,kji->kbj", x, w1) + b1[:, None, :])
+        out = np.einsum("kbj,kj->kb", h, w2) + b2[:, None]
+        r = out - y
+        loss = (r * r).mean(axis=1)
+        dout = 2.0 * r / n
+        gw2 = np.einsum("kb,kbj->kj", dout, h)
+        gb2 = dout.sum(axis=1)
+        dh = dout[:, :, None] * w2[:, None, :] * (1.0 - h * h)
+        gw1 = np.einsum("kbj,kbi->kji", dh, x)
+        gb1 = dh.sum(axis=1)
+        grad = np.concatenate([gw1.reshape(k, 9), gb1, gw2, gb2[:, None]], axis=1)
+        return loss, grad
+
+    def module(self, p: np.ndarray) -> torch.nn.Module:
+        m = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+        m.double()
+        self.load(m, p)
+        return m
+
+    @staticmethod
+    def load(m: torch.nn.Module, p: np.ndarray) -> None:
+        with torch.no_grad():
+            m[0].weight.copy_(torch.from_numpy(p[:9].reshape(3, 3)))
+            m[0].bias.copy_(torch.from_numpy(p[9:12]))
+            m[2].weight.copy_(torch.from_numpy(p[12:15].reshape(1, 3)))
+            m[2].bias.copy_(torch.from_numpy(p[15:16]))
+
+    @staticmethod
+    def flat(m: torch.nn.Module) -> np.ndarray:
+        return np.concatenate([q.detach().numpy().ravel() for q in m.parameters()])
+
+
+def _torch_shadow(
+    net: TinyNet, name: str, ours: np.ndarray, kw: dict[str, Any], batches: list[np.ndarray]
+) -> np.ndarray:
+    """torch.optim from each of our points: (T, D)."""
+    m = net.module(ours[0])
+    cls = getattr(torch.optim, optimizers.get(name).torch_class.rsplit(".", 1)[1])
+    opt = cls(m.parameters(), foreach=False, **kw)
+    x, y = torch.from_numpy(net.x), torch.from_numpy(net.y)
+    out = np.empty((len(ours) - 1, ours.shape[1]))
+    for t in range(len(ours) - 1):
+        net.load(m, ours[t])
+        idx = torch.from_numpy(batches[t]) if batches else slice(None)
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(m(x[idx])[:, 0], y[idx])
+        loss.backward()
+        opt.step()
+        out[t] = net.flat(m)
+    return out
+
+
+@pytest.mark.parametrize("flags", [False, True], ids=["defaults", "flags"])
+@pytest.mark.parametrize("batch", [None, 3], ids=["full", "in-order-3"])
+@pytest.mark.parametrize("name", TORCH_BACKED)
+def test_minimize_matches_torch_optim_on_a_network(
+    name: str, batch: int | None, flags: bool
+) -> None:
+    net = TinyNet()
+    rng = np.random.default_rng([zlib.crc32(name.encode()), 16, flags, batch or 0])
+    k = 3
+    h = draw(name, rng, flags, k)
+    x0 = rng.normal(scale=0.5, size=(k, net.dim))
+    steps = 40
+    tr = optimizers.minimize(net, x0, steps, name, batch_size=batch, shuffle=False, **h)
+    assert tr.params.shape == (steps + 1, k, net.dim) and tr.engine == "numpy"
+    starts = list(range(0, 8, batch)) if batch else []
+    batches = [np.arange(lo, min(lo + batch, 8)) for lo in starts] * steps if batch else []
+    for j in range(k):
+        if tr.diverged_at[j] >= 0:
+            continue
+        ours = tr.params[:, j]
+        bad = step_errors(ours, _torch_shadow(net, name, ours, torch_kwargs(name, h, j), batches))
+        assert (bad <= 1.0).all(), (
+            f"{name} run {j}: step {int(np.argmax(bad > 1)) + 1} off by {bad.max():.3g}"
+        )
+    loss, _ = net.value_and_grad(tr.params[-1], None)
+    np.testing.assert_allclose(tr.loss[-1], loss, rtol=1e-12)
+
+
+def test_minimize_equals_simulate_on_a_surface_objective() -> None:
+    """A surface written as a minimize objective gives simulate's path on the NumPy engine."""
+    s = surfaces.get("rosenbrock")
+
+    class Obj:
+        n_samples = 1
+        dim = 2
+
+        def value_and_grad(self, p: np.ndarray, idx: Any) -> tuple[np.ndarray, np.ndarray]:
+            return s.value(p), s.grad(p)
+
+    starts = _starts(s, 5, 6)
+    a = optimizers.minimize(Obj(), starts, 100, "adam", lr=0.01)
+    b = optimizers.simulate(s, "adam", starts, 100, lr=0.01, engine="numpy")
+    np.testing.assert_array_equal(a.params, b.positions)
+
+
+def test_a_non_finite_parameter_stops_that_run() -> None:
+    net = TinyNet()
+    x0 = np.zeros((2, net.dim))
+    tr = optimizers.minimize(net, x0, 300, "sgd", lr=np.array([1e-3, 10.0]), weight_decay=10.0)
+    assert tr.diverged_at[0] == -1 and tr.diverged_at[1] >= 1
+    d = int(tr.diverged_at[1])
+    assert np.isfinite(tr.params).all() and np.isfinite(tr.loss).all()
+    np.testing.assert_array_equal(
+        tr.params[d:, 1], np.broadcast_to(tr.params[d, 1], tr.params[d:, 1].shape)
+    )
+
+
+def test_in_order_batches_walk_the_samples_like_the_lessons_loop() -> None:
+    """batch_size 3 of 8 samples, shuffle=False: batches 0-2, 3-5, 6-7, 0-2, ..."""
+    seen: list[list[int]] = []
+
+    class Spy(TinyNet):
+        def value_and_grad(self, p: np.ndarray, idx: Any) -> tuple[np.ndarray, np.ndarray]:
+            if idx is not None:
+                seen.append(np.asarray(idx)[0].tolist())
+            return super().value_and_grad(p, idx)
+
+    optimizers.minimize(Spy(), np.zeros(16), 5, "sgd", batch_size=3, shuffle=False, lr=1e-3)
+    assert seen == [[0, 1, 2], [3, 4, 5], [6, 7], [0, 1, 2], [3, 4, 5]]
+
+
+def test_sgd_takes_torch_sgds_own_keywords() -> None:
+    s = surfaces.get("ravine")
+    a = optimizers.simulate(s, "sgd", s.default_start, 80, lr=0.01, momentum=0.9)
+    b = optimizers.simulate(s, "momentum", s.default_start, 80, lr=0.01, momentum=0.9)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    c = optimizers.simulate(s, "sgd", s.default_start, 80, lr=0.01, momentum=0.9, nesterov=True)
+    d = optimizers.simulate(s, "nesterov", s.default_start, 80, lr=0.01, momentum=0.9)
+    np.testing.assert_array_equal(c.positions, d.positions)
+    with pytest.raises(ValueError, match="nesterov=True requires momentum > 0"):
+        optimizers.simulate(s, "sgd", s.default_start, 3, nesterov=True)
+    with pytest.raises(ValueError, match="fixes 'nesterov'"):
+        optimizers.simulate(s, "nesterov", s.default_start, 3, nesterov=False)
+
+
+@pytest.mark.parametrize(
+    ("x0", "steps", "kw", "message"),
+    [
+        (np.zeros((2, 3)), 5, {}, r"x0 must have shape \(K, D\) with D = 16"),
+        (np.zeros((0, 16)), 5, {}, r"x0 must have shape \(K, D\) with K, D >= 1"),
+        (np.full(16, np.nan), 5, {}, "x0 must be finite"),
+        ("abc", 5, {}, "x0 must be"),
+        (np.zeros(16), -1, {}, r"steps must be an integer in \[0, 1000000\]"),
+        (np.zeros(16), 5, {"batch_size": 9}, r"batch_size must be an integer in \[1, 8\]"),
+        (np.zeros(16), 5, {"lr": -1.0}, r"hyperparameter 'lr' must be in \[0, 10\]"),
+        (np.zeros(16), 5, {"shuffle": "yes"}, "shuffle must be True or False"),
+        (np.zeros(16), 5, {"record": 0}, "record must be"),
+        (np.zeros(16), 5, {"engine": "gpu"}, "engine must be one of"),
+        (np.zeros(16), 5, {"engine": "scalar"}, "engine 'scalar' runs 2-D surfaces only"),
+    ],
+)
+def test_minimize_refuses_bad_input_by_name(
+    x0: Any, steps: int, kw: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        optimizers.minimize(TinyNet(), x0, steps, "adam", **kw)
+
+
+def test_minimize_refuses_objectives_of_the_wrong_shape() -> None:
+    class Wrong(TinyNet):
+        def value_and_grad(self, p: np.ndarray, idx: Any) -> tuple[np.ndarray, np.ndarray]:
+            loss, grad = super().value_and_grad(p, idx)
+            return loss, grad[:, :5]
+
+    with pytest.raises(ValueError, match=r"grad of shape \(K, D\) = \(1, 16\)"):
+        optimizers.minimize(Wrong(), np.zeros(16), 3, "adam")
+
+    class NotOne:
+        n_samples = 3
+
+    with pytest.raises(ValueError, match="objective must have n_samples and value_and_grad"):
+        optimizers.minimize(NotOne(), np.zeros(2), 3, "adam")
+
+
+# ---------------------------------------------------------------- trace and LaTeX
+
+
+_TEX_WORDS = re.compile(r"\\text\{[^}]*\}|\\mathrm\{[^}]*\}|\\mathcal\{N\}|\\[A-Za-z]+")
+_ALLOWED_LETTERS = set("feLI")  # f(θ), L(θ) the loss, e_i a unit vector, I the identity
+
+
+def _settings_to_try(opt: optimizers.Optimizer) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{}]
+    flags = [h for h in opt.hypers if h.kind == "bool"]
+    out.append({h.name: True for h in flags} | {"weight_decay": 0.1, "momentum": 0.5})
+    for h in opt.hypers:
+        if h.kind == "choice":
+            out += [{h.name: c, "momentum": 0.5} for c in h.choices]
+    return [{k: v for k, v in s.items() if k in opt.defaults()} for s in out]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_trace_names_every_symbol_the_algorithm_uses(name: str) -> None:
+    opt = optimizers.get(name)
+    symbols = opt.symbols
+    for settings in _settings_to_try(opt):
+        lines = opt.rule.algorithm(optimizers.base.Flags(opt.settings(settings)))
+        s = surfaces.get("rosenbrock")
+        tr = optimizers.simulate(s, name, s.default_start, 3, trace=True, **_lrs(name), **settings)
+        for line in lines:
+            for key in placeholders(line):
+                assert key in symbols or key in BUILTIN_SYMBOLS, f"{name}: <{key}> has no symbol"
+                if key in opt.rule.symbols and opt.rule.symbols[key].kind != "hyper":
+                    assert key in tr.trace, f"{name} {settings}: <{key}> is shown but not traced"
+            # nothing is written by hand: once the placeholders and LaTeX words are gone, only
+            # digits, operators, sub/superscripts of the step index and a few letters remain
+            bare = _TEX_WORDS.sub(" ", re.sub(r"<\w+>", " ", line))
+            letters = set(re.findall(r"[A-Za-z]", bare)) - {"t", "i"}
+            assert letters <= _ALLOWED_LETTERS, f"{name}: hand-written symbols {letters} in {line}"
+        assert set(tr.trace) <= set(symbols), (
+            f"{name}: untraced names {set(tr.trace) - set(symbols)}"
+        )
+
+
+def test_state_shown_is_the_state_that_changes() -> None:
+    s = surfaces.get("rosenbrock")
+    plain = optimizers.simulate(s, "adam", s.default_start, 3, trace=True)
+    ams = optimizers.simulate(s, "adam", s.default_start, 3, trace=True, amsgrad=True)
+    assert {"exp_avg", "exp_avg_sq"} <= set(plain.trace) and "max_exp_avg_sq" not in plain.trace
+    assert "max_exp_avg_sq" in ams.trace
+    radam = optimizers.simulate(s, "radam", s.default_start, 8, trace=True)
+    rho = radam.trace["rho_t"][:, 0]
+    assert (radam.trace["rect"][:, 0][rho <= 5] == 0).all() and (
+        radam.trace["rect"][:, 0][rho > 5] > 0
+    ).all()
+    nadam = optimizers.simulate(s, "nadam", s.default_start, 4, trace=True)
+    mu = nadam.trace["mu"][:, 0]
+    np.testing.assert_allclose(nadam.trace["mu_product"][:, 0], np.cumprod(mu), rtol=1e-15)
+    assert nadam.trace_initial["mu_product"][0] == 1.0
+
+
+# ---------------------------------------------------------------- one file plus one entry
+
+
+class SignState(NamedTuple):
+    momentum_buffer: Any
+
+
+def _sign_step(p: Any, g: Any, s: SignState, h: Any, t: Any, lr: Any, xp: Any) -> optimizers.Step:
+    buf = s.momentum_buffer * h.momentum + g
+    return optimizers.Step(p - lr * xp.sign(buf), SignState(buf), {})
+
+
+SIGNUM = optimizers.Optimizer(
+    name="signum",
+    title="Signum",
+    summary="the sign of the momentum",
+    hypers=(optimizers.base.lr_hyper(1e-3), optimizers.sgd.MOMENTUM),
+    rule=optimizers.Rule(
+        state=SignState,
+        init=lambda h: SignState(0.0),
+        step=_sign_step,
+        algorithm=lambda h: [
+            r"<momentum_buffer>_t \leftarrow <momentum>\,<momentum_buffer>_{t-1} + <grad>_t",
+            r"<param>_t \leftarrow <param>_{t-1} - <lr>\,\mathrm{sign}(<momentum_buffer>_t)",
+        ],
+        symbols={"momentum_buffer": optimizers.Symbol("v", "momentum", "state")},
+    ),
+    reference="Bernstein et al. (2018), signSGD",
+)
+
+
+def test_a_new_rule_is_one_definition_and_one_registry_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(optimizers.REGISTRY, "signum", SIGNUM)
+    assert "signum" in optimizers.names()
+    s = surfaces.get("rosenbrock")
+    starts = _starts(s, 6, 7)
+    a = optimizers.simulate(s, "signum", starts, 50, engine="scalar", lr=0.01)
+    b = optimizers.simulate(s, "signum", starts, 50, engine="numpy", _chunk=4, lr=0.01)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    # hand-written reference: the definition did what it says
+    x, v = np.array(starts[0]), np.zeros(2)
+    for _ in range(50):
+        v = 0.9 * v + s.grad(x)
+        x = x - 0.01 * np.sign(v)
+    np.testing.assert_allclose(a.positions[-1, 0], x, rtol=1e-12)
+    test_the_trace_names_every_symbol_the_algorithm_uses("signum")
+
+
+# ---------------------------------------------------------------- choosing the engine
+
+
+def _big(surface: Any, k: int = compiled.MIN_K) -> np.ndarray:
+    return _starts(surface, k, 5)
+
+
+@needs_compiler
+@pytest.mark.slow
+def test_compiled_on_a_sine_surface_is_within_rounding_of_numpy() -> None:
+    """sin/cos come from inductor's vector library (Sleef, within 1 ulp) instead of libm, so
+    bit-identity is not promised there; on a smooth surface the paths stay within ulps."""
+    s = surfaces.get("saddle_escape")
+    starts = _starts(s, 64, 15)
+    a = optimizers.simulate(s, "adam", starts, 300, engine="compiled", lr=0.01)
+    b = optimizers.simulate(s, "adam", starts, 300, engine="numpy", lr=0.01)
+    np.testing.assert_array_equal(a.diverged_at, b.diverged_at)
+    scale = np.maximum(1.0, np.abs(b.positions).max(axis=(0, 2)))
+    err = np.abs(a.positions - b.positions).max(axis=(0, 2)) / scale
+    assert err.max() <= 1e-12, f"max relative difference {err.max():.3g}"
+
+
+def test_missing_compiler_falls_back_silently_and_explicit_request_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CXX", "no-such-compiler-xyz")
+    if compiled.device() == "cuda":
+        pytest.skip("a CUDA GPU needs no C++ compiler")
+    assert compiled.unavailable() == (
+        "no C++ compiler: 'no-such-compiler-xyz' is not on PATH (inductor compiles C++ with it)"
+    )
+    s = surfaces.get("rosenbrock")
+    monkeypatch.setattr(compiled, "AUTO_WORK", 0)  # auto would compile if it could
+    assert optimizers.simulate(s, "adam", _big(s), 3).engine == "numpy"
+    with pytest.raises(ValueError, match="no C\\+\\+ compiler"):
+        optimizers.simulate(s, "adam", _big(s), 3, engine="compiled")
+
+
+def test_auto_engine_choice_and_validation() -> None:
+    s = surfaces.get("rosenbrock")
+    assert optimizers.simulate(s, "adam", s.default_start, 5).engine == "scalar"
+    assert optimizers.simulate(s, "adam", _big(s, 50), 5).engine == "numpy"
+    # large K but little work: no kernel is compiled for it (unless one is already built)
+    assert optimizers.simulate(s, "adam", _big(s), 2, lr=0.123).engine == "numpy"
+    assert optimizers.simulate(s, "sgd", _big(s, 9), 2, engine="scalar").engine == "scalar"
+    with pytest.raises(ValueError, match="engine must be one of auto, scalar, numpy, compiled"):
+        optimizers.simulate(s, "adam", s.default_start, 5, engine="fast")
+
+
+def test_importing_and_large_numpy_runs_do_not_import_torch() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, numpy as np, optimizers, surfaces\n"
+        "s = surfaces.get('rosenbrock')\n"
+        "xy = np.tile(s.default_start, (5000, 1))\n"
+        "tr = optimizers.simulate(s, 'adam', xy, 3)\n"
+        "print(tr.engine, 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert out.stdout.split() == ["numpy", "False"]
+
+
+@needs_compiler
+def test_a_failing_compile_falls_back_to_numpy_under_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch._inductor.compile_fx as cfx
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated toolchain failure")
+
+    monkeypatch.setattr(cfx, "compile_fx", broken)
+    monkeypatch.setattr(compiled, "FAILED", [])
+    monkeypatch.setattr(compiled, "AUTO_WORK", 0)
+    s = surfaces.get("quadratic_bowl", cx=0.25)  # a kernel no other test builds
+    starts = _big(s)
+    auto = optimizers.simulate(s, "adam", starts, 3)  # tries, fails, falls back
+    ref = optimizers.simulate(s, "adam", starts, 3, engine="numpy")
+    assert auto.engine == "numpy"
+    np.testing.assert_array_equal(auto.positions, ref.positions)
+    np.testing.assert_array_equal(auto.diverged_at, ref.diverged_at)
+    assert compiled.FAILED and "simulated toolchain failure" in compiled.FAILED[0]
+    with pytest.raises(ValueError, match="compiling a kernel failed in this process"):
+        optimizers.simulate(s, "adam", starts, 3, engine="compiled")
