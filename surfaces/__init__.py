@@ -10,11 +10,29 @@ A new surface is one entry in a family module's SPECS; this registry keeps the U
 
 from __future__ import annotations
 
-from surfaces import classics, data, landscapes, quadratic
+from surfaces import classics, data, datasets, landscapes, quadratic
 from surfaces.base import Param, Point, Surface, SurfaceSpec, make_surface
 from surfaces.batches import iter_batches
+from surfaces.datasets import Dataset, custom_dataset, make_dataset
+from surfaces.network import Network, ParamInfo, network
 
-__all__ = ["SPECS", "Param", "Point", "Surface", "SurfaceSpec", "get", "iter_batches", "names"]
+__all__ = [
+    "SPECS",
+    "Dataset",
+    "Network",
+    "Param",
+    "ParamInfo",
+    "Point",
+    "Surface",
+    "SurfaceSpec",
+    "custom_dataset",
+    "datasets",
+    "get",
+    "iter_batches",
+    "make_dataset",
+    "names",
+    "network",
+]
 
 _ORDER = (
     "quadratic_bowl",

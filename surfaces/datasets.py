@@ -160,8 +160,10 @@ def _plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 
 # Six bumps: centre (cx, cy) and sign; each is a cone 1 - d / 2 (clamped at 0) of radius 2.
-BUMPS = ((-4.0, 2.5, 1.0), (0.0, 2.5, -1.0), (4.0, 2.5, 1.0), (-4.0, -2.5, -1.0))
-BUMPS += ((0.0, -2.5, 1.0), (4.0, -2.5, -1.0))
+BUMPS = (
+    (-4.0, 2.5, 1.0), (0.0, 2.5, -1.0), (4.0, 2.5, 1.0),
+    (-4.0, -2.5, -1.0), (0.0, -2.5, 1.0), (4.0, -2.5, -1.0),
+)  # fmt: skip
 
 
 def _bumps(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
