@@ -20,12 +20,13 @@ Decisions, each matching the reference it names:
 * Parameters are ordered as ``model.parameters()`` orders them: layer by layer, each layer's
   weight (out, in) row-major, then its bias (out,).
 * Classification loss: ``bce="logits"`` (default) is the mean of softplus(z) - y z, computed
-  stably (``nn.BCEWithLogitsLoss``); it equals ``nn.BCELoss()(torch.sigmoid(z), y)`` to rounding
-  wherever torch's is not saturated (|z| below about 30), has no overflow, and its gradient
-  sigmoid(z) - y never vanishes. ``bce="torch"`` is torch's own formula: log p and log(1 - p)
-  clamped at -100 (a per-sample loss of at most 100) and the backward (p - y) /
-  max(p (1 - p), 1e-12) times the sigmoid's p (1 - p), so saturated samples stop learning
-  exactly as in the lesson's loop. Regression: MSE (``nn.MSELoss``), linear output.
+  stably (``nn.BCEWithLogitsLoss``). It equals ``nn.BCELoss()(torch.sigmoid(z), y)`` to 1e-12
+  for logits |z| up to about 10; beyond that torch's form loses digits (1 - p is rounded) and
+  from |z| of about 37 (p rounds to 1) it saturates: loss capped at 100, gradient 0. The
+  logits form has neither, nor overflow; its gradient sigmoid(z) - y never vanishes.
+  ``bce="torch"`` is torch's own formula, for step-by-step parity with the lesson's loop: log p
+  and log(1 - p) clamped at -100 and the backward (p - y) / max(p (1 - p), 1e-12 as a float32)
+  times the sigmoid's p (1 - p). Regression: MSE (``nn.MSELoss``), linear output.
 * Regularisation, as TensorFlow Playground (src/nn.ts): on the weights only, never the
   biases; L1 adds rate * sum |w| (gradient rate * sign(w), 0 at w = 0, torch.sign's convention),
   L2 adds rate * sum w² / 2 (gradient rate * w, so L2 equals torch.optim's ``weight_decay=rate``
@@ -76,7 +77,8 @@ MAX_UNITS = 32
 MAX_RATE = 10.0  # TensorFlow Playground's largest regularisation rate
 MAX_SEED = 2**63 - 1
 BCE_LOG_FLOOR = -100.0  # nn.BCELoss clamps log p and log(1 - p) here
-BCE_EPS = 1e-12  # nn.BCELoss's backward divides by max(p (1 - p), this)
+# nn.BCELoss's backward divides by max(p (1 - p), EPSILON), its EPSILON a float32 1e-12
+BCE_EPS = 9.999999960041972e-13
 
 
 # ---------------------------------------------------------------- input features
@@ -220,10 +222,10 @@ def _data_loss(z: Arr, y: Arr, problem: str, bce: str, xp: NetOps) -> tuple[Arr,
     # nn.BCELoss on p = sigmoid(z): logs clamped at -100, log(0) read as -inf (so -100)
     p = sigmoid(z, xp)
     pos, below_one = p > 0.0, p < 1.0
-    log_p = xp.where(pos, xp.clamp_min(xp.log(xp.where(pos, p, 1.0)), BCE_LOG_FLOOR), -100.0)
-    log_q = xp.where(
-        below_one, xp.clamp_min(xp.log1p(-xp.where(below_one, p, 0.0)), BCE_LOG_FLOOR), -100.0
-    )
+    log_p = xp.clamp_min(xp.log(xp.where(pos, p, 1.0)), BCE_LOG_FLOOR)
+    log_q = xp.clamp_min(xp.log1p(-xp.where(below_one, p, 0.0)), BCE_LOG_FLOOR)
+    log_p = xp.where(pos, log_p, BCE_LOG_FLOOR)
+    log_q = xp.where(below_one, log_q, BCE_LOG_FLOOR)
     loss = -(y * log_p + (1.0 - y) * log_q)
     pq = p * (1.0 - p)
     return loss, (p - y) / xp.clamp_min(pq, BCE_EPS) * pq

@@ -254,6 +254,13 @@ def test_saturated_bce_forms() -> None:
             loss, grad = net.value_and_grad(p)
             assert np.isfinite(loss).all() and np.isfinite(grad).all()
     assert net_torch.value(p)[0] == 50.0  # log p = -inf, clamped at -100 for y = 1
+    # z = -200: log p = -200 is finite but below the clamp
+    p[0, -1] = -200.0
+    ref_loss, ref_grad = oracle(net_torch, p[0], net_torch.data.x_train, net_torch.data.y_train)
+    loss, grad = net_torch.value_and_grad(p)
+    assert ref_loss == loss[0] == 50.0
+    assert_rel(grad[0], ref_grad)
+    assert net_logits.value(p)[0] == 100.0
 
 
 # ---------------------------------------------------------------- initialisation
