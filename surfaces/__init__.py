@@ -6,6 +6,10 @@
 (18.0, (-6.0, -6.0))
 
 A new surface is one entry in a family module's SPECS; this registry keeps the UI order.
+
+Networks are surfaces over D parameters rather than (x, y): ``surfaces.network("xor")`` gives
+lesson 002's 2-4-1 network and its initial parameters (surfaces/network.py, data sets in
+surfaces/datasets.py).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ The objective protocol of ``optimizers.minimize``: ``n_samples`` (N), ``dim`` (D
 ``value(params, idx)`` and, for the compiled engine, ``value_and_grad_torch``.
 
 The maths (forward pass, loss, backward pass) is written once below, generic over an array
-namespace (:data:`NUMPY_OPS`, :func:`torch_ops`): ``@``, slicing, ``reshape``, ``swapaxes`` and
-``sum`` are methods both arrays have, and the few functions that differ come from the namespace.
+namespace (:data:`NUMPY_OPS`, :func:`torch_ops`): ``@``, slicing, ``reshape`` and ``swapaxes``
+work alike on both arrays, and the few functions that differ come from the namespace.
 K parameter vectors run as one batch of matrix products, no loop over K. Activations are kept
 as (K, units, B): a layer is ``Z = W @ A + b`` with W (K, out, in), as ``nn.Linear`` stores it.
 
