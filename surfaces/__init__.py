@@ -6,15 +6,37 @@
 (18.0, (-6.0, -6.0))
 
 A new surface is one entry in a family module's SPECS; this registry keeps the UI order.
+
+Networks are surfaces over D parameters rather than (x, y): ``surfaces.network("xor")`` gives
+lesson 002's 2-4-1 network and its initial parameters (surfaces/network.py, data sets in
+surfaces/datasets.py).
 """
 
 from __future__ import annotations
 
-from surfaces import classics, data, landscapes, quadratic
+from surfaces import classics, data, datasets, landscapes, quadratic
 from surfaces.base import Param, Point, Surface, SurfaceSpec, make_surface
 from surfaces.batches import iter_batches
+from surfaces.datasets import Dataset, custom_dataset, make_dataset
+from surfaces.network import Network, ParamInfo, network
 
-__all__ = ["SPECS", "Param", "Point", "Surface", "SurfaceSpec", "get", "iter_batches", "names"]
+__all__ = [
+    "SPECS",
+    "Dataset",
+    "Network",
+    "Param",
+    "ParamInfo",
+    "Point",
+    "Surface",
+    "SurfaceSpec",
+    "custom_dataset",
+    "datasets",
+    "get",
+    "iter_batches",
+    "make_dataset",
+    "names",
+    "network",
+]
 
 _ORDER = (
     "quadratic_bowl",
