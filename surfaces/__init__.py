@@ -6,6 +6,8 @@
 (18.0, (-6.0, -6.0))
 
 A new surface is one entry in a family module's SPECS; this registry keeps the UI order.
+``formula(text, bounds=None)`` builds a surface from a typed-in f(x, y) (surfaces/formula.py);
+it is not registered.
 """
 
 from __future__ import annotations
@@ -13,8 +15,22 @@ from __future__ import annotations
 from surfaces import classics, data, landscapes, quadratic
 from surfaces.base import Param, Point, Surface, SurfaceSpec, make_surface
 from surfaces.batches import iter_batches
+from surfaces.formula import FormulaError, explain_nonfinite, formula, formula_feedback
 
-__all__ = ["SPECS", "Param", "Point", "Surface", "SurfaceSpec", "get", "iter_batches", "names"]
+__all__ = [
+    "SPECS",
+    "FormulaError",
+    "Param",
+    "Point",
+    "Surface",
+    "SurfaceSpec",
+    "explain_nonfinite",
+    "formula",
+    "formula_feedback",
+    "get",
+    "iter_batches",
+    "names",
+]
 
 _ORDER = (
     "quadratic_bowl",
