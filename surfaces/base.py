@@ -19,6 +19,7 @@ Every surface is the mean of N per-sample terms f_i:
 from __future__ import annotations
 
 import math
+import operator
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,8 @@ class Ops:
     On :data:`SCALAR` a domain error (log or sqrt of a negative number, 0 to a negative power)
     or an overflow (exp, sinh, cosh, pow) raises ValueError or OverflowError, which the scalar
     engine treats as a non-finite step; :data:`NUMPY` and torch give NaN or inf instead.
-    ``minimum`` and ``maximum`` propagate NaN in every namespace.
+    ``minimum`` and ``maximum`` propagate NaN in every namespace; ``divide`` is one correctly
+    rounded division in every namespace (torch's ``float / tensor`` is not).
     """
 
     sin: Callable[[Arr], Arr]
@@ -66,6 +68,7 @@ class Ops:
     pow: Callable[[Arr, Arr], Arr]
     minimum: Callable[[Arr, Arr], Arr]
     maximum: Callable[[Arr, Arr], Arr]
+    divide: Callable[[Arr, Arr], Arr]
 
 
 def _sign(v: float) -> float:
@@ -97,6 +100,7 @@ SCALAR = Ops(
     pow=math.pow,  # ValueError for (-8)^(1/3) where ** would return a complex number
     minimum=_minimum,
     maximum=_maximum,
+    divide=operator.truediv,  # ZeroDivisionError for x / 0
 )
 NUMPY = Ops(
     np.sin,
@@ -115,6 +119,7 @@ NUMPY = Ops(
     pow=np.power,
     minimum=np.minimum,
     maximum=np.maximum,
+    divide=operator.truediv,
 )
 
 
@@ -138,9 +143,35 @@ def torch_ops() -> Ops:
         cosh=torch.cosh,
         arctan=torch.atan,
         pow=torch.pow,
-        minimum=torch.minimum,
-        maximum=torch.maximum,
+        minimum=_torch_select(torch.minimum, "max"),
+        maximum=_torch_select(torch.maximum, "min"),
+        divide=_torch_divide,
     )
+
+
+def _torch_divide(a: Arr, b: Arr) -> Arr:
+    """a / b as one correctly rounded division, also for a float a: torch computes
+    ``3.0 / t`` as ``reciprocal(t) * 3.0`` (two roundings, an ulp away from NumPy's)."""
+    import torch
+
+    if not isinstance(a, torch.Tensor):
+        return torch.div(torch.full_like(b, a), b)
+    return torch.div(a, b)
+
+
+def _torch_select(both: Callable[[Arr, Arr], Arr], bound: str) -> Callable[[Arr, Arr], Arr]:
+    """torch.minimum / maximum, which take two tensors, also with one float (min(x, 0)):
+    then a clamp at that float (NaN still propagates)."""
+    import torch
+
+    def select(a: Arr, b: Arr) -> Arr:
+        if not isinstance(b, torch.Tensor):
+            return torch.clamp(a, **{bound: b})
+        if not isinstance(a, torch.Tensor):
+            return torch.clamp(b, **{bound: a})
+        return both(a, b)
+
+    return select
 
 
 def softplus(z: Arr, xp: Ops) -> Arr:

@@ -201,7 +201,7 @@ OPS: dict[str, Op] = {
         Op(
             "/",
             2,
-            _const(operator.truediv),
+            _fn("divide"),
             lambda b, n, a, d: b.sub(b.div(d[0], a[1]), b.mul(d[1], b.div(n, a[1]))),
         ),
         Op("neg", 1, _const(operator.neg), lambda b, n, a, d: b.neg(d[0])),
@@ -323,8 +323,9 @@ class Builder:
     exact=True (the formula as typed): folds constants and drops ``+ 0``, ``* 1``, ``/ 1``,
     ``^ 1``, double negation, all exact for every float; a constant operation that fails
     raises (ArithmeticError or ValueError). exact=False (derivatives): also ``0 * a -> 0``,
-    ``0 / a -> 0``, ``a ^ 0 -> 1``, and a failing constant operation is left unfolded (it then
-    evaluates to NaN or inf where it is used, which stops a run there).
+    ``0 / a -> 0``, ``a ^ 0 -> 1``, and a failing constant operation folds to the NaN or inf
+    it evaluates to (which stops a run wherever it is used). So no operation of a built tree
+    has only constant arguments.
 
     ``max_nodes`` and ``deadline`` (a ``time.monotonic()`` value) bound the work: past either,
     :class:`LimitError`.
@@ -352,7 +353,7 @@ class Builder:
                     f"derivative limit: the gradient and Hessian need more than "
                     f"{self.max_nodes} distinct operations"
                 )
-            if self.deadline is not None and n % 256 == 0 and time.monotonic() > self.deadline:
+            if self.deadline is not None and n % 64 == 0 and time.monotonic() > self.deadline:
                 raise LimitError("time limit: differentiating the formula took too long")
         return got
 
@@ -364,11 +365,14 @@ class Builder:
 
     def apply(self, op: str, *args: Expr, col: int = 0) -> Expr:
         if all(isinstance(a, Num) for a in args):
+            values = [_num(a) for a in args]
             try:
-                return self.num(fold(op, [_num(a) for a in args]))
+                return self.num(fold(op, values))
             except (ArithmeticError, ValueError):
                 if self.exact:
                     raise
+            with np.errstate(all="ignore"):  # the NaN or inf it evaluates to
+                return self.num(float(OPS[op].value(NUMPY)(*(np.float64(v) for v in values))))
         return self.intern(Apply(op, tuple(args), col))
 
     # the simplifying constructors

@@ -254,7 +254,7 @@ def _syntax_error(text: str, e: Any) -> FormulaError:
         m = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(text, pos)
         if m:  # widen to the whole word: "exponent", not "onent"
             start = pos
-            while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "_"):
                 start -= 1
             word = text[start : m.end()]
             return FormulaError(
