@@ -649,6 +649,7 @@ def test_metadata_params_and_rebuild() -> None:
     assert all(math.dist(s.default_start, p.xy) > 0.1 for p in (*s.minima, *s.saddles))
     assert s.log_color and s.grid(101)[2].min() >= 0.0
     assert not surfaces.formula("x^3 - 3*x + y^2").log_color  # goes negative
+    assert not surfaces.formula("x^2 + y^2").log_color  # no steep walls: linear
     assert "custom" not in surfaces.SPECS
 
     again = from_params(s.params)
