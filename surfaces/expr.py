@@ -544,7 +544,7 @@ def _printer(latex: bool) -> Callable[[Expr], str]:
     def show(e: Expr) -> str:
         """Iterative: each node's text from its children's, children first."""
         done: dict[int, str] = {}
-        for node in _tree_postorder(e):
+        for node in tree_postorder(e):
             done[id(node)] = one(node, [done[id(c)] for c in children(node)])
         return done[id(e)]
 
@@ -585,7 +585,7 @@ def _printer(latex: bool) -> Callable[[Expr], str]:
     return show
 
 
-def _tree_postorder(root: Expr) -> list[Expr]:
+def tree_postorder(root: Expr) -> list[Expr]:
     """Every node of the tree as written (shared subtrees visited each time), children first."""
     out: list[Expr] = []
     stack: list[tuple[Expr, bool]] = [(root, False)]

@@ -332,7 +332,7 @@ def lower(tree: E.Expr, text: str = "") -> E.Expr:
     ±MAX_EXPONENT and constant parts that fail (``log(-1)``, ``1/0``, overflow)."""
     b = E.Builder(exact=True)
     out: dict[int, E.Expr] = {}
-    for node in E._tree_postorder(tree):
+    for node in E.tree_postorder(tree):
         if isinstance(node, E.Num):
             if not math.isfinite(node.value):
                 raise FormulaError(
@@ -390,6 +390,10 @@ class Compiled:
     is finite and makes the gradient NaN where f is not, so that a run stops wherever f is
     undefined even if its gradient formula is not (d/dx log x = 1/x is finite for x < 0).
     ``search_program`` outputs (gx, gy, hxx, hxy, hyy).
+
+    ``value(x, y, xp)`` and ``grad(x, y, xp)`` take floats (:data:`SCALAR`), or NumPy arrays
+    or torch tensors of one shape (...,) on :data:`NUMPY` / ``torch_ops()``, and return the
+    same shape: (...,) and two (...,).
     """
 
     text: str
@@ -843,10 +847,10 @@ def formula_feedback(text: str) -> Feedback:
         with contextlib.suppress(FormulaError):
             latex = E.to_latex(parse(text))
         return Feedback(latex, e.reason, e.column, e.caret, ())
-    return Feedback(E.to_latex(c.tree), "", None, "", warnings(c.tree))
+    return Feedback(E.to_latex(c.tree), "", None, "", formula_warnings(c.tree))
 
 
-def warnings(tree: E.Expr) -> tuple[str, ...]:
+def formula_warnings(tree: E.Expr) -> tuple[str, ...]:
     """Where f, as written, is not differentiable (kinks, infinite slopes) or not defined."""
     out: list[str] = []
 
@@ -854,11 +858,11 @@ def warnings(tree: E.Expr) -> tuple[str, ...]:
         t = E.to_text(e)
         return t if len(t) <= 40 else t[:37] + "..."
 
-    for node in E._tree_postorder(tree):
+    for node in E.tree_postorder(tree):
         if not isinstance(node, E.Apply):
             continue
         op, a = node.op, node.args
-        constant = all(isinstance(n, E.Num) for n in E._tree_postorder(node))
+        constant = all(isinstance(n, E.Num) for n in E.tree_postorder(node))
         if constant:
             continue
         msg = ""
