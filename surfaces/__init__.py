@@ -7,8 +7,10 @@
 
 A new surface is one entry in a family module's SPECS; this registry keeps the UI order.
 
+``formula(text, bounds=None)`` builds a surface from a typed-in f(x, y) (surfaces/formula.py).
+
 Networks are surfaces over D parameters rather than (x, y): ``surfaces.network("xor")`` gives
-lesson 002's 2-4-1 network and its initial parameters (surfaces/network.py, data sets in
+the lessons' 2-4-1 network and its initial parameters (surfaces/network.py, data sets in
 surfaces/datasets.py).
 """
 
@@ -18,11 +20,13 @@ from surfaces import classics, data, datasets, landscapes, quadratic
 from surfaces.base import Param, Point, Surface, SurfaceSpec, make_surface
 from surfaces.batches import iter_batches
 from surfaces.datasets import Dataset, custom_dataset, make_dataset
+from surfaces.formula import FormulaError, explain_nonfinite, formula, formula_feedback
 from surfaces.network import Network, ParamInfo, network
 
 __all__ = [
     "SPECS",
     "Dataset",
+    "FormulaError",
     "Network",
     "Param",
     "ParamInfo",
@@ -31,6 +35,9 @@ __all__ = [
     "SurfaceSpec",
     "custom_dataset",
     "datasets",
+    "explain_nonfinite",
+    "formula",
+    "formula_feedback",
     "get",
     "iter_batches",
     "make_dataset",

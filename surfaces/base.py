@@ -19,6 +19,7 @@ Every surface is the mean of N per-sample terms f_i:
 from __future__ import annotations
 
 import math
+import operator
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ Arr = Any  # a Python float, a NumPy array or a torch tensor: the maths runs on 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 ParamValue = float | str
 Params = dict[str, ParamValue]
+CUSTOM = "custom"  # the name of every surface typed in as a formula (surfaces.formula)
 
 
 # ---------------------------------------------------------------- array namespaces
@@ -41,7 +43,14 @@ Params = dict[str, ParamValue]
 
 @dataclass(frozen=True)
 class Ops:
-    """The few elementwise functions the surface maths uses, for one array namespace."""
+    """The elementwise functions the surface maths uses, for one array namespace.
+
+    On :data:`SCALAR` a domain error (log or sqrt of a negative number, 0 to a negative power)
+    or an overflow (exp, sinh, cosh, pow) raises ValueError or OverflowError, which the scalar
+    engine treats as a non-finite step; :data:`NUMPY` and torch give NaN or inf instead.
+    ``minimum`` and ``maximum`` propagate NaN in every namespace; ``divide`` is one correctly
+    rounded division in every namespace (torch's ``float / tensor`` is not).
+    """
 
     sin: Callable[[Arr], Arr]
     cos: Callable[[Arr], Arr]
@@ -50,14 +59,68 @@ class Ops:
     tanh: Callable[[Arr], Arr]
     abs: Callable[[Arr], Arr]
     sign: Callable[[Arr], Arr]
+    tan: Callable[[Arr], Arr]
+    log: Callable[[Arr], Arr]
+    sqrt: Callable[[Arr], Arr]
+    sinh: Callable[[Arr], Arr]
+    cosh: Callable[[Arr], Arr]
+    arctan: Callable[[Arr], Arr]
+    pow: Callable[[Arr, Arr], Arr]
+    minimum: Callable[[Arr, Arr], Arr]
+    maximum: Callable[[Arr, Arr], Arr]
+    divide: Callable[[Arr, Arr], Arr]
 
 
 def _sign(v: float) -> float:
     return 1.0 if v > 0.0 else (-1.0 if v < 0.0 else 0.0)
 
 
-SCALAR = Ops(math.sin, math.cos, math.exp, math.log1p, math.tanh, abs, _sign)
-NUMPY = Ops(np.sin, np.cos, np.exp, np.log1p, np.tanh, np.abs, np.sign)
+def _minimum(a: float, b: float) -> float:
+    return a if a < b else (b if b <= a else math.nan)  # NaN in, NaN out (as NumPy)
+
+
+def _maximum(a: float, b: float) -> float:
+    return a if a > b else (b if b >= a else math.nan)
+
+
+SCALAR = Ops(
+    math.sin,
+    math.cos,
+    math.exp,
+    math.log1p,
+    math.tanh,
+    abs,
+    _sign,
+    tan=math.tan,
+    log=math.log,
+    sqrt=math.sqrt,
+    sinh=math.sinh,
+    cosh=math.cosh,
+    arctan=math.atan,
+    pow=math.pow,  # ValueError for (-8)^(1/3) where ** would return a complex number
+    minimum=_minimum,
+    maximum=_maximum,
+    divide=operator.truediv,  # ZeroDivisionError for x / 0
+)
+NUMPY = Ops(
+    np.sin,
+    np.cos,
+    np.exp,
+    np.log1p,
+    np.tanh,
+    np.abs,
+    np.sign,
+    tan=np.tan,
+    log=np.log,
+    sqrt=np.sqrt,
+    sinh=np.sinh,
+    cosh=np.cosh,
+    arctan=np.arctan,
+    pow=np.power,
+    minimum=np.minimum,
+    maximum=np.maximum,
+    divide=operator.truediv,
+)
 
 
 @cache
@@ -65,7 +128,50 @@ def torch_ops() -> Ops:
     """The torch namespace, imported lazily (only the oracle path needs torch)."""
     import torch
 
-    return Ops(torch.sin, torch.cos, torch.exp, torch.log1p, torch.tanh, torch.abs, torch.sign)
+    return Ops(
+        torch.sin,
+        torch.cos,
+        torch.exp,
+        torch.log1p,
+        torch.tanh,
+        torch.abs,
+        torch.sign,
+        tan=torch.tan,
+        log=torch.log,
+        sqrt=torch.sqrt,
+        sinh=torch.sinh,
+        cosh=torch.cosh,
+        arctan=torch.atan,
+        pow=torch.pow,
+        minimum=_torch_select(torch.minimum, "max"),
+        maximum=_torch_select(torch.maximum, "min"),
+        divide=_torch_divide,
+    )
+
+
+def _torch_divide(a: Arr, b: Arr) -> Arr:
+    """a / b as one correctly rounded division, also for a float a: torch computes
+    ``3.0 / t`` as ``reciprocal(t) * 3.0`` (two roundings, an ulp away from NumPy's)."""
+    import torch
+
+    if not isinstance(a, torch.Tensor):
+        return torch.div(torch.full_like(b, a), b)
+    return torch.div(a, b)
+
+
+def _torch_select(both: Callable[[Arr, Arr], Arr], bound: str) -> Callable[[Arr, Arr], Arr]:
+    """torch.minimum / maximum, which take two tensors, also with one float (min(x, 0)):
+    then a clamp at that float (NaN still propagates)."""
+    import torch
+
+    def select(a: Arr, b: Arr) -> Arr:
+        if not isinstance(b, torch.Tensor):
+            return torch.clamp(a, **{bound: b})
+        if not isinstance(a, torch.Tensor):
+            return torch.clamp(b, **{bound: a})
+        return both(a, b)
+
+    return select
 
 
 def softplus(z: Arr, xp: Ops) -> Arr:
@@ -564,6 +670,10 @@ class Surface:
 def _rebuild(name: str, params: Params) -> Surface:
     import surfaces  # the registry imports this module: resolve it at call time
 
+    if name == CUSTOM:  # a typed-in formula: not in the registry, rebuilt from its text
+        from surfaces.formula import from_params
+
+        return from_params(params)
     return surfaces.get(name, **params)
 
 
