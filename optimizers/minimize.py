@@ -18,7 +18,6 @@ which one ran.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -389,6 +388,3 @@ def simulate(
         threads=_threads,
         hyperparams=hyperparams,
     )
-
-
-_ = math

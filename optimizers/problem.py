@@ -206,21 +206,19 @@ class SurfaceModel:
         return np.asarray(self.surface.value(params), dtype=np.float64)
 
     def torch_grad(self) -> Callable[..., Any] | None:
-        """(p (2, n) tensor) -> gradient (2, n), in torch operations; None if the surface has
-        no torch-ready maths (data surfaces: their mean over samples would not add up in the
-        same order as the other engines)."""
+        """[x, y] (n,) tensors -> [gx, gy], in torch operations; None if the surface has no
+        torch-ready maths (data surfaces: their mean over samples would not add up in the same
+        order as the other engines)."""
         engine = getattr(self.surface, "_engine", None)
         grad = getattr(engine, "_g", None)
         if not callable(grad):
             return None
 
-        def g(p: Any) -> Any:
-            import torch
-
+        def g(p: list[Any]) -> list[Any]:
             from surfaces.base import torch_ops
 
             gx, gy = grad(p[0], p[1], torch_ops())
-            return torch.stack([gx + 0.0 * p[0], gy + 0.0 * p[1]])
+            return [gx + 0.0 * p[0], gy + 0.0 * p[1]]  # a constant component as a tensor
 
         return g
 
@@ -272,8 +270,10 @@ class ObjectiveModel:
         if not callable(fn):
             return None
 
-        def g(p: Any) -> Any:
-            return fn(p.T)[1].T
+        def g(p: list[Any]) -> list[Any]:
+            import torch
+
+            return list(fn(torch.stack(p, dim=1))[1].unbind(1))
 
         return g
 

@@ -15,7 +15,8 @@ read and written once per ``BLOCK`` steps.
   engine. Powers of per-run numbers (βᵗ for a β per run) come from the vector library's pow,
   within an ulp of libm's; sin/cos/exp likewise.
 * Fixed shapes, so that one compile serves every K and every step count: ``CHUNK`` runs per
-  call (the last chunk padded with copies of its first run, which are dropped), ``BLOCK`` steps
+  call (fewer for a small K: the power of two that holds it; the last chunk padded with copies
+  of its first run, which are dropped), ``BLOCK`` steps
   per call (the last block switches its extra steps off with a 0/1 mask). One kernel per rule
   and its flags, which numbers are per run, the objective's maths, whether every step is
   recorded.
@@ -47,13 +48,22 @@ import numpy as np
 from optimizers import ir
 from optimizers.engines.vector import POW_TABLE_MAX
 from optimizers.ir import LANE, RUN, STEP, Traced
-from optimizers.problem import BIG, Problem, exit_points, numeric_kinds
+from optimizers.problem import Problem, exit_points, numeric_kinds
 
 if TYPE_CHECKING:
     import torch
 
 BLOCK = 8  # steps per kernel call, unrolled
-CHUNK = 8192  # runs per kernel call (a fixed shape: one compile for every K)
+CHUNK = 8192  # runs per kernel call at most (a fixed shape: one compile for every larger K)
+MIN_CHUNK = 512  # smaller calls are padded to a power of two from here
+
+
+def chunk_size(k: int) -> int:
+    """Runs per kernel call for K runs: CHUNK, or the power of two that holds K (so that a
+    small K is not padded to CHUNK); each size is its own kernel."""
+    return min(CHUNK, max(MIN_CHUNK, 1 << max(0, k - 1).bit_length()))
+
+
 MIN_K = 4096  # engine="auto" leaves smaller K to the NumPy engine
 AUTO_WORK = 400_000_000  # auto compiles a new kernel only for K * T above this (~10 s of NumPy)
 
@@ -160,7 +170,7 @@ def _key(pb: Problem, every_step: bool) -> tuple[Any, ...]:
         ),
         every_step,
         BLOCK,
-        CHUNK,
+        chunk_size(pb.k),
         device(),
     )
 
@@ -200,8 +210,6 @@ def _block(
 
     g = traced.graph
     ops = g.ops
-    nf = len(fields)
-    state_ids = {f: traced.state_in[f] for f, _ in fields}
     d = len(lo)
 
     def where(c: Any, a: Any, b: Any) -> Any:
@@ -250,13 +258,26 @@ def _block(
         "where": where,
     }
 
+    field_names = [f for f, _ in fields]
+    widths = [1 if per_run else d for _, per_run in fields]  # tensors per state field
+
+    def lane(v: Any, j: int) -> Any:
+        return v[j] if isinstance(v, list) else v
+
     def block(*a: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        p, alive, dstep, ex = a[0], a[1], a[2], a[3]
-        state = list(a[4 : 4 + nf])
-        t0, on, run_consts, step_table, lr_in = a[4 + nf : 9 + nf]
+        # inputs: D lanes of p, alive, dstep, D lanes of the exit point, the state (D lanes per
+        # coordinate field, one tensor per run field), then the per-call values
+        p, alive, dstep, ex = list(a[:d]), a[d], a[d + 1], list(a[d + 2 : 2 * d + 2])
+        at = 2 * d + 2
+        state: list[Any] = []
+        for (_, per_run), w in zip(fields, widths, strict=True):
+            state.append(a[at] if per_run else list(a[at : at + w]))
+            at += w
+        t0, on, run_consts, step_table, lr_in = a[at : at + 5]
+        at += 5
         nv = len(varying_hypers)
-        hyp = dict(zip(varying_hypers, a[9 + nf : 9 + nf + nv], strict=True))
-        rest = a[9 + nf + nv :]
+        hyp = dict(zip(varying_hypers, a[at : at + nv], strict=True))
+        rest = a[at + nv :]
         pow_tabs = {i: (rest[2 * j], rest[2 * j + 1]) for j, i in enumerate(pow_ids)}
         ps = []
         for s in range(BLOCK):
@@ -270,9 +291,7 @@ def _block(
                         env[i] = grad(p) if traced_needs_grad else None
                     elif name.startswith("s:"):
                         f = name[2:]
-                        env[i] = (
-                            state[[x for x, _ in fields].index(f)] if f in dict(fields) else 0.0
-                        )
+                        env[i] = state[field_names.index(f)] if f in field_names else 0.0
                     elif name == "t":
                         env[i] = t0 + s
                     elif name == "lr":
@@ -296,46 +315,56 @@ def _block(
                     env[i] = tab[s][inv]
                     continue
                 args = [env[x] if _is_ref(x) else x for x in op.args]
-                if op.kind == "lerp":
-                    lo_, hi_ = args[0], args[1]
-                    w = args[2]
-                    low = lo_ + w * (hi_ - lo_)
-                    high = hi_ - (hi_ - lo_) * (1.0 - w)
-                    wid = op.args[2]
-                    if _is_ref(wid) and ops[wid].varying:
-                        env[i] = torch.where(w < 0.5, low, high)
-                    else:
-                        env[i] = low if modes.get(wid if _is_ref(wid) else -1, True) else high
-                    continue
-                env[i] = fns[op.kind](*args)
+                if op.rank == LANE:  # one (n,) tensor per coordinate: one fused loop
+                    env[i] = [_apply(op, i, [lane(x, j) for x in args]) for j in range(d)]
+                else:
+                    env[i] = _apply(op, i, args)
             newp = _val(env, traced.param, p)
-            new_state = [_val(env, traced.state[f], state[j]) for j, (f, _) in enumerate(fields)]
+            new_state = [_val(env, traced.state[f], state[j]) for j, f in enumerate(field_names)]
             live = alive * on[s]
             okf = live
             for dd in range(d):
-                okf = torch.where(newp[dd] >= float(lo[dd]), okf, 0.0)
-                okf = torch.where(newp[dd] <= float(hi[dd]), okf, 0.0)
+                okf = torch.where(lane(newp, dd) >= float(lo[dd]), okf, 0.0)
+                okf = torch.where(lane(newp, dd) <= float(hi[dd]), okf, 0.0)
             leaving = (live - okf) > 0.5
             ok = okf > 0.5
             dstep = torch.where(leaving, t0 + s, dstep)
-            ex = torch.where(leaving, newp, ex)
-            p = torch.where(ok, newp, p)
-            state = [
-                ns if isinstance(ns, torch.Tensor) else torch.full_like(state[j], ns)
-                for j, ns in enumerate(new_state)
-            ]
+            ex = [torch.where(leaving, lane(newp, j), ex[j]) for j in range(d)]
+            p = [torch.where(ok, lane(newp, j), p[j]) for j in range(d)]
+            state = [_fill(ns, old) for ns, old in zip(new_state, state, strict=True)]
             alive = alive - (live - okf)
             if every_step:
-                ps.append(p)
-        out = (p, alive, dstep, ex, *state)
+                ps.append(torch.stack(p))
+        flat = [x for st in state for x in (st if isinstance(st, list) else [st])]
+        out = (*p, alive, dstep, *ex, *flat)
         if every_step:
             return (*out, torch.stack(ps))
         return out
 
+    def _apply(op: ir.Op, i: int, args: list[Any]) -> Any:
+        if op.kind == "lerp":
+            lo_, hi_, w = args
+            low = lo_ + w * (hi_ - lo_)
+            high = hi_ - (hi_ - lo_) * (1.0 - w)
+            wid = op.args[2]
+            if _is_ref(wid) and ops[wid].varying:
+                return torch.where(w < 0.5, low, high)
+            return low if modes.get(wid if _is_ref(wid) else -1, True) else high
+        return fns[op.kind](*args)
+
+    def _fill(new: Any, old: Any) -> Any:
+        if isinstance(old, list):
+            return [
+                lane(new, j)
+                if isinstance(lane(new, j), torch.Tensor)
+                else torch.full_like(o, lane(new, j))
+                for j, o in enumerate(old)
+            ]
+        return new if isinstance(new, torch.Tensor) else torch.full_like(old, new)
+
     roots: list[Any] = [traced.param, *(traced.state[f] for f, _ in fields)]
     need = ir.live(g, roots)
     traced_needs_grad = "grad" in g.inputs and need[g.inputs["grad"]]
-    _ = state_ids
     return block
 
 
@@ -441,20 +470,21 @@ def run(pb: Problem, threads: int) -> None:
     def tens(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(dev)
 
+    size = chunk_size(k)
     try:
         with torch.no_grad():
             consts_t = tens(run_consts)
             tables_t = [tens(step_tables[b]) for b in range(n_blocks)]
-            for lo in range(0, k, CHUNK):
-                hi = min(lo + CHUNK, k)
+            for lo in range(0, k, size):
+                hi = min(lo + size, k)
                 m = hi - lo
-                x = np.repeat(pb.x0[lo : lo + 1], CHUNK, axis=0)
+                x = np.repeat(pb.x0[lo : lo + 1], size, axis=0)
                 x[:m] = pb.x0[lo:hi]
-                alive = np.zeros(CHUNK)
+                alive = np.zeros(size)
                 alive[:m] = 1.0
                 hv = {}
                 for name in varying:
-                    part = np.full(CHUNK, pb.hyp[name][lo])
+                    part = np.full(size, pb.hyp[name][lo])
                     part[:m] = pb.hyp[name][lo:hi]
                     hv[name] = part
                 init_env: dict[int, Any] = dict(host)
@@ -465,25 +495,26 @@ def run(pb: Problem, threads: int) -> None:
                 for f, per_run in fields:
                     r = traced.init[f]
                     v = _np_eval(traced, r, init_env)
-                    arr = np.empty(CHUNK if per_run else (d, CHUNK))
+                    arr = np.empty(size if per_run else (d, size))
                     arr[...] = v
                     state_np.append(arr)
                 state = [
-                    tens(x.T),
+                    *(tens(x[:, j]) for j in range(d)),
                     tens(alive),
-                    tens(np.full(CHUNK, -1.0)),
-                    tens(np.zeros((d, CHUNK))),
-                    *(tens(a) for a in state_np),
+                    tens(np.full(size, -1.0)),
+                    *(tens(np.zeros(size)) for _ in range(d)),
+                    *(tens(r) for a in state_np for r in (a if a.ndim == 2 else [a])),
                 ]
+                n_state = len(state)
                 lr_run = None
                 if lr_mode == "run":
-                    part = np.full(CHUNK, pb.hyp[pb.lr_key][lo])
+                    part = np.full(size, pb.hyp[pb.lr_key][lo])
                     part[:m] = pb.hyp[pb.lr_key][lo:hi]
                     lr_run = tens(part)
                 hyp_t = [tens(hv[n]) for n in varying]
                 inv_t = []
                 for inv in pow_inv:
-                    part = np.full(CHUNK, inv[lo], dtype=np.int64)
+                    part = np.full(size, inv[lo], dtype=np.int64)
                     part[:m] = inv[lo:hi]
                     inv_t.append(tens(part))
                 for b in range(n_blocks):
@@ -491,7 +522,7 @@ def run(pb: Problem, threads: int) -> None:
                     on = (np.arange(t0, t0 + BLOCK) <= t_steps).astype(np.float64)
                     if lr_mode == "table":
                         assert pb.lr_table is not None
-                        tab = np.zeros((BLOCK, CHUNK))
+                        tab = np.zeros((BLOCK, size))
                         rows = pb.lr_table[t0 - 1 : min(t0 - 1 + BLOCK, t_steps), lo:hi]
                         tab[: len(rows), :m] = rows
                         tab[: len(rows), m:] = rows[:, :1]
@@ -535,10 +566,10 @@ def run(pb: Problem, threads: int) -> None:
                             inputs,
                         )
                     out = fn(*inputs)
-                    state = list(out[: 4 + len(fields)])
+                    state = list(out[:n_state])
                     last = min(t0 + BLOCK - 1, t_steps)
                     if every_step:
-                        ps = out[4 + len(fields)].cpu().numpy()
+                        ps = out[n_state].cpu().numpy()
                         for s in range(min(BLOCK, t_steps - t0 + 1)):
                             r = rec_index[t0 + s]
                             if r >= 0:
@@ -546,10 +577,11 @@ def run(pb: Problem, threads: int) -> None:
                     else:
                         r = rec_index[last]
                         if r >= 0:
-                            pb.params[r, lo:hi] = state[0].cpu().numpy()[:, :m].T
-                p_last = state[0].cpu().numpy()[:, :m]
-                dstep = state[2].cpu().numpy()[:m]
-                ex = state[3].cpu().numpy()[:, :m]
+                            for j in range(d):
+                                pb.params[r, lo:hi, j] = state[j].cpu().numpy()[:m]
+                p_last = np.stack([state[j].cpu().numpy()[:m] for j in range(d)])
+                dstep = state[d + 1].cpu().numpy()[:m]
+                ex = np.stack([state[d + 2 + j].cpu().numpy()[:m] for j in range(d)])
                 gone = np.flatnonzero(dstep >= 0)
                 if len(gone):
                     pb.diverged_at[lo + gone] = dstep[gone].astype(np.int64)
@@ -620,6 +652,3 @@ def _kernel(key: tuple[Any, ...], make: Callable[[], Any], inputs: list[Any]) ->
         kernel = cast(Callable[..., list["torch.Tensor"]], compiled)
         _KERNELS[key] = kernel
         return kernel
-
-
-_ = (LANE, BIG)

@@ -25,7 +25,7 @@ import numpy as np
 
 from optimizers import ir
 from optimizers.engines.source import OPERATORS, float_expr, lerp_expr
-from optimizers.ir import LANE, RUN, STEP, Traced
+from optimizers.ir import LANE, RUN, Traced
 from optimizers.problem import Problem, exit_points, numeric_kinds
 from optimizers.schedules import ReduceLROnPlateau
 
@@ -440,7 +440,3 @@ def _one(
         return kern.layout, [], kern
     end = stop if stop >= 1 else t_steps
     return kern.layout, rows[:end], kern
-
-
-__all__ = ["Kernel", "build", "kernel", "run"]
-_ = (STEP,)

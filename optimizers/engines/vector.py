@@ -29,7 +29,7 @@ import numpy as np
 
 from optimizers import ir
 from optimizers.engines.source import float_expr, lerp_expr
-from optimizers.ir import LANE, RUN, STEP, Traced
+from optimizers.ir import LANE, RUN, Traced
 from optimizers.problem import Problem, exit_points, numeric_kinds
 from optimizers.schedules import ReduceLROnPlateau
 
@@ -581,6 +581,3 @@ def run(pb: Problem, chunk: int = CHUNK, threads: int | None = None) -> None:
     else:
         for b in bounds:
             work(b)
-
-
-_ = STEP
