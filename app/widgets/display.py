@@ -1,0 +1,44 @@
+"""How things look: the view options every page shares (large fonts, dark figures, presenter
+mode: app-wide ``app.`` keys) and a page's own view switches (3-D view, stacked curves)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.state import view
+from app.state.keys import Keys
+from app.widgets.controls import bool_control
+
+
+def view_ui() -> dict[str, bool]:
+    """Large fonts, dark figure, presenter mode: the same three switches on every page.
+
+    They are the room's settings: their widget keys are app-wide, and the checkboxes keep
+    their values across page switches (``persist_state="session"``).
+    """
+    return {
+        "large_fonts": _persistent(
+            view.LARGE_FONTS, "Large fonts", "for a projector at the back of the room"
+        ),
+        "dark": _persistent(view.DARK, "Dark figure", "dark chart background"),
+        "embed": _persistent(
+            view.EMBED, "Presenter mode", "hide the controls, enlarge the content"
+        ),
+    }
+
+
+def _persistent(key: str, label: str, help: str) -> bool:
+    if not isinstance(st.session_state.get(key, False), bool):
+        st.session_state[key] = False
+    return bool(st.checkbox(label, key=key, help=help, persist_state="session"))
+
+
+def view_3d_ui(keys: Keys) -> bool:
+    return bool_control(keys("view_3d"), "3-D view", False, "the surface in 3-D with the paths")
+
+
+def stacked_ui(keys: Keys) -> bool:
+    """Curves under the surface (for narrow screens); a view setting, not part of the race."""
+    return bool_control(
+        keys("stacked"), "Curves under the surface", False, "for narrow screens such as a tablet"
+    )
