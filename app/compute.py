@@ -306,8 +306,8 @@ def _surface_image(name: str, params: tuple[tuple[str, Any], ...], dark: bool) -
 # entries made most of a worker's memory growth over 1,000 sessions (benchmarks/load.py memory).
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _race_figure(
-    signature: str,
-    style_key: str,
+    signature: str,  # noqa: ARG001 (with style_key: the cache key; the rest is not hashed)
+    style_key: str,  # noqa: ARG001
     _race: Race,
     _titles: dict[str, str],
     _style: figures.Style,

@@ -75,18 +75,20 @@ def bench_server(repeats: int) -> dict[str, Any]:
     if at.exception:
         raise RuntimeError(at.exception[0].message)
     at.run()  # warm: everything cached
-    at.selectbox(key="tune").set_value("adam").run()
+    at.selectbox(key="explore.tune").set_value("adam").run()
     lrs = [0.001, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.05, 0.07, 0.1]
     changed: list[float] = []
     script_changed: list[float] = []
     cpu_changed: list[float] = []
     for i in range(repeats):
-        at.select_slider(key="hp.adam.lr").set_value(lrs[i % len(lrs)] * (1 + i // len(lrs)))
+        at.select_slider(key="explore.hp.adam.lr").set_value(
+            lrs[i % len(lrs)] * (1 + i // len(lrs))
+        )
         t = time.perf_counter()
         at.run()
         changed.append(time.perf_counter() - t)
-        script_changed.append(float(at.session_state["_run_ms"]))
-        cpu_changed.append(float(at.session_state["_run_cpu_ms"]))
+        script_changed.append(float(at.session_state["explore._run_ms"]))
+        cpu_changed.append(float(at.session_state["explore._run_cpu_ms"]))
     unchanged = []
     script_unchanged: list[float] = []
     cpu_unchanged: list[float] = []
@@ -94,8 +96,8 @@ def bench_server(repeats: int) -> dict[str, Any]:
         t = time.perf_counter()
         at.run()
         unchanged.append(time.perf_counter() - t)
-        script_unchanged.append(float(at.session_state["_run_ms"]))
-        cpu_unchanged.append(float(at.session_state["_run_cpu_ms"]))
+        script_unchanged.append(float(at.session_state["explore._run_ms"]))
+        cpu_unchanged.append(float(at.session_state["explore._run_cpu_ms"]))
     spec = at.get("plotly_chart")[0].proto.spec
     fig = json.loads(spec)
     return {
@@ -118,10 +120,10 @@ def bench_pieces(repeats: int) -> dict[str, Any]:
     import plotly.io
 
     from app import compute, figures
-    from app.state import AppState
+    from app.state.explore import ExploreState
 
     q = query()
-    state = AppState(surface=SURFACE, optimizers=tuple(q["opt"].split(",")), steps=STEPS)
+    state = ExploreState(surface=SURFACE, optimizers=tuple(q["opt"].split(",")), steps=STEPS)
     race = compute.race(state)  # fills the cache
     image = figures.surface_image(race.surface, dark=False)  # the page caches it too
     build, encode, race_ms = [], [], []

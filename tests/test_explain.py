@@ -179,15 +179,16 @@ def _panel_script() -> None:
 
     import optimizers
     import surfaces
-    from app.classroom_ui import explain_ui
-    from app.state import AppState
+    from app.state.explore import ExploreState
+    from app.state.keys import EXPLORE
+    from app.ui.explain_panel import explain_ui
 
     name = st.session_state.get("which", "sgd")
     surf = surfaces.get("linear_regression")
     hyper = {"lr": 0.01} if name == "sgd" else {"lr": 0.01, "momentum": 0.9}
     runs = {f"{name}@B=4": optimizers.simulate(surf, name, (0.0, 0.0), 20, **hyper)}
-    state = AppState(surface="linear_regression", optimizers=(name,), hyper={name: hyper})
-    explain_ui(state, runs, surf, 1)
+    state = ExploreState(surface="linear_regression", optimizers=(name,), hyper={name: hyper})
+    explain_ui(state, runs, surf, 1, EXPLORE)
 
 
 def test_panel_replays_an_untraced_run_and_shows_the_lesson_numbers() -> None:
@@ -213,7 +214,7 @@ def test_panel_shows_momentum_in_three_conventions() -> None:
     assert float(gap.split("at most ")[1].split(" ")[0]) <= 1e-12
     before = [x.value.strip("$\n") for x in at.latex]
     assert before[0] == optimizers.get("momentum").update_tex
-    at.radio(key="explain_conv").set_value("ema").run()
+    at.radio(key="explore.explain_conv").set_value("ema").run()
     assert not at.exception
     after = [x.value.strip("$\n") for x in at.latex]
     assert r"(1-\beta)" in after[0]  # the rule of the convention now shown
@@ -231,8 +232,8 @@ def test_panel_shows_momentum_in_three_conventions() -> None:
 @pytest.mark.slow
 def test_every_optimizers_maths_renders_in_katex_without_errors() -> None:
     """The page's Step-by-step maths for each optimizer: KaTeX parses every line."""
-    from app import urlstate
-    from app.state import AppState
+    from app.state import explore as urlstate
+    from app.state.explore import ExploreState as AppState
     from tests.support import browser, free_port_from, streamlit_server, wait_for_chart
 
     with streamlit_server(free_port_from(8670, 8699)) as url, browser() as page:

@@ -15,12 +15,13 @@ import pytest
 
 import optimizers
 import surfaces
-from app import exports, figures, urlstate
+from app import exports, figures
+from app.state import explore as urlstate
 from app.presets import run_variants
-from app.state import AppState
+from app.state.explore import ExploreState
 from tests.support import artifact, browser
 
-STATE = AppState(
+STATE = ExploreState(
     surface="ravine",
     surface_params={"noise": 0.5},
     optimizers=("sgd", "momentum"),
@@ -33,7 +34,7 @@ STATE = AppState(
 )
 
 
-def make_runs(state: AppState = STATE) -> dict[str, optimizers.Trajectory]:
+def make_runs(state: ExploreState = STATE) -> dict[str, optimizers.Trajectory]:
     surf = surfaces.get(state.surface, **state.surface_params)
     starts = np.array([state.start, (5.0, -3.0)])
     return {
@@ -106,7 +107,7 @@ def test_diverged_runs_export_without_nan() -> None:
     surf = surfaces.get("quadratic_bowl")
     traj = optimizers.simulate(surf, "sgd", (1.0, 1.0), 30, lr=1.5)
     assert traj.diverged_at[0] > 0
-    state = AppState(surface="quadratic_bowl", optimizers=("sgd",), hyper={"sgd": {"lr": 1.5}})
+    state = ExploreState(surface="quadratic_bowl", optimizers=("sgd",), hyper={"sgd": {"lr": 1.5}})
     data = json.loads(exports.to_json(state, {"sgd": traj}))  # allow_nan=False inside
     assert data["runs"]["sgd"]["paths"][0]["diverged_at"] == int(traj.diverged_at[0])
     rows = exports.to_csv(state, {"sgd": traj}).splitlines()
@@ -206,13 +207,14 @@ def _exports_script() -> None:
     import optimizers
     import surfaces
     from app import figures
-    from app.classroom_ui import exports_ui
-    from app.state import AppState
+    from app.state.explore import ExploreState
+    from app.state.keys import EXPLORE
+    from app.ui.exports_panel import exports_ui
 
     surf = surfaces.get("ravine")
     runs = {"sgd": optimizers.simulate(surf, "sgd", (-8.0, 4.0), 10, lr=0.05)}
     fig = figures.race_figure(surf, figures.prepare(surf, runs, {}), np.array([[-8.0, 4.0]]))
-    exports_ui(AppState(optimizers=("sgd",)), runs, surf, fig)
+    exports_ui(ExploreState(optimizers=("sgd",)), runs, surf, fig, EXPLORE)
 
 
 def test_exports_panel_offers_three_downloads_and_the_png_hint() -> None:

@@ -71,7 +71,7 @@ def test_the_scrubber_has_at_most_fifty_positions_first_and_last_included() -> N
 def test_the_warm_up_chart_is_gone_after_the_first_run() -> None:
     at = AppTest.from_file(MAIN, default_timeout=120).run()
     assert not at.exception
-    assert at.session_state["_plotly_warm"] is True
+    assert at.session_state["app._plotly_warm"] is True
     charts = at.get("plotly_chart")
     assert len(charts) == 1, "the hidden warm-up chart must be removed at the end of the run"
     assert '"heads"' in charts[0].proto.spec

@@ -15,9 +15,10 @@ import pytest
 
 import optimizers
 import surfaces
-from app import explore, presets, urlstate
+from app import presets
+from app.state import explore as urlstate
 from app.presets import PRESETS, Preset, Variant, run_variants
-from app.state import AppState
+from app.state.explore import ExploreState
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -70,7 +71,7 @@ def test_preset_is_a_complete_valid_state(p: Preset) -> None:
     assert 2 <= len(sentences) <= 4, p.watch
 
 
-def decode_roundtrip(s: AppState) -> bool:
+def decode_roundtrip(s: ExploreState) -> bool:
     return urlstate.decode(urlstate.encode(s)) == (s, [])
 
 
@@ -87,12 +88,12 @@ def test_preset_runs_through_the_core(p: Preset) -> None:
 
 
 def test_variants_without_comparison_are_one_per_optimizer() -> None:
-    s = AppState(optimizers=("sgd", "adam"), batch_size=2)
+    s = ExploreState(optimizers=("sgd", "adam"), batch_size=2)
     assert run_variants(s) == [Variant("sgd", "sgd", {}, 2), Variant("adam", "adam", {}, 2)]
 
 
 def test_variants_cross_learning_rates_and_batch_sizes() -> None:
-    s = AppState(optimizers=("sgd",), compare_lrs=(0.1, 0.5), compare_batch_sizes=(1, 4))
+    s = ExploreState(optimizers=("sgd",), compare_lrs=(0.1, 0.5), compare_batch_sizes=(1, 4))
     got = [(v.label, v.overrides, v.batch_size) for v in run_variants(s)]
     assert got == [
         ("sgd@lr=0.1,B=1", {"lr": 0.1}, 1),
@@ -218,14 +219,16 @@ def test_nesterov_settles_where_momentum_circles() -> None:
 def _lesson_script() -> None:
     import streamlit as st
 
-    from app.classroom_ui import lesson_note_ui, presets_ui, share_ui
-    from app.state import AppState
+    from app.state.explore import ExploreState
+    from app.state.keys import EXPLORE
+    from app.ui.lessons_panel import lesson_note_ui, presets_ui
+    from app.ui.share import share_ui
 
-    chosen = presets_ui()
-    lesson_note_ui()
+    chosen = presets_ui(EXPLORE)
+    lesson_note_ui(EXPLORE)
     if chosen is not None:
         st.session_state["loaded"] = chosen
-    share_ui(st.session_state.get("loaded", AppState()))
+    share_ui(st.session_state.get("loaded", ExploreState()))
 
 
 def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
@@ -234,9 +237,9 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     at = AppTest.from_function(_lesson_script, default_timeout=60)
     at.run()
     assert not at.exception
-    assert len([b for b in at.button if b.key.startswith("lesson_")]) == len(PRESETS)
+    assert len([b for b in at.button if b.key.startswith("explore.lesson_")]) == len(PRESETS)
     p = presets.BY_KEY["adam_default_lr"]
-    at.button(key="lesson_adam_default_lr").click().run()
+    at.button(key="explore.lesson_adam_default_lr").click().run()
     assert not at.exception
     assert at.session_state["loaded"] == p.state
     assert p.watch in at.info[0].value
@@ -244,7 +247,7 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     assert "opt=sgd,adam" in link and "quadratic_bowl.cx=3.0" in link
     query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
     assert urlstate.decode(query) == (p.state, [])
-    at.button(key="lesson_note_hide").click().run()
+    at.button(key="explore.lesson_note_hide").click().run()
     assert not at.exception and len(at.info) == 0
 
 
@@ -253,14 +256,14 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
 PAGE = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app" / "main.py")
 
 
-def normalized(s: AppState) -> AppState:
+def normalized(s: ExploreState) -> ExploreState:
     """Defaults made explicit: the start and every hyperparameter of the chosen optimizers."""
     import dataclasses
 
     surf = surfaces.get(s.surface, **s.surface_params)
     hyper = {o: {**optimizers.get(o).defaults(), **s.hyper.get(o, {})} for o in s.optimizers}
     for o in hyper:
-        hyper[o].pop("convention", None)  # driven by AppState.momentum_convention
+        hyper[o].pop("convention", None)  # driven by ExploreState.momentum_convention
     return dataclasses.replace(
         s,
         start=tuple(s.start or surf.default_start),
@@ -291,10 +294,12 @@ def test_lesson_button_on_the_real_page(key: str) -> None:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.run()
     assert not at.exception
-    assert not [b for b in at.button if b.key and b.key.startswith("lesson_")]  # popover closed
-    at.session_state[explore.LESSONS_KEY] = True  # what opening the Lessons popover does
+    assert not [
+        b for b in at.button if b.key and b.key.startswith("explore.lesson_")
+    ]  # popover closed
+    at.session_state["explore.lessons_open"] = True  # what opening the Lessons popover does
     at.run()
-    at.button(key=f"lesson_{key}").click().run()
+    at.button(key=f"explore.lesson_{key}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     p = presets.BY_KEY[key]
     assert any(p.watch in i.value for i in at.info)

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 import optimizers
 import surfaces
-from app import urlstate
-from app.state import AppState
-from app.urlstate import decode, encode
+from app.state import explore as urlstate
+from app.state.explore import ExploreState, decode, encode
 
 # ---------------------------------------------------------------- valid states from metadata
 
@@ -40,7 +39,7 @@ def _value_strategy(meta: Any) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def valid_states(draw: st.DrawFn) -> AppState:
+def valid_states(draw: st.DrawFn) -> ExploreState:
     surface = draw(st.sampled_from(surfaces.names()))
     sparams = {}
     for name, p in urlstate.surface_params(surface).items():
@@ -74,7 +73,7 @@ def valid_states(draw: st.DrawFn) -> AppState:
     (x0, x1), (y0, y1) = surf.box
     start = draw(st.none() | st.tuples(st.floats(x0, x1), st.floats(y0, y1)))
     n = surf.n_samples
-    return AppState(
+    return ExploreState(
         surface=surface,
         surface_params=sparams,
         optimizers=opts,
@@ -102,7 +101,7 @@ def valid_states(draw: st.DrawFn) -> AppState:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_states())
-def test_round_trip_is_exact(state: AppState) -> None:
+def test_round_trip_is_exact(state: ExploreState) -> None:
     query = encode(state)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in query.items())
     assert all(len(v) <= urlstate.MAX_VALUE_LEN for v in query.values())
@@ -110,12 +109,12 @@ def test_round_trip_is_exact(state: AppState) -> None:
 
 
 def test_defaults_encode_to_nothing_and_back() -> None:
-    assert encode(AppState()) == {}
-    assert decode({}) == (AppState(), [])
+    assert encode(ExploreState()) == {}
+    assert decode({}) == (ExploreState(), [])
 
 
 def test_a_lesson_state_reads_well() -> None:
-    state = AppState(
+    state = ExploreState(
         surface="quadratic_bowl",
         surface_params={"cx": 3.0, "cy": 3.0},
         optimizers=("sgd", "adam"),
@@ -151,7 +150,7 @@ def test_embed_turns_on_presenter_mode() -> None:
         state, warnings = decode({"embed": value})
         assert state.embed and warnings == []
     # written the way Streamlit itself reads it (st.context.is_embedded, no app chrome)
-    assert encode(dataclasses.replace(AppState(), embed=True)) == {"embed": "true"}
+    assert encode(dataclasses.replace(ExploreState(), embed=True)) == {"embed": "true"}
 
 
 # ---------------------------------------------------------------- ranges come from the core
@@ -261,25 +260,25 @@ HOSTILE: list[tuple[dict[str, Any], str]] = [
 @pytest.mark.parametrize(("query", "key"), HOSTILE)
 def test_hostile_field_falls_back_with_one_polite_warning(query: dict[str, Any], key: str) -> None:
     state, warnings = decode(query)
-    assert isinstance(state, AppState)
+    assert isinstance(state, ExploreState)
     assert len(warnings) == 1, warnings
     assert key in warnings[0]
     assert len(warnings[0]) < 400
     # the offending field kept its default
     field_ = {v: k for k, v in urlstate.KEYS.items()}.get(key)
     if field_ is not None:
-        assert getattr(state, field_) == getattr(AppState(), field_)
+        assert getattr(state, field_) == getattr(ExploreState(), field_)
     assert decode(encode(state)) == (state, [])
 
 
 def test_good_fields_survive_next_to_bad_ones() -> None:
     state, warnings = decode({"steps": "oops", "seed": "5", "opt": "sgd,adam", "adam.lr": "-1"})
     assert state.seed == 5 and state.optimizers == ("sgd", "adam") and state.hyper == {}
-    assert state.steps == AppState().steps and len(warnings) == 2
+    assert state.steps == ExploreState().steps and len(warnings) == 2
 
 
 def test_same_value_twice_is_fine() -> None:
-    assert decode({"steps": ["10", "10"]}) == (dataclasses.replace(AppState(), steps=10), [])
+    assert decode({"steps": ["10", "10"]}) == (dataclasses.replace(ExploreState(), steps=10), [])
 
 
 def test_warnings_do_not_echo_markup_or_long_junk() -> None:
@@ -295,14 +294,14 @@ def test_warnings_do_not_echo_markup_or_long_junk() -> None:
 def test_huge_query_is_cut_and_warnings_are_capped() -> None:
     query = {f"k{i}": "x" for i in range(5000)}
     state, warnings = decode(query)
-    assert state == AppState()
+    assert state == ExploreState()
     assert len(warnings) <= urlstate.MAX_WARNINGS
     assert "5000" in warnings[0]
 
 
 def test_not_a_mapping_of_text_never_raises() -> None:
     state, warnings = decode({1: 2, "steps": 5, "seed": [None]})  # type: ignore[dict-item]
-    assert state == AppState() and len(warnings) == 3
+    assert state == ExploreState() and len(warnings) == 3
 
 
 KEYS = [*urlstate.KEYS.values(), "adam.lr", "sgd.lr", "ravine.kappa", "sched.gamma", "x"]
@@ -324,7 +323,7 @@ JUNK = st.one_of(
 )
 def test_random_queries_never_raise_and_give_valid_states(query: dict[str, Any]) -> None:
     state, warnings = decode(query)
-    assert isinstance(state, AppState)
+    assert isinstance(state, ExploreState)
     assert all(isinstance(w, str) and w for w in warnings)
     # whatever came in, what came out is a valid state (its own link reads back silently)
     assert decode(encode(state)) == (state, [])

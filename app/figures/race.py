@@ -93,7 +93,7 @@ def exit_point(
     (x0, x1), (y0, y1) = bounds
     inside = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
     if inside[-1]:
-        return path[-1].copy()
+        return np.array(path[-1], dtype=np.float64)
     idx = np.flatnonzero(inside)
     if idx.size == 0:
         return np.array([min(max(path[-1, 0], x0), x1), min(max(path[-1, 1], y0), y1)])
@@ -105,7 +105,7 @@ def exit_point(
             t = min(t, (hi - a[k]) / d[k])
         elif d[k] < 0:
             t = min(t, (lo - a[k]) / d[k])
-    return a + max(0.0, t) * d
+    return np.asarray(a + max(0.0, t) * d, dtype=np.float64)
 
 
 def prepare(
@@ -205,7 +205,7 @@ def thin(path: np.ndarray, eps: float) -> np.ndarray:
     bucket = np.floor(np.concatenate([[0.0], np.cumsum(seg)]) / eps)
     keep = np.concatenate([[True], bucket[1:] != bucket[:-1]])
     keep[-1] = True
-    return path[keep]
+    return np.asarray(path[keep])
 
 
 def _joined(paths: np.ndarray, dec: int, eps: float) -> tuple[list[Any], list[Any]]:

@@ -251,9 +251,9 @@ class Reader:
 class Parser(Protocol):
     """Text from the URL -> a valid value (raises :class:`Bad`), knowing the fields before it."""
 
-    def __call__(self, raw: str, ctx: Ctx) -> Any: ...
+    def __call__(self, raw: str, ctx: Ctx, /) -> Any: ...
 
-    def examples(self, ctx: Ctx) -> list[str]:
+    def examples(self, ctx: Ctx, /) -> list[str]:
         """Valid texts, for the tests (the default's text may be among them)."""
         ...
 
@@ -282,10 +282,10 @@ class Float:
     low: float | None = None
     high: float | None = None
 
-    def __call__(self, raw: str, ctx: Ctx) -> float:
+    def __call__(self, raw: str, _ctx: Ctx) -> float:
         return parse_float(raw, self.low, self.high)
 
-    def examples(self, ctx: Ctx) -> list[str]:
+    def examples(self, _ctx: Ctx) -> list[str]:
         lo = -1.0 if self.low is None else self.low
         hi = 1.0 if self.high is None else self.high
         return [repr(lo), repr(hi), repr((lo + hi) / 2)]
@@ -295,10 +295,10 @@ class Float:
 class Bool:
     """1 / 0 (also true / false, yes / no, on / off)."""
 
-    def __call__(self, raw: str, ctx: Ctx) -> bool:
+    def __call__(self, raw: str, _ctx: Ctx) -> bool:
         return parse_bool(raw)
 
-    def examples(self, ctx: Ctx) -> list[str]:
+    def examples(self, _ctx: Ctx) -> list[str]:
         return ["1", "0"]
 
 
@@ -318,13 +318,13 @@ class Choice:
 # ---------------------------------------------------------------- widgets
 
 
-Session = MutableMapping[str, Any]
+Session = MutableMapping[str | int, Any]  # st.session_state, or a dict in the tests
 
 
 class Binder(Protocol):
     """Writes one field's value into the widgets that show it."""
 
-    def __call__(self, ss: Session, value: Any, state: Any) -> None: ...
+    def __call__(self, ss: Session, value: Any, state: Any, /) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,7 +335,7 @@ class Key:
     to_widget: Callable[[Any], Any] = lambda v: v
     also: tuple[str, ...] = ()
 
-    def __call__(self, ss: Session, value: Any, state: Any) -> None:
+    def __call__(self, ss: Session, value: Any, _state: Any) -> None:
         shown_value = self.to_widget(value)
         for key in (self.key, *self.also):
             ss[key] = shown_value
@@ -351,13 +351,14 @@ class Key:
 class Field(Protocol):
     """One field's declaration: how it is read from, written to and shown by the URL."""
 
-    widget: Binder | None
+    @property
+    def widget(self) -> Binder | None: ...
 
-    def decode(self, rd: Reader, ctx: Ctx, default: Any) -> Any: ...
+    def decode(self, rd: Reader, ctx: Ctx, default: Any, /) -> Any: ...
 
-    def encode(self, value: Any, ctx: Ctx) -> dict[str, str]: ...
+    def encode(self, value: Any, ctx: Ctx, /) -> dict[str, str]: ...
 
-    def examples(self, ctx: Ctx) -> list[dict[str, str]]: ...
+    def examples(self, ctx: Ctx, /) -> list[dict[str, str]]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -379,7 +380,7 @@ class Plain:
             rd.warn(f"Ignored `{self.key}={shown(raw)}`: {exc}; using {describe(default)}.")
             return default
 
-    def encode(self, value: Any, ctx: Ctx) -> dict[str, str]:
+    def encode(self, value: Any, _ctx: Ctx) -> dict[str, str]:
         return {self.key: self.show(value)}
 
     def examples(self, ctx: Ctx) -> list[dict[str, str]]:
@@ -471,7 +472,7 @@ class OwnedParams:
     widget: Binder | None = None
     pattern: str = ""
 
-    def decode(self, rd: Reader, ctx: Ctx, default: Any) -> Any:
+    def decode(self, rd: Reader, ctx: Ctx, _default: Any) -> Any:
         chosen = tuple(self.chosen(ctx))
         out: dict[str, dict[str, Scalar]] = {}
         for name in self.owners():
@@ -488,7 +489,7 @@ class OwnedParams:
                 out[name] = vals
         return {o: out[o] for o in chosen if o in out}
 
-    def encode(self, value: Any, ctx: Ctx) -> dict[str, str]:
+    def encode(self, value: Any, _ctx: Ctx) -> dict[str, str]:
         return {f"{o}.{h}": fmt(v) for o, vals in value.items() for h, v in vals.items()}
 
     def examples(self, ctx: Ctx) -> list[dict[str, str]]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import optimizers
 import surfaces
-from app.state import view
+from app.state import codec, view
 from app.state.codec import (
     Bad,
     Bool,
@@ -139,7 +139,7 @@ def _check_surface(values: dict[str, Scalar], ctx: Ctx) -> None:
 class OptimizerList:
     """Optimizer names separated by commas: known, each once, at most MAX_OPTIMIZERS."""
 
-    def __call__(self, raw: str, ctx: Ctx) -> tuple[str, ...]:
+    def __call__(self, raw: str, _ctx: Ctx) -> tuple[str, ...]:
         known = optimizers.names()
         names = [n.strip() for n in raw.split(",") if n.strip()]
         bad = [n for n in names if n not in known]
@@ -154,7 +154,7 @@ class OptimizerList:
             raise Bad(f"at most {MAX_OPTIMIZERS} optimizers")
         return tuple(names)
 
-    def examples(self, ctx: Ctx) -> list[str]:
+    def examples(self, _ctx: Ctx) -> list[str]:
         names = optimizers.names()
         return [names[0], ",".join(names[:3]), ",".join(names[:MAX_OPTIMIZERS])]
 
@@ -282,7 +282,7 @@ def _bind_surface_params(ss: Session, value: Any, state: Any) -> None:
             ss[surface_key(state.surface, p.name)] = value.get(p.name, p.default)
 
 
-def _bind_hyper(ss: Session, value: Any, state: Any) -> None:
+def _bind_hyper(ss: Session, value: Any, _state: Any) -> None:
     """Into the store: the widget of the optimizer shown re-reads it when drawn."""
     store = hyper_store(ss)
     for opt in optimizers.names():
@@ -337,7 +337,7 @@ class ExploreState:
     """
 
     surface: str = declare(
-        "ravine", Plain("surface", Choice(lambda c: surfaces.names()), widget=Key(K("surface")))
+        "ravine", Plain("surface", Choice(lambda _c: surfaces.names()), widget=Key(K("surface")))
     )
     surface_params: dict[str, Scalar] = declare(
         {},
@@ -382,12 +382,12 @@ class ExploreState:
     seed: int = declare(0, Plain("seed", Int(0, MAX_SEED), widget=Key(K("seed"), int)))
     schedule: str = declare(
         "constant",
-        Plain("sched", Choice(lambda c: schedule_names()), widget=Key(K("schedule"))),
+        Plain("sched", Choice(lambda _c: schedule_names()), widget=Key(K("schedule"))),
     )
     schedule_params: dict[str, Scalar] = declare(
         {},
         Params(
-            prefix=lambda c: "sched.",
+            prefix=lambda _c: "sched.",
             metas=lambda c: schedule_hypers(c["schedule"]),
             owner=lambda c: f"schedule {c['schedule']!r}",
             widget=_bind_schedule_params,
@@ -406,7 +406,7 @@ class ExploreState:
         "torch",
         Plain(
             "conv",
-            Choice(lambda c: momentum_conventions()),
+            Choice(lambda _c: momentum_conventions()),
             widget=Key(K("momentum_convention")),
         ),
     )
@@ -424,6 +424,9 @@ KEYS = CODEC.keys()  # field name -> URL key, for the fields under one key
 decode = CODEC.decode
 encode = CODEC.encode
 canonical = CODEC.canonical
+query_string = codec.query_string
+MAX_VALUE_LEN = codec.MAX_VALUE_LEN
+MAX_WARNINGS = codec.MAX_WARNINGS
 
 
 # The Explore page's first race. torch's default learning rates (Adam's 0.001, SGD's 0.001) barely

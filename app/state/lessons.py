@@ -13,7 +13,7 @@ from app.state.codec import Choice, Codec, Ctx, Key, Plain, declare
 from app.state.keys import LESSONS as K
 
 
-def topic_keys(ctx: Ctx | None = None) -> list[str]:
+def topic_keys(_ctx: Ctx | None = None) -> list[str]:
     from app import presets  # the lessons import the Explore state; read them lazily
 
     return [t.key for t in presets.TOPICS]

@@ -20,7 +20,7 @@ VIEW_FIELDS = ("large_fonts", "dark", "embed")
 KEYS = {"large_fonts": LARGE_FONTS, "dark": DARK, "embed": EMBED}  # field -> widget key
 
 
-def _embed_text(value: Any) -> str:
+def _embed_text(_value: Any) -> str:
     return "true"  # Streamlit's own spelling: it also hides its chrome (written only when on)
 
 

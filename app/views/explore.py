@@ -80,9 +80,11 @@ def sidebar_ui() -> ExploreState:
         compare_lrs=tuple(ss.get(K("compare_lrs"), ())),
         compare_batch_sizes=tuple(ss.get(K("compare_batch_sizes"), ())),
         view_3d=view_3d,
+        large_fonts=shared_view["large_fonts"],
+        dark=shared_view["dark"],
+        embed=shared_view["embed"],
         **training,
         **start,
-        **shared_view,
     )
 
 
