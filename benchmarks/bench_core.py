@@ -56,7 +56,7 @@ print(time.perf_counter() - t0)
 """
 
 
-def adam_case(k: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def adam_case(k: int) -> tuple[np.ndarray, dict[str, Any]]:
     """The batched case: (K, 2) starts inside Rosenbrock's bounds, per-run lr/beta1/beta2."""
     rng = np.random.default_rng(0)
     starts = rng.uniform([-2.0, -1.0], [2.0, 3.0], (k, 2))
@@ -137,8 +137,10 @@ def rosenbrock_grad_torch(p: torch.Tensor, out: torch.Tensor) -> None:
 
 
 def torch_batched_adam(
-    k: int, steps: int, mode: str, starts: np.ndarray, threads: int | None = None
+    steps: int, mode: str, starts: np.ndarray, threads: int | None = None
 ) -> Callable[[], None]:
+    """torch.optim.Adam on one (K, 2) parameter tensor of every start (one lr for all)."""
+
     def run() -> None:
         before = torch.get_num_threads()
         torch.set_num_threads(threads or before)
@@ -250,9 +252,13 @@ def step_breakdown(n: int = 12_500) -> list[tuple[str, float]]:
                 )
             )
             if compiled.unavailable() is None:
-                m = compiled.CHUNK  # one chunk: no padding
-                hyp = {"lr": np.resize(lr, m), "beta1": np.resize(b1, m), "beta2": np.resize(b2, m)}
-                xy = np.resize(p.T, (m, 2))
+                chunk = compiled.CHUNK  # one chunk: no padding
+                hyp: dict[str, Any] = {
+                    "lr": np.resize(lr, chunk),
+                    "beta1": np.resize(b1, chunk),
+                    "beta2": np.resize(b2, chunk),
+                }
+                xy = np.resize(p.T, (chunk, 2))
                 steps = 200
                 t0 = time.process_time()
                 optimizers.simulate(
@@ -260,8 +266,8 @@ def step_breakdown(n: int = 12_500) -> list[tuple[str, float]]:
                 )
                 out.append(
                     (
-                        f"compiled engine: the whole step, one {m:,}-run chunk, {steps} steps",
-                        (time.process_time() - t0) / m / steps * 1e9,
+                        f"compiled engine: the whole step, one {chunk:,}-run chunk, {steps} steps",
+                        (time.process_time() - t0) / chunk / steps * 1e9,
                     )
                 )
     finally:
@@ -356,12 +362,12 @@ def main() -> None:
         "simulate, NumPy engine, lr/beta1/beta2 per run, 2 threads": sim(2, **hyp),
         "simulate, NumPy engine, lr per run, 2 threads": sim(2, lr=hyp["lr"]),
         "simulate, NumPy engine, lr/beta1/beta2 per run, 1 thread": sim(1, **hyp),
-        f"torch.optim.Adam(fused=True) {one_lr}": torch_batched_adam(k, steps, "fused", starts),
-        f"torch.optim.Adam(foreach=True) {one_lr}": torch_batched_adam(k, steps, "foreach", starts),
+        f"torch.optim.Adam(fused=True) {one_lr}": torch_batched_adam(steps, "fused", starts),
+        f"torch.optim.Adam(foreach=True) {one_lr}": torch_batched_adam(steps, "foreach", starts),
         f"torch.optim.Adam(fused=True) {one_lr}, 1 thread": torch_batched_adam(
-            k, steps, "fused", starts, threads=1
+            steps, "fused", starts, threads=1
         ),
-        f"torch.optim.Adam(foreach=False) {one_lr}": torch_batched_adam(k, steps, "single", starts),
+        f"torch.optim.Adam(foreach=False) {one_lr}": torch_batched_adam(steps, "single", starts),
     }
     ns: dict[str, float] = {}
     for label, (best, med, cpu) in interleaved(batched, repeat).items():

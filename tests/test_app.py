@@ -34,7 +34,8 @@ def fresh(query: dict[str, str] | None = None) -> AppTest:
 
 
 def spec(at: AppTest, index: int = 0) -> dict[str, Any]:
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+    fig: dict[str, Any] = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return fig
 
 
 def trace(fig: dict[str, Any], name: str) -> dict[str, Any]:
@@ -145,11 +146,13 @@ def test_divergence_is_reported_with_a_marker_and_a_message() -> None:
     marks = trace(fig, "diverged")
     (x0, x1), (y0, y1) = surfaces.get("quadratic_bowl").bounds
     for x, y in zip(marks["x"], marks["y"], strict=True):  # on the plot's edge, not off it
-        assert x0 - 1e-6 <= x <= x1 + 1e-6 and y0 - 1e-6 <= y <= y1 + 1e-6
+        assert x0 - 1e-6 <= x <= x1 + 1e-6
+        assert y0 - 1e-6 <= y <= y1 + 1e-6
         assert min(abs(x - x0), abs(x - x1), abs(y - y0), abs(y - y1)) < 1e-3
     table = results_table(at)
     assert "diverged at step" in table
-    assert "nan" not in table.lower() and "inf" not in table.lower()
+    assert "nan" not in table.lower()
+    assert "inf" not in table.lower()
 
 
 def test_every_optimizer_is_selectable_at_once() -> None:
@@ -173,7 +176,8 @@ def test_bad_input_batch_one_every_optimizer_huge_lr(name: str) -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert at.get("plotly_chart")
     raw = at.get("plotly_chart")[0].proto.spec
-    assert "NaN" not in raw.replace('"NaN', "") and "Infinity" not in raw
+    assert "NaN" not in raw.replace('"NaN', "")
+    assert "Infinity" not in raw
 
 
 def test_zero_steps_and_tiny_lr_render_a_message() -> None:
@@ -301,16 +305,21 @@ def test_png_round_trip_and_colormap_ends() -> None:
     img = rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
     assert np.array_equal(colormap.decode_png(colormap.encode_png(img)), img)
     table = colormap.lut("viridis")
-    assert tuple(table[0]) == (0x44, 0x01, 0x54) and tuple(table[-1]) == (0xFD, 0xE7, 0x25)
+    assert tuple(table[0]) == (0x44, 0x01, 0x54)
+    assert tuple(table[-1]) == (0xFD, 0xE7, 0x25)
     unit, lo, hi = colormap.normalise(np.array([[1.0, 10.0], [100.0, np.nan]]), log=True)
-    assert unit[1, 1] == 1.0 and unit.min() >= 0 and unit.max() <= 1 and hi > lo
+    assert unit[1, 1] == 1.0
+    assert unit.min() >= 0
+    assert unit.max() <= 1
+    assert hi > lo
 
 
 def test_exit_point_lies_on_the_edge() -> None:
     bounds = ((-1.0, 1.0), (-1.0, 1.0))
     path = np.array([[0.0, 0.0], [0.5, 0.0], [3.0, 1.0]])
     p = figures.exit_point(path, bounds)
-    assert p[0] == pytest.approx(1.0) and -1 <= p[1] <= 1
+    assert p[0] == pytest.approx(1.0)
+    assert -1 <= p[1] <= 1
     assert np.array_equal(figures.exit_point(path[:2], bounds), path[1])
 
 
@@ -324,7 +333,8 @@ def test_frames_are_subsampled_and_touch_only_the_animated_traces() -> None:
     assert len(fig["frames"]) <= 150
     animated = {len(fig["data"]) - i for i in (1, 2)}
     assert all(set(f["traces"]) == animated for f in fig["frames"])
-    assert fig["frames"][0]["name"] == "0" and fig["frames"][-1]["name"] == "500"
+    assert fig["frames"][0]["name"] == "0"
+    assert fig["frames"][-1]["name"] == "500"
     payload = json.dumps(fig, separators=(",", ":"))
     assert len(payload) <= 500_000, len(payload)  # the issue's payload budget
 
@@ -340,7 +350,8 @@ def test_result_rows_never_show_nan() -> None:
     assert rows[1]["status"].startswith("2 of 2 runs diverged (first at step ")
     for row in rows:
         for v in row.values():
-            assert "nan" not in v.lower() and "inf" not in v.lower()
+            assert "nan" not in v.lower()
+            assert "inf" not in v.lower()
     assert math.isfinite(float(rows[0]["final loss"]))
 
 
@@ -364,7 +375,8 @@ def test_thin_keeps_corners_and_ends_and_drops_crowded_points() -> None:
     path = np.concatenate([zigzag, zigzag[-1] + crawl])
     out = figures.thin(path, 0.01)
     assert len(out) == len(zigzag) + 1  # the 200-point crawl is one pixel: its end stays
-    assert np.array_equal(out[0], path[0]) and np.array_equal(out[-1], path[-1])
+    assert np.array_equal(out[0], path[0])
+    assert np.array_equal(out[-1], path[-1])
 
 
 @pytest.mark.parametrize("schedule", optimizers.schedules.names())
@@ -431,8 +443,10 @@ def test_rare_settings_wait_for_show_every_setting_and_keep_their_values() -> No
     at = fresh({"opt": "adam"})
     clean(at)
     keys = {w.key for w in at.select_slider} | {w.key for w in at.checkbox}
-    assert "explore.hp.adam.lr" in keys and "explore.hp.adam.beta1" in keys
-    assert "explore.hp.adam.eps" not in keys and "explore.hp.adam.amsgrad" not in keys
+    assert "explore.hp.adam.lr" in keys
+    assert "explore.hp.adam.beta1" in keys
+    assert "explore.hp.adam.eps" not in keys
+    assert "explore.hp.adam.amsgrad" not in keys
     at.checkbox(key="explore.all_hypers").check().run()
     at.checkbox(key="explore.hp.adam.amsgrad").check().run()
     at.checkbox(key="explore.all_hypers").uncheck().run()

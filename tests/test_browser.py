@@ -124,7 +124,8 @@ def test_presenter_mode_hides_the_controls(server: str) -> None:
         assert height > figures.Style().height
         play = page.locator("[data-testid=stPlotlyChart] g.updatemenu-button", has_text="Play")
         box = play.first.bounding_box()
-        assert box is not None and box["y"] + box["height"] <= 720, "Play is below the fold"
+        assert box is not None, "Play is not drawn"
+        assert box["y"] + box["height"] <= 720, "Play is below the fold"
         page.screenshot(path=artifact("explore-presenter.png"))
 
 
@@ -141,7 +142,8 @@ def test_screenshots(server: str, name: str, viewport: tuple[int, int], query: s
         open_page(page, server, query)
         page.wait_for_timeout(800)
         box = page.locator("[data-testid=stPlotlyChart]").first.bounding_box()
-        assert box is not None and box["width"] > 0.5 * viewport[0] - 320
+        assert box is not None
+        assert box["width"] > 0.5 * viewport[0] - 320
         page.screenshot(path=artifact(f"explore-{name}.png"))
 
 

@@ -16,8 +16,8 @@ import pytest
 import optimizers
 import surfaces
 from app import exports, figures
-from app.state import explore as urlstate
 from app.presets import run_variants
+from app.state import explore as urlstate
 from app.state.explore import ExploreState
 from tests.support import artifact, browser
 
@@ -45,7 +45,7 @@ def make_runs(state: ExploreState = STATE) -> dict[str, optimizers.Trajectory]:
             state.steps,
             batch_size=v.batch_size,
             seed=state.seed,
-            **state.hyper[v.optimizer],
+            **dict[str, Any](state.hyper[v.optimizer]),
         )
         for v in run_variants(state)
     }
@@ -95,7 +95,8 @@ def test_json_round_trips_paths_and_settings() -> None:
     assert set(data["runs"]) == set(runs)
     for label, traj in runs.items():
         got = data["runs"][label]
-        assert got["optimizer"] == traj.optimizer and got["seed"] == STATE.seed
+        assert got["optimizer"] == traj.optimizer
+        assert got["seed"] == STATE.seed
         for k, path in enumerate(got["paths"]):
             np.testing.assert_array_equal(path["x"], traj.positions[:, k, 0])
             np.testing.assert_array_equal(path["loss"], traj.loss[:, k])
@@ -130,14 +131,16 @@ def test_html_is_standalone() -> None:
     assert not re.search(r"<(link|img|iframe)[^>]+(src|href)=.https?:", html)
     assert len(html) > 3_000_000  # plotly.min.js is inside
     assert "<title>Ravine &lt;race&gt; &amp; co</title>" in html
-    assert "opt=sgd,momentum" in html and "batches=4,16" in html
+    assert "opt=sgd,momentum" in html
+    assert "batches=4,16" in html
 
 
 def _points(page: Any) -> list[str]:
-    return page.eval_on_selector_all(
+    points: list[str] = page.eval_on_selector_all(
         ".scatterlayer .trace .points path",
         "els => els.map(e => e.getAttribute('transform'))",
     )
+    return points
 
 
 def _open_offline(page: Any, path: Any) -> list[str]:
@@ -254,7 +257,8 @@ def test_page_export_downloads_an_html_that_plays_offline() -> None:
         assert urlstate.decode(data["query"])[0] == lesson
         np.testing.assert_allclose(data["runs"]["adam"]["paths"][0]["x"][-1], 0.93755, atol=1e-4)
     html = path.read_text(encoding="utf-8")
-    assert "Ignored" not in html and "adam.lr" in html
+    assert "Ignored" not in html
+    assert "adam.lr" in html
     with browser() as page:
         assert _open_offline(page, path) == []
         before = _points(page)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ import pytest
 import optimizers
 import surfaces
 from app import presets
-from app.state import explore as urlstate
 from app.presets import PRESETS, Preset, Variant, run_variants
+from app.state import explore as urlstate
 from app.state.explore import ExploreState
 
 with warnings.catch_warnings():
@@ -31,7 +32,7 @@ def simulate(p: Preset, trace: bool = False) -> dict[str, optimizers.Trajectory]
     starts = compute.starts(s, surf)
     out = {}
     for v in run_variants(s):
-        hypers = {**compute.effective_hypers(s, v.optimizer), **v.overrides}
+        hypers: dict[str, Any] = {**compute.effective_hypers(s, v.optimizer), **v.overrides}
         out[v.label] = optimizers.simulate(
             surf,
             v.optimizer,
@@ -63,8 +64,13 @@ def test_enough_distinct_lessons() -> None:
 def test_preset_is_a_complete_valid_state(p: Preset) -> None:
     s = p.state
     assert decode_roundtrip(s)
-    assert s.optimizers and s.start is not None and s.steps > 0
-    assert not s.shared_lr and s.beta is None and s.rho is None and s.beta2 is None
+    assert s.optimizers
+    assert s.start is not None
+    assert s.steps > 0
+    assert not s.shared_lr
+    assert s.beta is None
+    assert s.rho is None
+    assert s.beta2 is None
     assert s.schedule == "constant"
     # the lesson text: two or three sentences
     sentences = [x for x in p.watch.replace("…", ".").split(". ") if x.strip()]
@@ -81,7 +87,8 @@ def test_preset_runs_through_the_core(p: Preset) -> None:
     assert list(runs) == [v.label for v in run_variants(p.state)]
     for traj in runs.values():
         assert traj.positions.shape[0] == p.state.steps + 1
-        assert np.isfinite(traj.positions).all() and np.isfinite(traj.loss).all()
+        assert np.isfinite(traj.positions).all()
+        assert np.isfinite(traj.loss).all()
 
 
 # ---------------------------------------------------------------- variants
@@ -128,7 +135,9 @@ def test_saddle_adam_escapes_first_gd_lingers() -> None:
 
     e_gd, e_mom, e_adam = (escape(runs[n]) for n in ("sgd", "momentum", "adam"))
     assert e_adam < e_mom < e_gd <= 150, (e_adam, e_mom, e_gd)
-    assert e_gd > 100 and 30 < e_mom < 60 and e_adam < 20
+    assert e_gd > 100
+    assert 30 < e_mom < 60
+    assert e_adam < 20
     # at step 60 gradient descent still sits on the saddle
     assert abs(runs["sgd"].positions[60, 0, 0] - saddle_x) < 0.05
 
@@ -137,7 +146,8 @@ def test_learning_rate_too_large_diverges_too_small_crawls() -> None:
     runs = simulate(presets.BY_KEY["learning_rate"])
     big, small, good = runs["sgd@lr=1.05"], runs["sgd@lr=0.005"], runs["sgd@lr=0.3"]
     assert big.diverged_at[0] > 0
-    assert small.diverged_at[0] == -1 and good.diverged_at[0] == -1
+    assert small.diverged_at[0] == -1
+    assert good.diverged_at[0] == -1
     assert small.loss[-1, 0] > 0.1 * small.loss[0, 0]
     assert good.loss[20, 0] < 1e-6 * good.loss[0, 0]
 
@@ -237,18 +247,22 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     at = AppTest.from_function(_lesson_script, default_timeout=60)
     at.run()
     assert not at.exception
-    assert len([b for b in at.button if b.key.startswith("explore.lesson_")]) == len(PRESETS)
+    assert len([b for b in at.button if (b.key or "").startswith("explore.lesson_")]) == len(
+        PRESETS
+    )
     p = presets.BY_KEY["adam_default_lr"]
     at.button(key="explore.lesson_adam_default_lr").click().run()
     assert not at.exception
     assert at.session_state["loaded"] == p.state
     assert p.watch in at.info[0].value
     link = at.code[0].value
-    assert "opt=sgd,adam" in link and "quadratic_bowl.cx=3.0" in link
+    assert "opt=sgd,adam" in link
+    assert "quadratic_bowl.cx=3.0" in link
     query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
     assert urlstate.decode(query) == (p.state, [])
     at.button(key="explore.lesson_note_hide").click().run()
-    assert not at.exception and len(at.info) == 0
+    assert not at.exception
+    assert len(at.info) == 0
 
 
 # ---------------------------------------------------------------- each lesson on the real page
@@ -266,7 +280,7 @@ def normalized(s: ExploreState) -> ExploreState:
         hyper[o].pop("convention", None)  # driven by ExploreState.momentum_convention
     return dataclasses.replace(
         s,
-        start=tuple(s.start or surf.default_start),
+        start=s.start or (float(surf.default_start[0]), float(surf.default_start[1])),
         hyper=hyper,
         surface_params=dict(surf.params),
     )
@@ -304,4 +318,5 @@ def test_lesson_button_on_the_real_page(key: str) -> None:
     p = presets.BY_KEY[key]
     assert any(p.watch in i.value for i in at.info)
     page_state, warnings = urlstate.decode({k: at.query_params[k] for k in at.query_params})
-    assert warnings == [] and normalized(page_state) == normalized(p.state)
+    assert warnings == []
+    assert normalized(page_state) == normalized(p.state)

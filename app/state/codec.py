@@ -516,9 +516,14 @@ def declare(default: Any, url: Field) -> Any:
 class Codec(Generic[S]):
     """Everything about one page state's URL, from the declarations of its dataclass."""
 
-    def __init__(self, cls: type[S], page: str) -> None:
+    def __init__(
+        self, cls: type[S], page: str, *, contexts: Sequence[Mapping[str, str]] = ({},)
+    ) -> None:
+        """``contexts``: queries under which the tests try every field's examples (a field
+        may need others set first: the explained optimizer must be among the chosen ones)."""
         self.cls = cls
         self.page = page
+        self.contexts = tuple(dict(c) for c in contexts)
         self.fields: dict[str, Field] = {}
         self.defaults: dict[str, Any] = {}
         default = cls()

@@ -419,7 +419,15 @@ class ExploreState:
     )
 
 
-CODEC: Codec[ExploreState] = Codec(ExploreState, "explore")
+CODEC: Codec[ExploreState] = Codec(
+    ExploreState,
+    "explore",
+    contexts=(
+        {},
+        {"surface": "linear_regression", "opt": "sgd,momentum,adam", "sched": "step"},
+        {"surface": "rosenbrock", "opt": "rmsprop,adadelta", "sched": "plateau"},
+    ),
+)
 KEYS = CODEC.keys()  # field name -> URL key, for the fields under one key
 decode = CODEC.decode
 encode = CODEC.encode

@@ -18,6 +18,8 @@ DARK = APP("dark")
 EMBED = APP("embed")
 VIEW_FIELDS = ("large_fonts", "dark", "embed")
 KEYS = {"large_fonts": LARGE_FONTS, "dark": DARK, "embed": EMBED}  # field -> widget key
+# field -> a plain session key that keeps the value while a page switch resets the widgets
+KEPT = {name: APP("_" + name) for name in VIEW_FIELDS}
 
 
 def _embed_text(_value: Any) -> str:

@@ -96,6 +96,9 @@ def enter(
     if not ss.get(ENTERED_KEY, True):
         return []
     ss[ENTERED_KEY] = False
+    for name, kept in view.KEPT.items():  # the room's view options, as on the last page
+        if kept in ss:
+            ss[view.KEYS[name]] = ss[kept]
     query = query_dict()
     if query:
         state, warnings = codec.decode(query)
@@ -140,7 +143,8 @@ def embedded_by_link() -> bool:
 
 def presenting() -> bool:
     """Presenter mode: from the switch or from the link."""
-    return bool(st.session_state.get(view.EMBED)) or embedded_by_link()
+    ss = st.session_state
+    return bool(ss.get(view.EMBED, ss.get(view.KEPT["embed"]))) or embedded_by_link()
 
 
 def style_page(*, presenter: bool) -> None:

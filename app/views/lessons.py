@@ -56,11 +56,12 @@ with frame.error_boundary("Lessons", K):
     )
     for w in url_warnings:
         st.warning(w)
-    state = LessonsState(topic=topic_ui(), **shared_view)
-    if presenter and not state.embed:
-        state = LessonsState(
-            topic=state.topic, large_fonts=state.large_fonts, dark=state.dark, embed=True
-        )
+    state = LessonsState(
+        topic=topic_ui(),
+        large_fonts=shared_view["large_fonts"],
+        dark=shared_view["dark"],
+        embed=shared_view["embed"] or presenter,
+    )
     with st.sidebar:
         share_popover(state, K, label="Share this page", what="the lessons of the chosen topic")
     if state.embed and not frame.embedded_by_link():

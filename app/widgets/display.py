@@ -13,24 +13,27 @@ from app.widgets.controls import bool_control
 def view_ui() -> dict[str, bool]:
     """Large fonts, dark figure, presenter mode: the same three switches on every page.
 
-    They are the room's settings: their widget keys are app-wide, and the checkboxes keep
-    their values across page switches (``persist_state="session"``).
+    They are the room's settings: their widget keys are app-wide, and their values are kept
+    in plain session keys (``view.KEPT``) that app/ui/frame.py writes back into the widgets
+    when the visitor enters another page (Streamlit resets a widget that a page switch
+    unmounts).
     """
     return {
-        "large_fonts": _persistent(
-            view.LARGE_FONTS, "Large fonts", "for a projector at the back of the room"
+        "large_fonts": _kept(
+            "large_fonts", "Large fonts", "for a projector at the back of the room"
         ),
-        "dark": _persistent(view.DARK, "Dark figure", "dark chart background"),
-        "embed": _persistent(
-            view.EMBED, "Presenter mode", "hide the controls, enlarge the content"
-        ),
+        "dark": _kept("dark", "Dark figure", "dark chart background"),
+        "embed": _kept("embed", "Presenter mode", "hide the controls, enlarge the content"),
     }
 
 
-def _persistent(key: str, label: str, help: str) -> bool:
+def _kept(name: str, label: str, help: str) -> bool:
+    key = view.KEYS[name]
     if not isinstance(st.session_state.get(key, False), bool):
         st.session_state[key] = False
-    return bool(st.checkbox(label, key=key, help=help, persist_state="session"))
+    value = bool(st.checkbox(label, key=key, help=help))
+    st.session_state[view.KEPT[name]] = value
+    return value
 
 
 def view_3d_ui(keys: Keys) -> bool:
