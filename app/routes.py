@@ -21,8 +21,8 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("explore", "Explore", "🏁", "views/explore.py", default=True),
-    Route("lessons", "Lessons", "🎓", "views/lessons.py"),
+    Route("explore", "Explore", ":material/sports_score:", "views/explore.py", default=True),
+    Route("lessons", "Lessons", ":material/school:", "views/lessons.py"),
 )
 BY_NAME = {r.name: r for r in ROUTES}
 

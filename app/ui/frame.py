@@ -31,6 +31,14 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")
 
 PAGE_KEY = APP("_page")  # the page of the previous run (the router sets it)
+TO_TOP_KEY = APP("_to_top")  # set by a button that opens another page
+TO_TOP_JS = """<script>
+for (const el of [document.scrollingElement,
+                  document.querySelector('[data-testid="stMain"]'),
+                  window.parent.document.querySelector('[data-testid="stMain"]')]) {
+  if (el) { el.scrollTop = 0; }
+}
+</script>"""
 ENTERED_KEY = APP("_entered")  # True on the first run of a visit to a page
 TRUE_WORDS = ("1", "true", "yes", "on")
 EMBED_CSS = """
@@ -96,6 +104,8 @@ def enter(
     if not ss.get(ENTERED_KEY, True):
         return []
     ss[ENTERED_KEY] = False
+    if ss.pop(TO_TOP_KEY, False):  # Streamlit keeps the scroll position across a page switch
+        st.html(TO_TOP_JS, unsafe_allow_javascript=True)
     for name, kept in view.KEPT.items():  # the room's view options, as on the last page
         if kept in ss:
             ss[view.KEYS[name]] = ss[kept]

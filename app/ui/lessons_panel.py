@@ -10,6 +10,7 @@ from app.presets import Preset
 from app.state import codec_for
 from app.state.explore import ExploreState
 from app.state.keys import Keys
+from app.ui import frame
 
 
 def note_key(page: str) -> str:
@@ -72,4 +73,5 @@ def lesson_card(p: Preset, keys: Keys, *, dark: bool) -> None:
 def open_lesson(p: Preset) -> None:
     """Go to the lesson's page with the lesson's state in the URL and its note shown."""
     st.session_state[note_key(p.page)] = p.key
+    st.session_state[frame.TO_TOP_KEY] = True  # the page opens at its top, not mid-way
     st.switch_page(routes.script(p.page), query_params=codec_for(p.state).encode(p.state))
