@@ -343,7 +343,17 @@ NOTES = """## Reading these numbers
   are one trace in two bands of one axis pair, and one trace moves all curve markers and
   the step readout. 8 optimizers: 31 traces gave 28-29 fps, 21 traces give 33-34 fps.
   Play asks for a frame every 16 ms: plotly advances at the first display tick more than that
-  after the last frame, so the former 20 ms could never exceed 30 fps at 60 Hz.
+  after the last frame, so the former 20 ms could never exceed 30 fps at 60 Hz (every second
+  tick); 16 ms lets a browser that keeps up show two ticks in three (about 40 fps).
+- History of the figure's other playback settings (moved here from app/figures comments,
+  headless Chromium on the 2-core machine, 2026-11): the scrubber has 50 unlabelled positions
+  instead of one labelled position per frame (150): a redraw about 40 % shorter and playback
+  about 3 fps faster; the invisible click grid (32 x 32 points, hit-tested by plotly from its
+  data) draws one marker instead of 1,024: about 0.1 s less per draw and less paint work on
+  every frame.
+- The multi-page app (issue #11): the router adds one navigation message per run and each
+  page reads its state through the table-driven codec; the before/after rows below were
+  measured one after the other on the same machine.
 """
 
 
