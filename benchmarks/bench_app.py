@@ -357,6 +357,8 @@ NOTES = """## Reading these numbers
 """
 
 
+KEEP = "## Before and after"  # APP_RESULTS.md keeps what follows this heading
+
 BROWSER_ROWS = (  # (label, result key, unit): each new method first, then the old one
     ("page load to first chart: race drawn, next frame (new)", "load_to_drawn_ms", "ms"),
     ("  old method: plotly's empty SVG seen by Playwright", "load_to_chart_ms", "ms"),
@@ -435,7 +437,11 @@ def write(results: dict[str, Any]) -> str:
         NOTES,
     ]
     text = "\n".join(lines)
-    (ROOT / "benchmarks" / "APP_RESULTS.md").write_text(text)
+    path = ROOT / "benchmarks" / "APP_RESULTS.md"
+    kept = path.read_text().partition(KEEP)[2] if path.exists() else ""
+    if kept:  # comparisons written by hand below the marker survive a new run
+        text = text.rstrip("\n") + "\n\n" + KEEP + kept
+    path.write_text(text)
     return text
 
 
