@@ -56,9 +56,10 @@ LARGE_CSS = """
 [data-testid="stSidebar"] [data-testid="stWidgetLabel"] p {font-size: 1.05rem !important;}
 </style>
 """
+# the top navigation bar is about 4 rem tall: the content starts below it
 COMPACT_CSS = """
 <style>
-.block-container {padding-top: 3rem; padding-bottom: 1rem;}
+.block-container {padding-top: 4.25rem; padding-bottom: 1rem;}
 [data-testid="stSidebar"] [data-testid="stVerticalBlock"] {gap: 0.55rem;}
 </style>
 """
