@@ -3,6 +3,8 @@
 #   docker build -t optimizer-playground .
 #   docker run -p 8501:8501 optimizer-playground        # then open http://localhost:8501
 #
+# Python packages come from requirements/runtime.lock (exact versions; `make lock` updates it).
+#
 # Build arguments:
 #   BASE         a slim Python 3.11+ image with python3, venv and pip (the tests build a local
 #                Debian bookworm base with debootstrap because no registry is reachable there)
@@ -33,13 +35,16 @@ RUN set -- /tmp/wheels/torch-*.whl; \
         /opt/venv/bin/pip install --index-url "${TORCH_INDEX}" \
             --extra-index-url https://pypi.org/simple "${TORCH_SPEC}"; \
     fi
+# Exactly the versions of the lock file the tests passed with (its torch is the one above).
+COPY requirements/runtime.lock /src/requirements/runtime.lock
+RUN /opt/venv/bin/pip install --find-links /tmp/wheels -r /src/requirements/runtime.lock
 COPY pyproject.toml README.md /src/
 COPY app/ /src/app/
 COPY optimizers/ /src/optimizers/
 COPY surfaces/ /src/surfaces/
-# The app and its remaining dependencies (torch is already satisfied); then drop what a
-# running server never reads: C/C++ headers, the packages' own test suites, pip itself.
-RUN /opt/venv/bin/pip install --find-links /tmp/wheels /src \
+# The app itself (its dependencies are installed); then drop what a running server never
+# reads: C/C++ headers, the packages' own test suites, pip itself.
+RUN /opt/venv/bin/pip install --no-deps /src \
     && rm -rf /opt/venv/lib/python3*/site-packages/torch/include \
               /opt/venv/lib/python3*/site-packages/pyarrow/include \
               /opt/venv/lib/python3*/site-packages/pyarrow/tests \

@@ -1,9 +1,12 @@
-"""From an AppState to trajectories and result rows: the page's only contact with the core.
+"""From a page state to trajectories, figures and result rows: the pages' only contact with
+the core, and every cache of the app.
 
-Each optimizer is simulated on its own, through a bounded ``st.cache_data`` keyed by exactly
-what its run depends on (surface and its parameters, the optimizer and its effective
+Each optimizer is simulated on its own, through a bounded ``st.cache_resource`` keyed by
+exactly what its run depends on (surface and its parameters, the optimizer and its effective
 hyperparameters, starts, steps, batch size, seed, schedule). Changing one optimizer's
-hyperparameter therefore recomputes that optimizer only; the others come from the cache.
+hyperparameter therefore recomputes that optimizer only; the others come from the cache. The
+figures built from those runs (the race, the surface image, the lessons' still pictures) are
+cached here too, so that pages only call and draw.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import streamlit as st
 
 import optimizers
 import surfaces
-from app import presets
-from app.state import AppState, Scalar
+from app import figures, presets
+from app.state.codec import Scalar
+from app.state.explore import ExploreState
 from optimizers import Trajectory
 from surfaces import Surface
 
@@ -38,12 +42,12 @@ def _surface(name: str, params: tuple[tuple[str, Any], ...]) -> Surface:
     return surfaces.get(name, **dict(params))
 
 
-def build_surface(state: AppState) -> Surface:
+def build_surface(state: ExploreState) -> Surface:
     """The state's surface (cached; surfaces are immutable). ValueError for bad parameters."""
     return _surface(state.surface, _key(state.surface_params))
 
 
-def effective_hypers(state: AppState, name: str) -> dict[str, Scalar]:
+def effective_hypers(state: ExploreState, name: str) -> dict[str, Scalar]:
     """Optimizer ``name``'s hyperparameters after the global controls are applied.
 
     Start from the optimizer's defaults, overlay ``state.hyper[name]`` (unknown keys are
@@ -67,7 +71,7 @@ def effective_hypers(state: AppState, name: str) -> dict[str, Scalar]:
     return out
 
 
-def starts(state: AppState, surface: Surface) -> np.ndarray:
+def starts(state: ExploreState, surface: Surface) -> np.ndarray:
     """(K, 2) start points: the chosen start, plus a ring around it for a swarm."""
     x, y = state.start if state.start is not None else surface.default_start
     k = max(1, int(state.swarm))
@@ -82,7 +86,7 @@ def starts(state: AppState, surface: Surface) -> np.ndarray:
 
 
 def run_key(
-    state: AppState,
+    state: ExploreState,
     optimizer: str,
     hypers: Mapping[str, Any],
     start_points: np.ndarray,
@@ -168,7 +172,7 @@ def run_title(label: str) -> str:
     return f"{title} · {tags.replace(',', ', ')}" if tags else title
 
 
-def race(state: AppState) -> Race:
+def race(state: ExploreState) -> Race:
     """Simulate every run of ``state`` (cached one by one). Bad settings become messages.
 
     The runs are ``presets.run_variants(state)``: one per selected optimizer, or several per
@@ -288,3 +292,56 @@ def divergence_messages(runs: Mapping[str, Trajectory], titles: Mapping[str, str
                 "the plot where the ✕ marks it. A smaller learning rate usually tames it."
             )
     return out
+
+
+# ---------------------------------------------------------------- cached figures
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _surface_image(name: str, params: tuple[tuple[str, Any], ...], dark: bool) -> dict[str, Any]:
+    return figures.surface_image(_surface(name, params), dark=dark)
+
+
+# Eight figures: a cached race figure holds ~1.5-3 MB of Python objects (the frames), so 48
+# entries made most of a worker's memory growth over 1,000 sessions (benchmarks/load.py memory).
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _race_figure(
+    signature: str,  # noqa: ARG001 (with style_key: the cache key; the rest is not hashed)
+    style_key: str,  # noqa: ARG001
+    _race: Race,
+    _titles: dict[str, str],
+    _style: figures.Style,
+) -> dict[str, Any]:
+    surface = _race.surface
+    series = figures.prepare(surface, _race.runs, _titles, dark=_style.dark)
+    image = _surface_image(surface.name, _key(surface.params), _style.dark)
+    return figures.race_figure(surface, series, _race.starts, _style, image)
+
+
+def race_figure(race: Race, titles: dict[str, str], style: figures.Style) -> dict[str, Any]:
+    """The race figure, built once per (runs, view options) and shared read-only.
+
+    :meth:`Race.signature` (every run's cache key) and the style determine the figure
+    completely, so a rerun that changes nothing drawn (another panel, the optimizer whose
+    settings are shown, a lesson note) reuses it instead of rebuilding it. Nobody mutates the
+    returned dict (the page, the exports and plotly only read it).
+    """
+    return _race_figure(race.signature(), repr(style), race, titles, style)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _thumbnail(query: str, dark: bool) -> bytes:
+    from app.state.explore import decode
+
+    state, _ = decode(json.loads(query))
+    race_ = race(state)
+    titles = {label: run_title(label) for label in race_.runs}
+    series = figures.prepare(race_.surface, race_.runs, titles, dark=dark)
+    return figures.race_thumbnail(race_.surface, series, race_.starts, dark=dark)
+
+
+def lesson_picture(state: ExploreState, *, dark: bool = False) -> bytes:
+    """A lesson's race as a small PNG (cached: the lessons never change)."""
+    from app.state.explore import encode
+
+    return _thumbnail(json.dumps(encode(state), sort_keys=True), dark)

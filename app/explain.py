@@ -107,7 +107,7 @@ class StepMaths:
 
 def _at(arr: np.ndarray, i: int, k: int) -> np.ndarray:
     a = np.asarray(arr, dtype=float)
-    return a[i, k] if a.ndim >= 2 else a[i]
+    return np.asarray(a[i, k] if a.ndim >= 2 else a[i])
 
 
 def _hyper_value(hyper: Mapping[str, Any], name: str, k: int) -> Any:

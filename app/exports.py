@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from app import urlstate
-from app.state import AppState
+from app.state import codec_for
+from app.state.codec import fmt, query_string
+from app.state.explore import ExploreState
 
 CSV_COLUMNS = ("run", "optimizer", "start", "step", "x", "y", "loss", "grad_norm", "lr", "diverged")
 
@@ -32,7 +33,7 @@ def _label_optimizer(label: str, traj: Any) -> str:
     return str(getattr(traj, "optimizer", label.split("@", 1)[0]))
 
 
-def base_name(state: AppState) -> str:
+def base_name(state: ExploreState) -> str:
     """A file name stem that says what is in the file: ``race_ravine_sgd-momentum``."""
     opts = "-".join(state.optimizers[:4]) or "race"
     stem = f"race_{state.surface}_{opts}"
@@ -56,10 +57,10 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def settings(state: AppState, base_url: str = "") -> dict[str, Any]:
+def settings(state: ExploreState, base_url: str = "") -> dict[str, Any]:
     """The state as plain JSON plus its share query and link."""
-    query = urlstate.encode(state)
-    qs = urlstate.query_string(query)
+    query = codec_for(state).encode(state)
+    qs = query_string(query)
     return {
         "state": jsonable(state),
         "query": query,
@@ -98,7 +99,7 @@ def _rows(runs: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def to_csv(state: AppState, runs: Mapping[str, Any], base_url: str = "") -> str:
+def to_csv(state: ExploreState, runs: Mapping[str, Any], base_url: str = "") -> str:
     """One row per run, start and recorded step. Settings lead as ``#`` comment lines.
 
     Read it back with ``pandas.read_csv(path, comment="#")``. ``lr`` is the learning rate of the
@@ -116,7 +117,7 @@ def to_csv(state: AppState, runs: Mapping[str, Any], base_url: str = "") -> str:
     return buf.getvalue()
 
 
-def to_json(state: AppState, runs: Mapping[str, Any], base_url: str = "") -> str:
+def to_json(state: ExploreState, runs: Mapping[str, Any], base_url: str = "") -> str:
     """Settings, share query and, per run, every start's path (x, y, loss, gradient norm)."""
     out: dict[str, Any] = {"format": "optimizer-playground/1", **settings(state, base_url)}
     out_runs: dict[str, Any] = {}
@@ -146,7 +147,7 @@ def to_json(state: AppState, runs: Mapping[str, Any], base_url: str = "") -> str
     return json.dumps(out, indent=1, allow_nan=False)
 
 
-def chart_config(state: AppState) -> dict[str, Any]:
+def chart_config(state: ExploreState) -> dict[str, Any]:
     """Plotly ``config`` for the page's chart: the camera button saves a 2x PNG with a good name.
 
     Pass it as ``st.plotly_chart(fig, config=exports.chart_config(state))``.
@@ -172,14 +173,14 @@ def _play_options(fig: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _settings_rows(state: AppState) -> list[tuple[str, str]]:
+def _settings_rows(state: ExploreState) -> list[tuple[str, str]]:
     rows = [("surface", state.surface)]
-    rows += [(f"{state.surface}.{k}", urlstate.fmt(v)) for k, v in state.surface_params.items()]
+    rows += [(f"{state.surface}.{k}", fmt(v)) for k, v in state.surface_params.items()]
     rows.append(("optimizers", ", ".join(state.optimizers) or "default set"))
     for opt, vals in state.hyper.items():
-        rows += [(f"{opt}.{k}", urlstate.fmt(v)) for k, v in vals.items()]
+        rows += [(f"{opt}.{k}", fmt(v)) for k, v in vals.items()]
     if state.shared_lr:
-        rows.append(("shared learning rate", urlstate.fmt(state.lr)))
+        rows.append(("shared learning rate", fmt(state.lr)))
     start = "surface default" if state.start is None else ", ".join(map(repr, state.start))
     rows += [
         ("start", start),
@@ -195,7 +196,7 @@ def _settings_rows(state: AppState) -> list[tuple[str, str]]:
 
 
 def to_html(
-    state: AppState,
+    state: ExploreState,
     fig: Mapping[str, Any],
     *,
     title: str = "Optimizer Playground",

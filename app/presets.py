@@ -1,24 +1,20 @@
-"""One-click lessons: complete, reproducible races with a note on what to watch.
+"""One-click lessons: complete, reproducible races with a note on what to watch, by topic.
 
-FOR THE EXPLORE PAGE (app/compute.py, app/explore.py) — comparing one optimizer with itself:
-a race compares optimizers, and ``AppState.hyper`` holds one dict per optimizer name, so "sgd
-three times with different batch sizes" cannot be written as three optimizers. AppState has two
-fields for that, ``compare_lrs`` and ``compare_batch_sizes``. The page must build its runs with
-``run_variants(state)``: it returns one :class:`Variant` per run to draw, in legend order, each
-with a ``label`` (the key of the runs dict, the legend entry and the colour key), the
-``optimizer`` name, ``overrides`` to apply ON TOP of that optimizer's resolved hyperparameters
-(``{"lr": 0.5}`` for a learning-rate variant; empty otherwise) and the ``batch_size`` to pass to
-``optimizers.simulate`` (which replaces ``state.batch_size`` for that run; ``None`` = full
-batch). With both fields empty there is exactly one variant per optimizer, labelled with the
-optimizer's name, overrides ``{}`` and ``batch_size=state.batch_size`` — i.e. the page behaves
-exactly as before. Labels look like ``sgd@lr=0.5``, ``sgd@B=1``, ``sgd@B=4`` (full batch
-written as its size) and ``sgd@lr=0.5,B=1`` when both lists are set. The explain and export
-panels accept these labels: ``Trajectory.optimizer`` carries the real optimizer name.
+Each :class:`Preset` is a complete page state (an :class:`ExploreState` today; the Networks
+and Maps lessons will carry their pages' states) with a title, two or three sentences on what
+to watch and a topic. The Lessons page (app/views/lessons.py) shows them grouped by
+:data:`TOPICS`; Explore offers them in its Lessons popover. Pure Python: no streamlit import.
 
-Also for the page: ``classroom_ui.presets_ui()`` (in the Lessons popover) returns the chosen
-lesson's state; draw its note with ``classroom_ui.lesson_note_ui()`` outside the popover; pass
-``exports.chart_config(state)`` into ``st.plotly_chart(config=...)`` so the camera button saves
-a 2x PNG named after the race (the export panel tells students to use it).
+Comparing one optimizer with itself: a race compares optimizers, and ``ExploreState.hyper``
+holds one dict per optimizer name, so "sgd three times with different batch sizes" cannot be
+written as three optimizers. The state has two fields for that, ``compare_lrs`` and
+``compare_batch_sizes``, and the page builds its runs with :func:`run_variants`: one
+:class:`Variant` per run to draw, in legend order, each with a ``label`` (the key of the runs
+dict, the legend entry and the colour key), the ``optimizer`` name, ``overrides`` applied ON
+TOP of that optimizer's resolved hyperparameters (``{"lr": 0.5}`` for a learning-rate
+variant) and the ``batch_size`` for ``optimizers.simulate`` (``None`` = full batch). With both
+fields empty there is one variant per optimizer, labelled with its name. Labels look like
+``sgd@lr=0.5``, ``sgd@B=1`` (full batch written as its size) and ``sgd@lr=0.5,B=1``.
 
 Presets never use ``shared_lr`` or the global beta/rho/beta2 controls, so a preset's runs are
 ``simulate(surface, v.optimizer, starts, state.steps, batch_size=v.batch_size, seed=state.seed,
@@ -31,8 +27,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from app import urlstate
-from app.state import AppState, Scalar
+from app.state.codec import Scalar, fmt
+from app.state.explore import ExploreState
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,7 @@ class Variant:
     batch_size: int | None = None
 
 
-def run_variants(state: AppState) -> list[Variant]:
+def run_variants(state: ExploreState) -> list[Variant]:
     """Every run of ``state``: each optimizer times each compared lr times each batch size."""
     lrs: tuple[float | None, ...] = state.compare_lrs or (None,)
     sizes: tuple[int | None, ...] = state.compare_batch_sizes or (state.batch_size,)
@@ -55,7 +51,7 @@ def run_variants(state: AppState) -> list[Variant]:
             for b in sizes:
                 tags = []
                 if lr is not None:
-                    tags.append(f"lr={urlstate.fmt(lr)}")
+                    tags.append(f"lr={fmt(lr)}")
                 if state.compare_batch_sizes:
                     tags.append(f"B={b}")
                 label = opt + ("@" + ",".join(tags) if tags else "")
@@ -70,17 +66,61 @@ def label_optimizer(label: str) -> str:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A group of lessons for one part of a course."""
+
+    key: str
+    title: str
+    blurb: str
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "learning_rate",
+        "Learning rate",
+        "How far one step goes: too far overshoots, too short crawls, and what the rate means "
+        "for Adam.",
+    ),
+    Topic(
+        "momentum",
+        "Momentum",
+        "Velocity carried from step to step: crossing a ravine, and Nesterov's look-ahead.",
+    ),
+    Topic(
+        "adaptive",
+        "Adaptive step sizes",
+        "Dividing each coordinate's step by the size of its gradients: Adagrad and RMSprop.",
+    ),
+    Topic(
+        "batches",
+        "Mini-batches and noise",
+        "Gradients from a few samples: noisy paths, and the lesson's regression done both ways.",
+    ),
+    Topic(
+        "landscapes",
+        "Saddles and many minima",
+        "What the surface does to every optimizer: stalling at a saddle, ending in another valley.",
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Preset:
-    """A lesson: a complete state and two or three sentences on what to watch."""
+    """A lesson: a complete state, two or three sentences on what to watch, and its topic.
+
+    ``page`` names the page that opens it (its state's page).
+    """
 
     key: str
     title: str
     watch: str
-    state: AppState
+    state: ExploreState
+    topic: str = "learning_rate"
+    page: str = "explore"
 
 
-def _state(**kw: Any) -> AppState:
-    return dataclasses.replace(AppState(), **kw)
+def _state(**kw: Any) -> ExploreState:
+    return dataclasses.replace(ExploreState(), **kw)
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -97,6 +137,7 @@ PRESETS: tuple[Preset, ...] = (
             start=(-8.0, 4.0),
             steps=120,
         ),
+        topic="momentum",
     ),
     Preset(
         "saddle",
@@ -117,6 +158,7 @@ PRESETS: tuple[Preset, ...] = (
             start=(1.57081, 2.0),
             steps=150,
         ),
+        topic="landscapes",
     ),
     Preset(
         "learning_rate",
@@ -131,6 +173,7 @@ PRESETS: tuple[Preset, ...] = (
             start=(-4.0, 3.5),
             steps=100,
         ),
+        topic="learning_rate",
     ),
     Preset(
         "adagrad_rmsprop",
@@ -146,6 +189,7 @@ PRESETS: tuple[Preset, ...] = (
             start=(-8.0, 4.0),
             steps=300,
         ),
+        topic="adaptive",
     ),
     Preset(
         "batch_size",
@@ -163,6 +207,7 @@ PRESETS: tuple[Preset, ...] = (
             steps=100,
             seed=1,
         ),
+        topic="batches",
     ),
     Preset(
         "many_minima",
@@ -179,6 +224,7 @@ PRESETS: tuple[Preset, ...] = (
             swarm=12,
             steps=200,
         ),
+        topic="landscapes",
     ),
     Preset(
         "lesson_regression",
@@ -196,6 +242,7 @@ PRESETS: tuple[Preset, ...] = (
             steps=100,
             explain_optimizer="sgd",
         ),
+        topic="batches",
     ),
     Preset(
         "adam_default_lr",
@@ -213,6 +260,7 @@ PRESETS: tuple[Preset, ...] = (
             steps=100,
             explain_optimizer="adam",
         ),
+        topic="learning_rate",
     ),
     Preset(
         "nesterov",
@@ -231,7 +279,18 @@ PRESETS: tuple[Preset, ...] = (
             start=(-4.0, 3.5),
             steps=60,
         ),
+        topic="momentum",
     ),
 )
 
 BY_KEY: dict[str, Preset] = {p.key: p for p in PRESETS}
+TOPIC_BY_KEY: dict[str, Topic] = {t.key: t for t in TOPICS}
+
+
+def by_topic(topic: str | None = None) -> list[tuple[Topic, list[Preset]]]:
+    """The lessons grouped by topic, in course order (one topic, or all when ``None``)."""
+    return [
+        (t, [p for p in PRESETS if p.topic == t.key])
+        for t in TOPICS
+        if topic is None or t.key == topic
+    ]

@@ -75,18 +75,20 @@ def bench_server(repeats: int) -> dict[str, Any]:
     if at.exception:
         raise RuntimeError(at.exception[0].message)
     at.run()  # warm: everything cached
-    at.selectbox(key="tune").set_value("adam").run()
+    at.selectbox(key="explore.tune").set_value("adam").run()
     lrs = [0.001, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.05, 0.07, 0.1]
     changed: list[float] = []
     script_changed: list[float] = []
     cpu_changed: list[float] = []
     for i in range(repeats):
-        at.select_slider(key="hp.adam.lr").set_value(lrs[i % len(lrs)] * (1 + i // len(lrs)))
+        at.select_slider(key="explore.hp.adam.lr").set_value(
+            lrs[i % len(lrs)] * (1 + i // len(lrs))
+        )
         t = time.perf_counter()
         at.run()
         changed.append(time.perf_counter() - t)
-        script_changed.append(float(at.session_state["_run_ms"]))
-        cpu_changed.append(float(at.session_state["_run_cpu_ms"]))
+        script_changed.append(float(at.session_state["explore._run_ms"]))
+        cpu_changed.append(float(at.session_state["explore._run_cpu_ms"]))
     unchanged = []
     script_unchanged: list[float] = []
     cpu_unchanged: list[float] = []
@@ -94,8 +96,8 @@ def bench_server(repeats: int) -> dict[str, Any]:
         t = time.perf_counter()
         at.run()
         unchanged.append(time.perf_counter() - t)
-        script_unchanged.append(float(at.session_state["_run_ms"]))
-        cpu_unchanged.append(float(at.session_state["_run_cpu_ms"]))
+        script_unchanged.append(float(at.session_state["explore._run_ms"]))
+        cpu_unchanged.append(float(at.session_state["explore._run_cpu_ms"]))
     spec = at.get("plotly_chart")[0].proto.spec
     fig = json.loads(spec)
     return {
@@ -118,10 +120,10 @@ def bench_pieces(repeats: int) -> dict[str, Any]:
     import plotly.io
 
     from app import compute, figures
-    from app.state import AppState
+    from app.state.explore import ExploreState
 
     q = query()
-    state = AppState(surface=SURFACE, optimizers=tuple(q["opt"].split(",")), steps=STEPS)
+    state = ExploreState(surface=SURFACE, optimizers=tuple(q["opt"].split(",")), steps=STEPS)
     race = compute.race(state)  # fills the cache
     image = figures.surface_image(race.surface, dark=False)  # the page caches it too
     build, encode, race_ms = [], [], []
@@ -341,9 +343,21 @@ NOTES = """## Reading these numbers
   are one trace in two bands of one axis pair, and one trace moves all curve markers and
   the step readout. 8 optimizers: 31 traces gave 28-29 fps, 21 traces give 33-34 fps.
   Play asks for a frame every 16 ms: plotly advances at the first display tick more than that
-  after the last frame, so the former 20 ms could never exceed 30 fps at 60 Hz.
+  after the last frame, so the former 20 ms could never exceed 30 fps at 60 Hz (every second
+  tick); 16 ms lets a browser that keeps up show two ticks in three (about 40 fps).
+- History of the figure's other playback settings (moved here from app/figures comments,
+  headless Chromium on the 2-core machine, 2026-11): the scrubber has 50 unlabelled positions
+  instead of one labelled position per frame (150): a redraw about 40 % shorter and playback
+  about 3 fps faster; the invisible click grid (32 x 32 points, hit-tested by plotly from its
+  data) draws one marker instead of 1,024: about 0.1 s less per draw and less paint work on
+  every frame.
+- The multi-page app (issue #11): the router adds one navigation message per run and each
+  page reads its state through the table-driven codec; the before/after rows below were
+  measured one after the other on the same machine.
 """
 
+
+KEEP = "## Before and after"  # APP_RESULTS.md keeps what follows this heading
 
 BROWSER_ROWS = (  # (label, result key, unit): each new method first, then the old one
     ("page load to first chart: race drawn, next frame (new)", "load_to_drawn_ms", "ms"),
@@ -423,7 +437,11 @@ def write(results: dict[str, Any]) -> str:
         NOTES,
     ]
     text = "\n".join(lines)
-    (ROOT / "benchmarks" / "APP_RESULTS.md").write_text(text)
+    path = ROOT / "benchmarks" / "APP_RESULTS.md"
+    kept = path.read_text().partition(KEEP)[2] if path.exists() else ""
+    if kept:  # comparisons written by hand below the marker survive a new run
+        text = text.rstrip("\n") + "\n\n" + KEEP + kept
+    path.write_text(text)
     return text
 
 

@@ -204,12 +204,13 @@ def large_k(repeat: int, quick: bool) -> list[dict[str, Any]]:
             cases["compiled"] = ours("compiled")
         res = rounds(cases, repeat)
         ns = {c: (b / (k * steps) * 1e9, m / (k * steps) * 1e9) for c, (b, m) in res.items()}
-        row = {"name": name, "torch_label": label, "ns": ns}
+        row: dict[str, Any] = {"name": name, "torch_label": label, "ns": ns}
         if have_compiler:
             row["compile_s"] = compile_s
         out.append(row)
         print(
-            f"{name:<10} " + "  ".join(f"{c} {b:6.2f} ns (med {m:.2f})" for c, (b, m) in ns.items())
+            f"{name:<10} "
+            + "  ".join(f"{c} {b:6.2f} ns (med {m:.2f})" for c, (b, m) in ns.items())
             + f"   [{label}]"
         )
     return out
@@ -258,7 +259,7 @@ def xor_case(repeat: int, quick: bool) -> dict[str, Any]:
         def run() -> None:
             params = stacked()
             tensors = list(params.values())
-            opt = torch.optim.Adam(tensors, lr=lr, **{how: True})
+            opt = torch.optim.Adam(tensors, lr=lr, foreach=how == "foreach", fused=how == "fused")
             with torch.no_grad():
                 for _ in range(steps):
                     g = grads(params)
@@ -314,7 +315,7 @@ def first_calls() -> list[tuple[str, float]]:
 # ---------------------------------------------------------------- report
 
 
-def write(info: str, results: dict[str, Any], args: argparse.Namespace) -> None:
+def write(info: str, results: dict[str, Any]) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Core benchmark (benchmarks/bench_core.py)",
@@ -411,9 +412,7 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--against", help="a git revision to time the interactive case against")
-    ap.add_argument(
-        "--only", choices=("interactive", "large_k", "xor", "first"), action="append"
-    )
+    ap.add_argument("--only", choices=("interactive", "large_k", "xor", "first"), action="append")
     args = ap.parse_args()
     repeat = 2 if args.quick else args.repeat
     parts = args.only or ["interactive", "large_k", "xor", "first"]
@@ -430,7 +429,7 @@ def main() -> None:
     if "first" in parts and not args.quick:
         results["first"] = first_calls()
     if args.write:
-        write(info, results, args)
+        write(info, results)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ machine is shared). Usage: ``python benchmarks/bench_network.py [--repeat 5]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
 
@@ -50,9 +51,9 @@ def main() -> None:
             p = rng.normal(0.0, 0.5, (k, net.dim))
             idx = rng.integers(0, net.n_samples, (k, 2))
             calls = max(50, 20_000 // k if net.n_samples < 10 else 2_000 // k)
-            full = best_us(lambda n=net, p=p: n.value_and_grad(p), calls, args.repeat)
-            value = best_us(lambda n=net, p=p: n.value(p), calls, args.repeat)
-            batch = best_us(lambda n=net, p=p, i=idx: n.value_and_grad(p, i), calls, args.repeat)
+            full = best_us(functools.partial(net.value_and_grad, p), calls, args.repeat)
+            value = best_us(functools.partial(net.value, p), calls, args.repeat)
+            batch = best_us(functools.partial(net.value_and_grad, p, idx), calls, args.repeat)
             print(f"{label:22s} {k:9d} {full:9.1f} {value:9.1f} {batch:9.1f} {full / k:9.2f}")
     # the lesson's way: one nn.Module, one autograd pass per run and step
     model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1)).double()

@@ -1076,11 +1076,11 @@ def _out_of_range(st: Student) -> str:
     return ""
 
 
-def _huge_query(st: Student) -> str:
+def _huge_query(_st: Student) -> str:
     return "a=" + "x" * 900_000
 
 
-def _garbage_query(st: Student) -> str:
+def _garbage_query(_st: Student) -> str:
     return "surface=%00%ff&lr=-inf&lr=nan&steps=99999999999&optimizers=" + "adam," * 5000
 
 

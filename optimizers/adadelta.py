@@ -30,11 +30,11 @@ class AdadeltaState(NamedTuple):
     acc_delta: Any
 
 
-def init(h: Any) -> AdadeltaState:
+def init(_h: Any) -> AdadeltaState:
     return AdadeltaState(0.0, 0.0)
 
 
-def step(p: Any, g: Any, s: AdadeltaState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+def step(p: Any, g: Any, s: AdadeltaState, h: Any, _t: Any, lr: Any, xp: Any) -> Step:
     if h.maximize:
         g = -g
     g = g + h.weight_decay * p

@@ -61,7 +61,7 @@ class AdamState(NamedTuple):
     max_exp_avg_sq: Any
 
 
-def init(h: Any) -> AdamState:
+def init(_h: Any) -> AdamState:
     return AdamState(0.0, 0.0, 0.0)
 
 

@@ -30,7 +30,7 @@ class AdamaxState(NamedTuple):
     exp_inf: Any
 
 
-def init(h: Any) -> AdamaxState:
+def init(_h: Any) -> AdamaxState:
     return AdamaxState(0.0, 0.0)
 
 

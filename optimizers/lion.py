@@ -33,11 +33,11 @@ class LionState(NamedTuple):
     exp_avg: Any
 
 
-def init(h: Any) -> LionState:
+def init(_h: Any) -> LionState:
     return LionState(0.0)
 
 
-def step(p: Any, g: Any, s: LionState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+def step(p: Any, g: Any, s: LionState, h: Any, _t: Any, lr: Any, xp: Any) -> Step:
     p = p * (1.0 - lr * h.weight_decay)
     c = s.exp_avg * h.beta1 + (1.0 - h.beta1) * g
     m = s.exp_avg * h.beta2 + (1.0 - h.beta2) * g

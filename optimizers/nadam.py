@@ -36,7 +36,7 @@ class NAdamState(NamedTuple):
     mu_product: Any
 
 
-def init(h: Any) -> NAdamState:
+def init(_h: Any) -> NAdamState:
     return NAdamState(0.0, 0.0, 1.0)
 
 

@@ -143,7 +143,7 @@ def exit_points(prev: np.ndarray, new: np.ndarray, box: Any) -> np.ndarray:
         s_lo = np.where(target < lo, (lo - prev) / d, 1.0)
         s = np.clip(np.minimum(s_hi, s_lo).min(axis=0), 0.0, 1.0)
         s[nan.any(axis=0)] = 0.0
-        return np.clip(prev + s * d, lo, hi)
+        return np.asarray(np.clip(prev + s * d, lo, hi))
 
 
 # ---------------------------------------------------------------- models
@@ -174,7 +174,7 @@ class SurfaceModel:
         s = self.surface
         if idx is None:
             value_scalar = s.value_scalar
-            return (lambda t: value_scalar), s.grad_scalar
+            return (lambda _t: value_scalar), s.grad_scalar
         bvs, bgs = s.batch_value_scalar, s.batch_grad_scalar
         nxt = iter(idx).__next__
 
@@ -237,10 +237,10 @@ class ObjectiveModel:
     def key(self) -> Any:
         return ("objective", id(self.objective))
 
-    def scalar_oracles(self, idx: Any) -> Any:
+    def scalar_oracles(self, _idx: Any) -> Any:
         raise ValueError("the scalar engine runs 2-D surfaces only")
 
-    def value_scalar(self, *p: float) -> float:
+    def value_scalar(self, *_p: float) -> float:
         raise ValueError("the scalar engine runs 2-D surfaces only")
 
     def grad_T(self, p: np.ndarray, g: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
@@ -418,4 +418,4 @@ def lr_table(sched: Schedule, base: Any, t_steps: int, k: int) -> np.ndarray | N
 def finite(a: np.ndarray) -> np.ndarray:
     if np.isfinite(a).all():
         return a
-    return np.nan_to_num(a, nan=BIG, posinf=BIG, neginf=-BIG)
+    return np.asarray(np.nan_to_num(a, nan=BIG, posinf=BIG, neginf=-BIG))

@@ -35,7 +35,7 @@ class RAdamState(NamedTuple):
     exp_avg_sq: Any
 
 
-def init(h: Any) -> RAdamState:
+def init(_h: Any) -> RAdamState:
     return RAdamState(0.0, 0.0)
 
 

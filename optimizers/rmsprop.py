@@ -36,11 +36,11 @@ class RMSpropState(NamedTuple):
     momentum_buffer: Any
 
 
-def init(h: Any) -> RMSpropState:
+def init(_h: Any) -> RMSpropState:
     return RMSpropState(0.0, 0.0, 0.0)
 
 
-def step(p: Any, g: Any, s: RMSpropState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+def step(p: Any, g: Any, s: RMSpropState, h: Any, _t: Any, lr: Any, xp: Any) -> Step:
     if h.maximize:
         g = -g
     g = g + h.weight_decay * p

@@ -54,7 +54,7 @@ class Schedule:
     def constant(self) -> bool:
         return type(self) is Schedule
 
-    def advance(self, lr: LR, base: LR, epoch: int) -> LR:
+    def advance(self, lr: LR, _base: LR, _epoch: int) -> LR:
         """The learning rate after the ``epoch``-th ``step()`` call, from the previous one."""
         return lr
 
@@ -88,7 +88,7 @@ class StepLR(Schedule):
         _gamma(0.1, "factor applied at each decay"),
     )
 
-    def advance(self, lr: LR, base: LR, epoch: int) -> LR:
+    def advance(self, lr: LR, _base: LR, epoch: int) -> LR:
         return lr * self.gamma if epoch % self.step_size == 0 else lr
 
 
@@ -102,7 +102,7 @@ class ExponentialLR(Schedule):
     torch_class: ClassVar[str | None] = "torch.optim.lr_scheduler.ExponentialLR"
     hypers: ClassVar[tuple[Hyper, ...]] = (_gamma(0.99, "factor applied after every step"),)
 
-    def advance(self, lr: LR, base: LR, epoch: int) -> LR:
+    def advance(self, lr: LR, _base: LR, _epoch: int) -> LR:
         return lr * self.gamma
 
 

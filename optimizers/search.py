@@ -26,7 +26,7 @@ class NoState(NamedTuple):
     """No state besides the position."""
 
 
-def init(h: Any) -> NoState:
+def init(_h: Any) -> NoState:
     return NoState()
 
 
@@ -37,11 +37,13 @@ class SearchState(NamedTuple):
     loss: Any
 
 
-def search_init(h: Any) -> SearchState:
+def search_init(_h: Any) -> SearchState:
     return SearchState(float("nan"))
 
 
-def random_search_step(p: Any, g: Any, s: SearchState, h: Any, t: Any, sigma: Any, xp: Any) -> Step:
+def random_search_step(
+    p: Any, _g: Any, s: SearchState, h: Any, t: Any, sigma: Any, xp: Any
+) -> Step:
     z = xp.normal()
     candidate = p + sigma * z
     # with mini-batches both losses are of this step's batch; else the current point's loss
@@ -60,7 +62,7 @@ def random_search_step(p: Any, g: Any, s: SearchState, h: Any, t: Any, sigma: An
     return Step(xp.where(accept, candidate, p), kept, trace)
 
 
-def random_search_algorithm(h: Any) -> list[str]:
+def random_search_algorithm(_h: Any) -> list[str]:
     return [
         r"<noise>_t \sim \mathcal{N}(0, I),\quad "
         r"<candidate>_t \leftarrow <param>_{t-1} + <sigma>\,<noise>_t",
@@ -70,12 +72,12 @@ def random_search_algorithm(h: Any) -> list[str]:
     ]
 
 
-def fd_step(p: Any, g: Any, s: NoState, h: Any, t: Any, lr: Any, xp: Any) -> Step:
+def fd_step(p: Any, _g: Any, s: NoState, h: Any, _t: Any, lr: Any, xp: Any) -> Step:
     fd = xp.fd_grad(p, h.h)
     return Step(p + -lr * fd, s, {"fd_grad": fd})
 
 
-def fd_algorithm(h: Any) -> list[str]:
+def fd_algorithm(_h: Any) -> list[str]:
     return [
         r"<fd_grad>_{t,i} \leftarrow \frac{L(<param>_{t-1} + <h>\, e_i) - "
         r"L(<param>_{t-1} - <h>\, e_i)}{2<h>}",

@@ -49,7 +49,7 @@ class SGDState(NamedTuple):
     momentum_buffer: Any
 
 
-def init(h: Any) -> SGDState:
+def init(_h: Any) -> SGDState:
     return SGDState(0.0)
 
 

@@ -189,11 +189,11 @@ def sigmoid(z: Arr, xp: Ops) -> Arr:
 
 # The maths signatures of the surface modules.
 class ValueFn(Protocol):
-    def __call__(self, x: Arr, y: Arr, xp: Ops) -> Arr: ...  # f
+    def __call__(self, x: Arr, y: Arr, xp: Ops, /) -> Arr: ...  # f
 
 
 class GradFn(Protocol):
-    def __call__(self, x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]: ...  # (df/dx, df/dy)
+    def __call__(self, x: Arr, y: Arr, xp: Ops, /) -> tuple[Arr, Arr]: ...  # (df/dx, df/dy)
 
 
 class SampleValueFn(Protocol):
@@ -420,8 +420,8 @@ class _NoisyEngine(_Engine):
             return gx + k * sa, gy + k * sb
 
         if c == 0.0:  # every sample equals the surface: skip the index loop
-            self.batch_value_scalar = lambda x, y, idx: vs(x, y)
-            self.batch_grad_scalar = lambda x, y, idx: gs(x, y)
+            self.batch_value_scalar = lambda x, y, _idx: vs(x, y)
+            self.batch_grad_scalar = lambda x, y, _idx: gs(x, y)
         else:
             self.batch_value_scalar = batch_value_scalar
             self.batch_grad_scalar = batch_grad_scalar
@@ -450,7 +450,8 @@ class _NoisyEngine(_Engine):
         return gx + da, gy + db
 
     def torch_value(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self._f(x, y, torch_ops())
+        out: torch.Tensor = self._f(x, y, torch_ops())
+        return out
 
     def torch_samples(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         import torch
@@ -531,7 +532,8 @@ class _DataEngine(_Engine):
 
         u = torch.as_tensor(self._u, dtype=x.dtype)
         v = torch.as_tensor(self._v, dtype=x.dtype)
-        return self._sv(x[..., None], y[..., None], u, v, torch_ops())
+        out: torch.Tensor = self._sv(x[..., None], y[..., None], u, v, torch_ops())
+        return out
 
     def torch_value(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.torch_samples(x, y).mean(dim=-1)

@@ -19,11 +19,11 @@ TAU = 2.0 * math.pi
 def _rosenbrock(p: Params) -> Analytic:
     a, b = float(p["a"]), float(p["b"])
 
-    def value(x: Arr, y: Arr, xp: Ops) -> Arr:  # (a - x)^2 + b (y - x^2)^2
+    def value(x: Arr, y: Arr, _xp: Ops) -> Arr:  # (a - x)^2 + b (y - x^2)^2
         d, e = a - x, y - x * x
         return d * d + b * e * e
 
-    def grad(x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]:
+    def grad(x: Arr, y: Arr, _xp: Ops) -> tuple[Arr, Arr]:
         e = y - x * x
         return -2.0 * (a - x) - 4.0 * b * x * e, 2.0 * b * e
 
@@ -37,13 +37,13 @@ def _rosenbrock(p: Params) -> Analytic:
     )
 
 
-def _beale(p: Params) -> Analytic:
-    def value(x: Arr, y: Arr, xp: Ops) -> Arr:
+def _beale(_p: Params) -> Analytic:
+    def value(x: Arr, y: Arr, _xp: Ops) -> Arr:
         y2 = y * y
         t1, t2, t3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y2 * y
         return t1 * t1 + t2 * t2 + t3 * t3
 
-    def grad(x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]:
+    def grad(x: Arr, y: Arr, _xp: Ops) -> tuple[Arr, Arr]:
         y2 = y * y
         t1, t2, t3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y2 * y
         dx = 2.0 * (t1 * (y - 1.0) + t2 * (y2 - 1.0) + t3 * (y2 * y - 1.0))
@@ -65,12 +65,12 @@ def _beale(p: Params) -> Analytic:
 _BEALE_SADDLES = [(0.0, 1.0), (0.1005, -2.6445)]
 
 
-def _himmelblau(p: Params) -> Analytic:
-    def value(x: Arr, y: Arr, xp: Ops) -> Arr:  # (x^2 + y - 11)^2 + (x + y^2 - 7)^2
+def _himmelblau(_p: Params) -> Analytic:
+    def value(x: Arr, y: Arr, _xp: Ops) -> Arr:  # (x^2 + y - 11)^2 + (x + y^2 - 7)^2
         s, t = x * x + y - 11.0, x + y * y - 7.0
         return s * s + t * t
 
-    def grad(x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]:
+    def grad(x: Arr, y: Arr, _xp: Ops) -> tuple[Arr, Arr]:
         s, t = x * x + y - 11.0, x + y * y - 7.0
         return 4.0 * x * s + 2.0 * t, 2.0 * s + 4.0 * y * t
 
@@ -129,7 +129,7 @@ def _rastrigin_1d_minima(lo: float, hi: float) -> list[float]:
     return out
 
 
-def _rastrigin(p: Params) -> Analytic:
+def _rastrigin(_p: Params) -> Analytic:
     def value(x: Arr, y: Arr, xp: Ops) -> Arr:
         return _r(x, xp) + _r(y, xp)
 
@@ -149,12 +149,12 @@ def _rastrigin(p: Params) -> Analytic:
     )
 
 
-def _camel(p: Params) -> Analytic:
-    def value(x: Arr, y: Arr, xp: Ops) -> Arr:  # (4 - 2.1x^2 + x^4/3) x^2 + xy + (4y^2 - 4) y^2
+def _camel(_p: Params) -> Analytic:
+    def value(x: Arr, y: Arr, _xp: Ops) -> Arr:  # (4 - 2.1x^2 + x^4/3) x^2 + xy + (4y^2 - 4) y^2
         x2, y2 = x * x, y * y
         return (4.0 - 2.1 * x2 + x2 * x2 / 3.0) * x2 + x * y + (4.0 * y2 - 4.0) * y2
 
-    def grad(x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]:
+    def grad(x: Arr, y: Arr, _xp: Ops) -> tuple[Arr, Arr]:
         x2 = x * x
         return 8.0 * x - 8.4 * x2 * x + 2.0 * x2 * x2 * x + y, x - 8.0 * y + 16.0 * y * y * y
 

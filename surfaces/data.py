@@ -33,12 +33,12 @@ LOGISTIC_U = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
 LOGISTIC_V = (0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0)
 
 
-def _mse(w: Arr, b: Arr, u: Arr, v: Arr, xp: Ops) -> Arr:  # (w u + b - v)^2
+def _mse(w: Arr, b: Arr, u: Arr, v: Arr, _xp: Ops) -> Arr:  # (w u + b - v)^2
     r = w * u + b - v
     return r * r
 
 
-def _mse_grad(w: Arr, b: Arr, u: Arr, v: Arr, xp: Ops) -> tuple[Arr, Arr]:
+def _mse_grad(w: Arr, b: Arr, u: Arr, v: Arr, _xp: Ops) -> tuple[Arr, Arr]:
     r2 = 2.0 * (w * u + b - v)
     return r2 * u, r2
 
@@ -91,7 +91,7 @@ def logistic_minimum() -> Point:
     return Point((w, b), float(_bce(w, b, u, v, NUMPY).mean()), "global")
 
 
-def _logistic(p: Params) -> Data:
+def _logistic(_p: Params) -> Data:
     return Data(
         _bce,
         _bce_grad,

@@ -75,11 +75,13 @@ LINEAR_X = (1.0, 2.0, 3.0, 4.0)
 LINEAR_Y = (2.0, 4.0, 6.0, 8.0)
 
 
-def _lesson_xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _lesson_xor(_n: int, _noise: float, _rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return np.array(XOR_X), np.array(XOR_Y)
 
 
-def _lesson_linear(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _lesson_linear(
+    _n: int, _noise: float, _rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     x = np.array(LINEAR_X)
     return np.stack([x, np.zeros_like(x)], axis=1), np.array(LINEAR_Y)
 

@@ -168,7 +168,7 @@ def _d_select(first: bool) -> Rule:
     w = 1/2 at a tie is torch's choice for minimum/maximum (the gradient split evenly).
     """
 
-    def rule(b: Builder, n: Apply, a: Sequence[Expr], d: Sequence[Expr]) -> Expr:
+    def rule(b: Builder, _n: Apply, a: Sequence[Expr], d: Sequence[Expr]) -> Expr:
         u, v = a
         du, dv = d
         diff = b.sub(v, u) if first else b.sub(u, v)
@@ -183,19 +183,19 @@ def _fn(name: str) -> Callable[[Ops], Callable[..., Arr]]:
 
 
 def _const(f: Callable[..., Arr]) -> Callable[[Ops], Callable[..., Arr]]:
-    return lambda xp: f
+    return lambda _xp: f
 
 
 OPS: dict[str, Op] = {
     o.name: o
     for o in (
-        Op("+", 2, _const(operator.add), lambda b, n, a, d: b.add(d[0], d[1])),
-        Op("-", 2, _const(operator.sub), lambda b, n, a, d: b.sub(d[0], d[1])),
+        Op("+", 2, _const(operator.add), lambda b, _n, _a, d: b.add(d[0], d[1])),
+        Op("-", 2, _const(operator.sub), lambda b, _n, _a, d: b.sub(d[0], d[1])),
         Op(
             "*",
             2,
             _const(operator.mul),
-            lambda b, n, a, d: b.add(b.mul(d[0], a[1]), b.mul(a[0], d[1])),
+            lambda b, _n, a, d: b.add(b.mul(d[0], a[1]), b.mul(a[0], d[1])),
         ),
         # (u/v)' = u'/v - v' (u/v)/v (torch's div backward)
         Op(
@@ -204,57 +204,57 @@ OPS: dict[str, Op] = {
             _fn("divide"),
             lambda b, n, a, d: b.sub(b.div(d[0], a[1]), b.mul(d[1], b.div(n, a[1]))),
         ),
-        Op("neg", 1, _const(operator.neg), lambda b, n, a, d: b.neg(d[0])),
+        Op("neg", 1, _const(operator.neg), lambda b, _n, _a, d: b.neg(d[0])),
         # u^k for a constant integer k: k u^(k-1) u'
         Op(
             "powi",
             2,
             _const(_powi),
-            lambda b, n, a, d: b.mul(b.mul(a[1], b.pow(a[0], b.num(_num(a[1]) - 1.0))), d[0]),
+            lambda b, _n, a, d: b.mul(b.mul(a[1], b.pow(a[0], b.num(_num(a[1]) - 1.0))), d[0]),
         ),
         Op("^", 2, _fn("pow"), _d_pow),
-        Op("exp", 1, _fn("exp"), lambda b, n, a, d: b.mul(n, d[0]), "\\exp"),
-        Op("log", 1, _fn("log"), lambda b, n, a, d: b.div(d[0], a[0]), "\\ln"),
-        Op("sqrt", 1, _fn("sqrt"), lambda b, n, a, d: b.div(d[0], b.mul(TWO, n)), "\\sqrt"),
-        Op("sin", 1, _fn("sin"), lambda b, n, a, d: b.mul(b.apply("cos", a[0]), d[0]), "\\sin"),
+        Op("exp", 1, _fn("exp"), lambda b, n, _a, d: b.mul(n, d[0]), "\\exp"),
+        Op("log", 1, _fn("log"), lambda b, _n, a, d: b.div(d[0], a[0]), "\\ln"),
+        Op("sqrt", 1, _fn("sqrt"), lambda b, n, _a, d: b.div(d[0], b.mul(TWO, n)), "\\sqrt"),
+        Op("sin", 1, _fn("sin"), lambda b, _n, a, d: b.mul(b.apply("cos", a[0]), d[0]), "\\sin"),
         Op(
             "cos",
             1,
             _fn("cos"),
-            lambda b, n, a, d: b.mul(b.neg(b.apply("sin", a[0])), d[0]),
+            lambda b, _n, a, d: b.mul(b.neg(b.apply("sin", a[0])), d[0]),
             "\\cos",
         ),
-        Op("tan", 1, _fn("tan"), lambda b, n, a, d: b.mul(b.add(ONE, b.mul(n, n)), d[0]), "\\tan"),
+        Op("tan", 1, _fn("tan"), lambda b, n, _a, d: b.mul(b.add(ONE, b.mul(n, n)), d[0]), "\\tan"),
         Op(
             "tanh",
             1,
             _fn("tanh"),
-            lambda b, n, a, d: b.mul(b.sub(ONE, b.mul(n, n)), d[0]),
+            lambda b, n, _a, d: b.mul(b.sub(ONE, b.mul(n, n)), d[0]),
             "\\tanh",
         ),
         Op(
             "sinh",
             1,
             _fn("sinh"),
-            lambda b, n, a, d: b.mul(b.apply("cosh", a[0]), d[0]),
+            lambda b, _n, a, d: b.mul(b.apply("cosh", a[0]), d[0]),
             "\\sinh",
         ),
         Op(
             "cosh",
             1,
             _fn("cosh"),
-            lambda b, n, a, d: b.mul(b.apply("sinh", a[0]), d[0]),
+            lambda b, _n, a, d: b.mul(b.apply("sinh", a[0]), d[0]),
             "\\cosh",
         ),
         Op(
             "arctan",
             1,
             _fn("arctan"),
-            lambda b, n, a, d: b.div(d[0], b.add(ONE, b.mul(a[0], a[0]))),
+            lambda b, _n, a, d: b.div(d[0], b.add(ONE, b.mul(a[0], a[0]))),
             "\\arctan",
         ),
-        Op("abs", 1, _fn("abs"), lambda b, n, a, d: b.mul(b.apply("sign", a[0]), d[0])),
-        Op("sign", 1, _fn("sign"), lambda b, n, a, d: ZERO, "\\operatorname{sign}"),
+        Op("abs", 1, _fn("abs"), lambda b, _n, a, d: b.mul(b.apply("sign", a[0]), d[0])),
+        Op("sign", 1, _fn("sign"), lambda _b, _n, _a, _d: ZERO, "\\operatorname{sign}"),
         Op("min", 2, _fn("minimum"), _d_select(True), "\\min"),
         Op("max", 2, _fn("maximum"), _d_select(False), "\\max"),
     )
@@ -489,7 +489,7 @@ class Program:
             fns = {op: OPS[op].value(xp) for op in {c[0] for c in self.code}}
             got = (xp, tuple((fns[op], i, j) for op, i, j in self.code))
             self._bound[id(xp)] = got
-        return got[1]
+        return tuple(got[1])
 
     def registers(self, x: Arr, y: Arr, xp: Ops) -> list[Arr]:
         """Every register after running the code on (x, y)."""

@@ -194,7 +194,8 @@ def _tree_builder() -> Any:
             return E.Apply("neg", (t[1],), t[0].column)
 
         def pos(self, t: Any) -> E.Expr:
-            return t[1]
+            out: E.Expr = t[1]
+            return out
 
     return ToTree()
 
@@ -950,7 +951,7 @@ def formula(text: str, bounds: object = None, *, noise: float = 0.0) -> Surface:
         f"f(x, y) = {shown if len(shown) <= 80 else shown[:77] + '...'}",
         (NOISE,),
         ("x", "y"),
-        lambda p: model,
+        lambda _p: model,
     )
     return make_surface(spec, _params(text, box, noise_v))
 

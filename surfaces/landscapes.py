@@ -10,7 +10,7 @@ from surfaces.critical import critical_points
 HALF_PI = 0.5 * math.pi
 
 
-def _saddle_escape(p: Params) -> Analytic:
+def _saddle_escape(_p: Params) -> Analytic:
     def value(x: Arr, y: Arr, xp: Ops) -> Arr:  # sin x + y^2
         return xp.sin(x) + y * y
 
@@ -37,7 +37,7 @@ WELLS = ((-2.0, -1.5, 2.0, 0.9), (2.0, 1.0, 1.4, 0.8), (-1.0, 2.2, 0.9, 0.7))
 _WELL_SADDLES = [(0.08, 0.005), (-0.08, 0.99)]
 
 
-def _multi_minima(p: Params) -> Analytic:
+def _multi_minima(_p: Params) -> Analytic:
     def value(x: Arr, y: Arr, xp: Ops) -> Arr:
         f = 0.1 * (x * x + y * y)
         for cx, cy, depth, width in WELLS:

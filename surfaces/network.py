@@ -85,15 +85,15 @@ BCE_EPS = 9.999999960041972e-13
 
 # name -> (label, f(x, y)); the canonical order is TensorFlow Playground's, then cos x, cos y.
 FEATURES: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
-    "x": ("x", lambda x, y: x),
-    "y": ("y", lambda x, y: y),
-    "x2": ("x²", lambda x, y: x * x),
-    "y2": ("y²", lambda x, y: y * y),
+    "x": ("x", lambda x, _y: x),
+    "y": ("y", lambda _x, y: y),
+    "x2": ("x²", lambda x, _y: x * x),
+    "y2": ("y²", lambda _x, y: y * y),
     "xy": ("xy", lambda x, y: x * y),
-    "sin_x": ("sin x", lambda x, y: np.sin(x)),
-    "sin_y": ("sin y", lambda x, y: np.sin(y)),
-    "cos_x": ("cos x", lambda x, y: np.cos(x)),
-    "cos_y": ("cos y", lambda x, y: np.cos(y)),
+    "sin_x": ("sin x", lambda x, _y: np.sin(x)),
+    "sin_y": ("sin y", lambda _x, y: np.sin(y)),
+    "cos_x": ("cos x", lambda x, _y: np.cos(x)),
+    "cos_y": ("cos y", lambda _x, y: np.cos(y)),
 }
 
 
@@ -126,7 +126,7 @@ class NetOps:
 
 
 def _np_relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0.0)
+    return np.asarray(np.maximum(z, 0.0))
 
 
 def _np_relu_back(da: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -139,7 +139,7 @@ def _np_sum_last(a: np.ndarray) -> np.ndarray:
     # NumPy reduces a short last axis slowly (50 us for 1,000 x 4 x 4); one matrix-vector
     # product with ones is 10x faster.
     n = a.shape[-1]
-    return (a.reshape(-1, n) @ _ones(n)).reshape(a.shape[:-1])
+    return np.asarray((a.reshape(-1, n) @ _ones(n)).reshape(a.shape[:-1]))
 
 
 @lru_cache(maxsize=64)
@@ -546,7 +546,7 @@ class Network:
             a0, a0t, y = self._x, self._xt, self._y
         else:
             a0, a0t, y = self._batch(idx, p.shape[0])
-        return loss_and_grad(p, a0, a0t, y, self._mask, self.arch, NUMPY_OPS, False)[0]
+        return np.asarray(loss_and_grad(p, a0, a0t, y, self._mask, self.arch, NUMPY_OPS, False)[0])
 
     def _torch_data(self, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
         import torch
@@ -588,7 +588,8 @@ class Network:
     def value_torch(self, params: torch.Tensor) -> torch.Tensor:
         """Full-batch training loss (n,) of params (n, D) in torch operations (autograd-able)."""
         x, xt, y, mask = self._torch_data(params)
-        return loss_and_grad(params, x, xt, y, mask, self.arch, torch_ops(), False)[0]
+        out: torch.Tensor = loss_and_grad(params, x, xt, y, mask, self.arch, torch_ops(), False)[0]
+        return out
 
     # -- initial parameters
     def init(self, seeds: int | Sequence[int]) -> np.ndarray:
@@ -664,7 +665,7 @@ class Network:
             return np.full(p.shape[0], math.nan)
         arch = Architecture(self.sizes, self.arch.activation, self.problem, self.arch.bce,
                             "none", 0.0)  # fmt: skip
-        return loss_and_grad(p, x, x.T, y, self._mask, arch, NUMPY_OPS, False)[0]
+        return np.asarray(loss_and_grad(p, x, x.T, y, self._mask, arch, NUMPY_OPS, False)[0])
 
     def accuracy(self, params: np.ndarray, split: str = "train") -> np.ndarray:
         """Fraction of the split's points classified right (logit > 0 means class 1): (K,).
@@ -678,7 +679,7 @@ class Network:
         if x is None:
             return np.full(p.shape[0], math.nan)
         zs, _ = forward(unpack(p, self.arch), x.T, self.arch, NUMPY_OPS)
-        return ((zs[-1][:, 0, :] > 0.0) == (y > 0.5)).mean(-1)
+        return np.asarray(((zs[-1][:, 0, :] > 0.0) == (y > 0.5)).mean(-1))
 
 
 def network(

@@ -13,11 +13,11 @@ from surfaces.base import NOISE, Analytic, Arr, Ops, Param, Params, Point, Surfa
 def _bowl(p: Params) -> Analytic:
     cx, cy, ax, ay = (float(p[k]) for k in ("cx", "cy", "ax", "ay"))
 
-    def value(x: Arr, y: Arr, xp: Ops) -> Arr:  # ax (x - cx)^2 + ay (y - cy)^2
+    def value(x: Arr, y: Arr, _xp: Ops) -> Arr:  # ax (x - cx)^2 + ay (y - cy)^2
         dx, dy = x - cx, y - cy
         return ax * dx * dx + ay * dy * dy
 
-    def grad(x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]:
+    def grad(x: Arr, y: Arr, _xp: Ops) -> tuple[Arr, Arr]:
         return 2.0 * ax * (x - cx), 2.0 * ay * (y - cy)
 
     return Analytic(
@@ -35,11 +35,11 @@ def _ravine(p: Params) -> Analytic:
     theta = math.radians(float(p["angle"]))
     c, s = math.cos(theta), math.sin(theta)
 
-    def value(x: Arr, y: Arr, xp: Ops) -> Arr:  # (u^2 + kappa v^2) / 2 in rotated axes (u, v)
+    def value(x: Arr, y: Arr, _xp: Ops) -> Arr:  # (u^2 + kappa v^2) / 2 in rotated axes (u, v)
         u, v = c * x + s * y, c * y - s * x
         return 0.5 * (u * u + kappa * v * v)
 
-    def grad(x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]:
+    def grad(x: Arr, y: Arr, _xp: Ops) -> tuple[Arr, Arr]:
         u, v = c * x + s * y, c * y - s * x
         return c * u - s * kappa * v, s * u + c * kappa * v
 
@@ -53,11 +53,11 @@ def _ravine(p: Params) -> Analytic:
     )
 
 
-def _saddle(p: Params) -> Analytic:
-    def value(x: Arr, y: Arr, xp: Ops) -> Arr:  # x^2 - y^2
+def _saddle(_p: Params) -> Analytic:
+    def value(x: Arr, y: Arr, _xp: Ops) -> Arr:  # x^2 - y^2
         return x * x - y * y
 
-    def grad(x: Arr, y: Arr, xp: Ops) -> tuple[Arr, Arr]:
+    def grad(x: Arr, y: Arr, _xp: Ops) -> tuple[Arr, Arr]:
         return 2.0 * x, -2.0 * y
 
     return Analytic(

@@ -18,8 +18,9 @@ from streamlit.testing.v1 import AppTest
 
 import optimizers
 import surfaces
-from app import colormap, compute, figures
-from app.state import AppState
+from app import compute, figures
+from app.figures import colormap
+from app.state.explore import ExploreState
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 TIMEOUT = 60
@@ -33,7 +34,8 @@ def fresh(query: dict[str, str] | None = None) -> AppTest:
 
 
 def spec(at: AppTest, index: int = 0) -> dict[str, Any]:
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+    fig: dict[str, Any] = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return fig
 
 
 def trace(fig: dict[str, Any], name: str) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def controls_default() -> list[str]:
 @pytest.mark.parametrize("name", surfaces.names())
 def test_every_surface_renders_with_the_default_optimizers(name: str) -> None:
     at = fresh()
-    at.selectbox(key="surface").set_value(name).run()
+    at.selectbox(key="explore.surface").set_value(name).run()
     clean(at)
     fig = spec(at)
     s = surfaces.get(name)
@@ -92,7 +94,7 @@ def test_every_surface_renders_with_the_default_optimizers(name: str) -> None:
 
 def test_changing_steps_changes_the_figure(page: AppTest) -> None:
     before = spec(page)
-    page.slider(key="steps").set_value(60).run()
+    page.slider(key="explore.steps").set_value(60).run()
     clean(page)
     after = spec(page)
     assert after["frames"] != before["frames"]
@@ -102,8 +104,8 @@ def test_changing_steps_changes_the_figure(page: AppTest) -> None:
 def test_one_hyperparameter_changes_only_its_optimizer() -> None:
     at = fresh()
     before = {t["name"]: t for t in spec(at)["data"] if "xaxis" not in t}
-    at.selectbox(key="tune").set_value("adam").run()
-    at.select_slider(key="hp.adam.lr").set_value(0.01).run()  # the page default is 0.1
+    at.selectbox(key="explore.tune").set_value("adam").run()
+    at.select_slider(key="explore.hp.adam.lr").set_value(0.01).run()  # the page default is 0.1
     clean(at)
     after = {t["name"]: t for t in spec(at)["data"] if "xaxis" not in t}
     adam = optimizers.get("adam").title
@@ -113,30 +115,30 @@ def test_one_hyperparameter_changes_only_its_optimizer() -> None:
             title = optimizers.get(name).title
             assert after[title]["x"] == before[title]["x"], title
     # switching the settings panel to another optimizer keeps Adam's value
-    at.selectbox(key="tune").set_value("sgd").run()
-    at.selectbox(key="tune").set_value("adam").run()
-    assert at.select_slider(key="hp.adam.lr").value == 0.01
+    at.selectbox(key="explore.tune").set_value("sgd").run()
+    at.selectbox(key="explore.tune").set_value("adam").run()
+    assert at.select_slider(key="explore.hp.adam.lr").value == 0.01
     assert trace(spec(at), adam)["x"] == after[adam]["x"]
 
 
 def test_shared_learning_rate_drives_every_optimizer() -> None:
     at = fresh()
-    at.checkbox(key="shared_lr").check().run()
-    at.select_slider(key="lr").set_value(0.05).run()
+    at.checkbox(key="explore.shared_lr").check().run()
+    at.select_slider(key="explore.lr").set_value(0.05).run()
     clean(at)
     fig = spec(at)
     paths = [trace(fig, optimizers.get(n).title)["x"] for n in ("sgd", "momentum")]
     assert paths[0] != paths[1]
-    state = AppState(optimizers=("sgd", "adam"), shared_lr=True, lr=0.05)
+    state = ExploreState(optimizers=("sgd", "adam"), shared_lr=True, lr=0.05)
     assert compute.effective_hypers(state, "adam")["lr"] == 0.05
     assert compute.effective_hypers(state, "sgd")["lr"] == 0.05
 
 
 def test_divergence_is_reported_with_a_marker_and_a_message() -> None:
     at = fresh()
-    at.selectbox(key="surface").set_value("quadratic_bowl").run()
-    at.checkbox(key="shared_lr").check().run()
-    at.select_slider(key="lr").set_value(10.0).run()
+    at.selectbox(key="explore.surface").set_value("quadratic_bowl").run()
+    at.checkbox(key="explore.shared_lr").check().run()
+    at.select_slider(key="explore.lr").set_value(10.0).run()
     clean(at)
     warnings = texts(at.warning)
     assert re.search(r"diverged at step \d+", warnings), warnings
@@ -144,16 +146,18 @@ def test_divergence_is_reported_with_a_marker_and_a_message() -> None:
     marks = trace(fig, "diverged")
     (x0, x1), (y0, y1) = surfaces.get("quadratic_bowl").bounds
     for x, y in zip(marks["x"], marks["y"], strict=True):  # on the plot's edge, not off it
-        assert x0 - 1e-6 <= x <= x1 + 1e-6 and y0 - 1e-6 <= y <= y1 + 1e-6
+        assert x0 - 1e-6 <= x <= x1 + 1e-6
+        assert y0 - 1e-6 <= y <= y1 + 1e-6
         assert min(abs(x - x0), abs(x - x1), abs(y - y0), abs(y - y1)) < 1e-3
     table = results_table(at)
     assert "diverged at step" in table
-    assert "nan" not in table.lower() and "inf" not in table.lower()
+    assert "nan" not in table.lower()
+    assert "inf" not in table.lower()
 
 
 def test_every_optimizer_is_selectable_at_once() -> None:
     at = fresh()
-    at.multiselect(key="optimizers").set_value(optimizers.names()).run()
+    at.multiselect(key="explore.optimizers").set_value(optimizers.names()).run()
     clean(at)
     names = {t.get("name") for t in spec(at)["data"]}
     for name in optimizers.names():
@@ -164,38 +168,39 @@ def test_every_optimizer_is_selectable_at_once() -> None:
 @pytest.mark.parametrize("name", surfaces.names())
 def test_bad_input_batch_one_every_optimizer_huge_lr(name: str) -> None:
     at = fresh()
-    at.selectbox(key="surface").set_value(name).run()
-    at.multiselect(key="optimizers").set_value(optimizers.names()).run()
-    at.select_slider(key="batch").set_value(1).run()
-    at.checkbox(key="shared_lr").check().run()
-    at.select_slider(key="lr").set_value(10.0).run()
+    at.selectbox(key="explore.surface").set_value(name).run()
+    at.multiselect(key="explore.optimizers").set_value(optimizers.names()).run()
+    at.select_slider(key="explore.batch").set_value(1).run()
+    at.checkbox(key="explore.shared_lr").check().run()
+    at.select_slider(key="explore.lr").set_value(10.0).run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.get("plotly_chart")
     raw = at.get("plotly_chart")[0].proto.spec
-    assert "NaN" not in raw.replace('"NaN', "") and "Infinity" not in raw
+    assert "NaN" not in raw.replace('"NaN', "")
+    assert "Infinity" not in raw
 
 
 def test_zero_steps_and_tiny_lr_render_a_message() -> None:
     at = fresh()
-    at.slider(key="steps").set_value(0).run()
+    at.slider(key="explore.steps").set_value(0).run()
     clean(at)
     assert "Steps is 0" in texts(at.info)
-    at.slider(key="steps").set_value(10).run()
-    at.checkbox(key="shared_lr").check().run()
-    at.select_slider(key="lr").set_value(1e-5).run()
+    at.slider(key="explore.steps").set_value(10).run()
+    at.checkbox(key="explore.shared_lr").check().run()
+    at.select_slider(key="explore.lr").set_value(1e-5).run()
     clean(at)
 
 
 def test_no_optimizer_selected_says_so() -> None:
     at = fresh()
-    at.multiselect(key="optimizers").set_value([]).run()
+    at.multiselect(key="explore.optimizers").set_value([]).run()
     assert not at.exception
     assert "Pick at least one optimizer" in texts(at.info)
 
 
 def test_swarm_runs_every_optimizer_from_each_start() -> None:
     at = fresh()
-    at.slider(key="swarm").set_value(5).run()
+    at.slider(key="explore.swarm").set_value(5).run()
     clean(at)
     fig = spec(at)
     assert len(trace(fig, "start")["x"]) == 5
@@ -205,13 +210,13 @@ def test_swarm_runs_every_optimizer_from_each_start() -> None:
 def test_the_url_restores_the_state_and_is_written_back() -> None:
     at = fresh({"surface": "rosenbrock", "opt": "sgd,adam", "steps": "120", "seed": "3"})
     clean(at)
-    assert at.selectbox(key="surface").value == "rosenbrock"
-    assert at.multiselect(key="optimizers").value == ["sgd", "adam"]
+    assert at.selectbox(key="explore.surface").value == "rosenbrock"
+    assert at.multiselect(key="explore.optimizers").value == ["sgd", "adam"]
     assert spec(at)["frames"][-1]["name"] == "120"
     assert (
         at.query_params["surface"] == ["rosenbrock"] or at.query_params["surface"] == "rosenbrock"
     )
-    at.slider(key="steps").set_value(80).run()
+    at.slider(key="explore.steps").set_value(80).run()
     assert "80" in str(at.query_params["steps"])
 
 
@@ -226,7 +231,7 @@ def test_presenter_mode_enlarges_the_chart() -> None:
     # Streamlit reserves the ``embed`` query key (?embed=true sets st.context.is_embedded,
     # checked in the browser test); the switch in the sidebar does the same.
     at = fresh()
-    at.checkbox(key="embed").check().run()
+    at.checkbox(key="app.embed").check().run()
     clean(at)
     assert spec(at)["layout"]["height"] > figures.Style().height
     assert any("stSidebar" in str(h.proto) for h in at.get("html"))
@@ -242,7 +247,7 @@ def test_large_fonts_and_dark_figure() -> None:
 
 def test_stacked_layout_puts_the_curves_under_the_surface() -> None:
     at = fresh()
-    at.checkbox(key="stacked").check().run()
+    at.checkbox(key="explore.stacked").check().run()
     clean(at)
     layout = spec(at)["layout"]
     assert layout["yaxis2"]["domain"][1] < layout["yaxis"]["domain"][0]
@@ -252,7 +257,7 @@ def test_stacked_layout_puts_the_curves_under_the_surface() -> None:
 def test_3d_view_is_behind_a_toggle() -> None:
     at = fresh()
     assert len(at.get("plotly_chart")) == 1
-    at.checkbox(key="view_3d").check().run()
+    at.checkbox(key="explore.view_3d").check().run()
     clean(at)
     fig3d = spec(at, 1)
     assert fig3d["data"][0]["type"] == "surface"
@@ -260,11 +265,11 @@ def test_3d_view_is_behind_a_toggle() -> None:
 
 
 def test_about_expanders_show_each_update_rule(page: AppTest) -> None:
-    page.multiselect(key="optimizers").set_value(["adam"]).run()
+    page.multiselect(key="explore.optimizers").set_value(["adam"]).run()
     labels = [e.label for e in page.expander]
     assert any(label == "About Adam" for label in labels)
     assert not any("**Reference:**" in m.value for m in page.markdown)  # drawn only when open
-    page.session_state["about_adam"] = True  # what opening the expander does
+    page.session_state["explore.about.adam"] = True  # what opening the expander does
     page.run()
     card = next(m.value for m in page.markdown if "**Reference:**" in m.value)
     assert optimizers.get("adam").update_tex.strip() in card
@@ -273,21 +278,20 @@ def test_about_expanders_show_each_update_rule(page: AppTest) -> None:
         assert f"`{h.name}`" in card
 
 
-def test_an_unexpected_error_shows_a_friendly_message_not_a_traceback() -> None:
-    def script() -> None:
-        from app import explore
+@pytest.mark.parametrize(("page", "inside"), [("explore", "race"), ("lessons", "lesson_picture")])
+def test_an_unexpected_error_shows_a_friendly_message_not_a_traceback(
+    page: str, inside: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page runs inside the shared error boundary (app/ui/frame.py)."""
 
-        def boom() -> None:
-            raise RuntimeError("internal detail")
+    def boom(*_args: Any, **_kw: Any) -> Any:
+        raise RuntimeError("internal detail")
 
-        original = explore._body
-        explore._body = boom  # the module is shared by every AppTest of this process
-        try:
-            explore.page()
-        finally:
-            explore._body = original
-
-    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    if page != "explore":
+        at.switch_page(f"views/{page}.py")
+    monkeypatch.setattr(compute, inside, boom)  # AppTest runs the page in this process
+    at.run()
     assert not at.exception
     assert "Sorry, something went wrong" in texts(at.error)
     assert "internal detail" not in texts(at.error)
@@ -301,16 +305,21 @@ def test_png_round_trip_and_colormap_ends() -> None:
     img = rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
     assert np.array_equal(colormap.decode_png(colormap.encode_png(img)), img)
     table = colormap.lut("viridis")
-    assert tuple(table[0]) == (0x44, 0x01, 0x54) and tuple(table[-1]) == (0xFD, 0xE7, 0x25)
+    assert tuple(table[0]) == (0x44, 0x01, 0x54)
+    assert tuple(table[-1]) == (0xFD, 0xE7, 0x25)
     unit, lo, hi = colormap.normalise(np.array([[1.0, 10.0], [100.0, np.nan]]), log=True)
-    assert unit[1, 1] == 1.0 and unit.min() >= 0 and unit.max() <= 1 and hi > lo
+    assert unit[1, 1] == 1.0
+    assert unit.min() >= 0
+    assert unit.max() <= 1
+    assert hi > lo
 
 
 def test_exit_point_lies_on_the_edge() -> None:
     bounds = ((-1.0, 1.0), (-1.0, 1.0))
     path = np.array([[0.0, 0.0], [0.5, 0.0], [3.0, 1.0]])
     p = figures.exit_point(path, bounds)
-    assert p[0] == pytest.approx(1.0) and -1 <= p[1] <= 1
+    assert p[0] == pytest.approx(1.0)
+    assert -1 <= p[1] <= 1
     assert np.array_equal(figures.exit_point(path[:2], bounds), path[1])
 
 
@@ -324,7 +333,8 @@ def test_frames_are_subsampled_and_touch_only_the_animated_traces() -> None:
     assert len(fig["frames"]) <= 150
     animated = {len(fig["data"]) - i for i in (1, 2)}
     assert all(set(f["traces"]) == animated for f in fig["frames"])
-    assert fig["frames"][0]["name"] == "0" and fig["frames"][-1]["name"] == "500"
+    assert fig["frames"][0]["name"] == "0"
+    assert fig["frames"][-1]["name"] == "500"
     payload = json.dumps(fig, separators=(",", ":"))
     assert len(payload) <= 500_000, len(payload)  # the issue's payload budget
 
@@ -340,7 +350,8 @@ def test_result_rows_never_show_nan() -> None:
     assert rows[1]["status"].startswith("2 of 2 runs diverged (first at step ")
     for row in rows:
         for v in row.values():
-            assert "nan" not in v.lower() and "inf" not in v.lower()
+            assert "nan" not in v.lower()
+            assert "inf" not in v.lower()
     assert math.isfinite(float(rows[0]["final loss"]))
 
 
@@ -364,17 +375,18 @@ def test_thin_keeps_corners_and_ends_and_drops_crowded_points() -> None:
     path = np.concatenate([zigzag, zigzag[-1] + crawl])
     out = figures.thin(path, 0.01)
     assert len(out) == len(zigzag) + 1  # the 200-point crawl is one pixel: its end stays
-    assert np.array_equal(out[0], path[0]) and np.array_equal(out[-1], path[-1])
+    assert np.array_equal(out[0], path[0])
+    assert np.array_equal(out[-1], path[-1])
 
 
 @pytest.mark.parametrize("schedule", optimizers.schedules.names())
 def test_every_schedule_has_working_controls(schedule: str) -> None:
     at = fresh()
     constant = trace(spec(at), optimizers.get("sgd").title)["x"]
-    at.selectbox(key="schedule").set_value(schedule).run()
+    at.selectbox(key="explore.schedule").set_value(schedule).run()
     clean(at)
     for h in optimizers.schedules.get(schedule).hypers:
-        assert at.session_state[f"sc.{schedule}.{h.name}"] is not None
+        assert at.session_state[f"explore.sc.{schedule}.{h.name}"] is not None
     if schedule in ("step", "exponential", "cosine"):  # these lower the lr within 200 steps
         assert trace(spec(at), optimizers.get("sgd").title)["x"] != constant
 
@@ -382,7 +394,7 @@ def test_every_schedule_has_working_controls(schedule: str) -> None:
 def test_surface_parameters_change_the_surface() -> None:
     at = fresh()
     image = spec(at)["layout"]["images"][0]["source"]
-    at.select_slider(key="sp.ravine.kappa").set_value(100.0).run()
+    at.select_slider(key="explore.sp.ravine.kappa").set_value(100.0).run()
     clean(at)
     assert spec(at)["layout"]["images"][0]["source"] != image
     assert "ravine.kappa" in str(dict(at.query_params))
@@ -390,13 +402,13 @@ def test_surface_parameters_change_the_surface() -> None:
 
 def test_zero_steps_with_every_view_and_a_swarm() -> None:
     at = fresh()
-    at.selectbox(key="surface").set_value("logistic_regression").run()
-    at.multiselect(key="optimizers").set_value(optimizers.names()).run()
-    at.slider(key="steps").set_value(0).run()
-    at.slider(key="swarm").set_value(12).run()
-    at.checkbox(key="view_3d").check().run()
-    at.checkbox(key="stacked").check().run()
-    at.segmented_control(key="panels").set_value(["Step-by-step maths", "Export"]).run()
+    at.selectbox(key="explore.surface").set_value("logistic_regression").run()
+    at.multiselect(key="explore.optimizers").set_value(optimizers.names()).run()
+    at.slider(key="explore.steps").set_value(0).run()
+    at.slider(key="explore.swarm").set_value(12).run()
+    at.checkbox(key="explore.view_3d").check().run()
+    at.checkbox(key="explore.stacked").check().run()
+    at.segmented_control(key="explore.panels").set_value(["Step-by-step maths", "Export"]).run()
     clean(at)
     assert len(at.get("plotly_chart")) == 2
     assert len(trace(spec(at), "heads")["x"]) == 12 * len(optimizers.names())
@@ -404,11 +416,11 @@ def test_zero_steps_with_every_view_and_a_swarm() -> None:
 
 def test_default_page_race_moves_every_default_optimizer() -> None:
     """The first race a student sees: every default optimizer crosses > 10% of the plot."""
-    from app.state import PAGE_HYPER
+    from app.state.explore import PAGE_HYPER
 
     page = fresh()
     clean(page)
-    surface = surfaces.get(AppState().surface)
+    surface = surfaces.get(ExploreState().surface)
     (x0, x1), (y0, y1) = surface.bounds
     span = min(x1 - x0, y1 - y0)
     fig = spec(page)
@@ -422,8 +434,8 @@ def test_default_page_race_moves_every_default_optimizer() -> None:
         finals[name] = (round(xs[-1], 2), round(ys[-1], 2))
     assert len(set(finals.values())) >= 3, f"the default race ends too alike: {finals}"
     # the page's defaults are what the widgets show, and torch's defaults stay in the core
-    page.selectbox(key="tune").set_value("adam").run()
-    assert page.select_slider(key="hp.adam.lr").value == PAGE_HYPER["adam"]["lr"]
+    page.selectbox(key="explore.tune").set_value("adam").run()
+    assert page.select_slider(key="explore.hp.adam.lr").value == PAGE_HYPER["adam"]["lr"]
     assert optimizers.get("adam").defaults()["lr"] == 0.001
 
 
@@ -431,32 +443,34 @@ def test_rare_settings_wait_for_show_every_setting_and_keep_their_values() -> No
     at = fresh({"opt": "adam"})
     clean(at)
     keys = {w.key for w in at.select_slider} | {w.key for w in at.checkbox}
-    assert "hp.adam.lr" in keys and "hp.adam.beta1" in keys
-    assert "hp.adam.eps" not in keys and "hp.adam.amsgrad" not in keys
-    at.checkbox(key="all_hypers").check().run()
-    at.checkbox(key="hp.adam.amsgrad").check().run()
-    at.checkbox(key="all_hypers").uncheck().run()
+    assert "explore.hp.adam.lr" in keys
+    assert "explore.hp.adam.beta1" in keys
+    assert "explore.hp.adam.eps" not in keys
+    assert "explore.hp.adam.amsgrad" not in keys
+    at.checkbox(key="explore.all_hypers").check().run()
+    at.checkbox(key="explore.hp.adam.amsgrad").check().run()
+    at.checkbox(key="explore.all_hypers").uncheck().run()
     clean(at)
     # not at its default: still shown, still in the race and in the link
-    assert at.checkbox(key="hp.adam.amsgrad").value is True
+    assert at.checkbox(key="explore.hp.adam.amsgrad").value is True
     assert "adam.amsgrad" in str(dict(at.query_params))
 
 
 def test_shared_learning_rate_is_remembered_while_hidden() -> None:
     at = fresh()
-    assert "lr" not in {w.key for w in at.select_slider}, "shown although it drives nothing"
-    at.checkbox(key="shared_lr").check().run()
-    at.select_slider(key="lr").set_value(0.05).run()
-    at.checkbox(key="shared_lr").uncheck().run()
-    at.checkbox(key="shared_lr").check().run()
+    assert "explore.lr" not in {w.key for w in at.select_slider}, "shown although it drives nothing"
+    at.checkbox(key="explore.shared_lr").check().run()
+    at.select_slider(key="explore.lr").set_value(0.05).run()
+    at.checkbox(key="explore.shared_lr").uncheck().run()
+    at.checkbox(key="explore.shared_lr").check().run()
     clean(at)
-    assert at.select_slider(key="lr").value == 0.05
+    assert at.select_slider(key="explore.lr").value == 0.05
 
 
 def test_the_cached_figure_follows_what_is_drawn() -> None:
     at = fresh()
     before = spec(at)
-    at.selectbox(key="tune").set_value("adam").run()  # changes nothing drawn
+    at.selectbox(key="explore.tune").set_value("adam").run()  # changes nothing drawn
     assert spec(at) == before
-    at.slider(key="steps").set_value(60).run()
+    at.slider(key="explore.steps").set_value(60).run()
     assert spec(at) != before

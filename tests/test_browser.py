@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import surfaces
-from app import figures
+from app import figures, presets
 from tests.support import (
     artifact,
     browser,
@@ -124,7 +124,8 @@ def test_presenter_mode_hides_the_controls(server: str) -> None:
         assert height > figures.Style().height
         play = page.locator("[data-testid=stPlotlyChart] g.updatemenu-button", has_text="Play")
         box = play.first.bounding_box()
-        assert box is not None and box["y"] + box["height"] <= 720, "Play is below the fold"
+        assert box is not None, "Play is not drawn"
+        assert box["y"] + box["height"] <= 720, "Play is below the fold"
         page.screenshot(path=artifact("explore-presenter.png"))
 
 
@@ -141,7 +142,8 @@ def test_screenshots(server: str, name: str, viewport: tuple[int, int], query: s
         open_page(page, server, query)
         page.wait_for_timeout(800)
         box = page.locator("[data-testid=stPlotlyChart]").first.bounding_box()
-        assert box is not None and box["width"] > 0.5 * viewport[0] - 320
+        assert box is not None
+        assert box["width"] > 0.5 * viewport[0] - 320
         page.screenshot(path=artifact(f"explore-{name}.png"))
 
 
@@ -170,3 +172,26 @@ def test_dark_theme_page() -> None:
         )
         assert font.lower() in ("#fafafa", "rgb(250, 250, 250)")
         page.screenshot(path=artifact("explore-dark-1280x720.png"))
+
+
+def test_lessons_page_opens_a_lesson_on_explore(server: str) -> None:
+    """The navigation shows both pages; a lesson card opens its race at the top of Explore."""
+    with browser() as page:
+        open_page(page, server)
+        nav = page.get_by_role("link", name="Lessons")
+        assert nav.first.is_visible(), "the navigation is not shown"
+        nav.first.click()
+        page.wait_for_selector("[data-testid=stImage] img", timeout=60_000)
+        page.wait_for_timeout(500)
+        assert page.url.endswith("/lessons")
+        assert page.locator("[data-testid=stImage] img").count() == len(presets.PRESETS)
+        assert page.locator(NO_TRACEBACK).count() == 0
+        page.screenshot(path=artifact("lessons-1280x720.png"))
+        page.get_by_role("button", name="Open on Explore").nth(3).click()  # scrolls to it
+        wait_for_chart(page, timeout_ms=90_000)
+        lesson = presets.by_topic()[1][1][1]  # the fourth card: momentum's second lesson
+        page.get_by_text(lesson.title + ".").first.wait_for(timeout=30_000)
+        assert "opt=momentum%2Cnesterov" in page.url or "opt=momentum,nesterov" in page.url
+        top = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop")
+        assert top == 0, "the lesson opened mid-page"
+        page.screenshot(path=artifact("lesson-opened-1280x720.png"))

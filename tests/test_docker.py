@@ -370,11 +370,14 @@ def test_dockerfile_shape() -> None:
     assert "syntax=" not in text, "a syntax directive would pull a frontend image"
     final = lines[max(i for i, ln in enumerate(lines) if ln.startswith("FROM")) :]
     user = [ln for ln in final if ln.startswith("USER ")]
-    assert user and user[-1].split()[1].split(":")[0] not in {"root", "0"}
+    assert user
+    assert user[-1].split()[1].split(":")[0] not in {"root", "0"}
     workdir = [ln for ln in final if ln.startswith("WORKDIR ")]
-    assert workdir and workdir[-1].split()[1] != "/"
+    assert workdir
+    assert workdir[-1].split()[1] != "/"
     assert "EXPOSE 8501" in final
-    assert any("HEALTHCHECK" in ln for ln in final) and "/_stcore/health" in text
+    assert any("HEALTHCHECK" in ln for ln in final)
+    assert "/_stcore/health" in text
     cmd = json.loads([ln for ln in final if ln.startswith("CMD ")][-1][4:])
     assert cmd == ["streamlit", "run", "app/main.py", "--server.port", "8501"]
     # The README's and Makefile's run command is the same one.
@@ -432,7 +435,8 @@ def test_image_runs_as_non_root_with_cpu_torch(engine: Engine, image: str) -> No
         assert engine.docker("exec", cid, "id", "-u") != "0"
         status = engine.docker("exec", cid, "cat", "/proc/1/status")
         uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
-        assert uid and uid.group(1) != "0", status
+        assert uid, status
+        assert uid.group(1) != "0", status
         assert engine.docker("exec", cid, "pwd") == "/app"
         probe = (
             "import torch, pathlib, shutil, sys;"
@@ -466,7 +470,8 @@ def test_deploy_recipes_reference_what_exists() -> None:
     compose = (ROOT / "deploy/compose.yaml").read_text()
     assert "./nginx/optimizer-playground.conf:/etc/nginx/conf.d/default.conf" in compose
     assert (ROOT / "deploy/nginx/optimizer-playground.conf").exists()
-    assert "context: .." in compose and "service_healthy" in compose
+    assert "context: .." in compose
+    assert "service_healthy" in compose
     # nginx follows a routing cookie only into the Compose network's (fixed) subnet
     site = (ROOT / "deploy/nginx/optimizer-playground.conf").read_text()
     assert "subnet: 172.28.0.0/16" in compose
@@ -476,8 +481,10 @@ def test_deploy_recipes_reference_what_exists() -> None:
     for probe in ("readinessProbe", "livenessProbe"):
         block = deployment.split(probe + ":", 1)[1].split("Probe:", 1)[0]
         assert "path: /_stcore/health" in block, probe
-    assert "requests:" in deployment and "cpu: 900m" in deployment
-    assert "runAsNonRoot: true" in deployment and "readOnlyRootFilesystem: true" in deployment
+    assert "requests:" in deployment
+    assert "cpu: 900m" in deployment
+    assert "runAsNonRoot: true" in deployment
+    assert "readOnlyRootFilesystem: true" in deployment
     ingress = (k8s / "ingress.yaml").read_text()
     assert 'nginx.ingress.kubernetes.io/affinity: "cookie"' in ingress
     assert "proxy-read-timeout" in ingress

@@ -79,7 +79,8 @@ def test_scalar_and_numpy_engines_agree_to_the_bit(name: str, surface_name: str)
             h[hy.name] = np.repeat([0.5, 0.8, 0.9], 3)
     a = optimizers.simulate(s, name, starts, 200, engine="scalar", seed=2, **h)
     b = optimizers.simulate(s, name, starts, 200, engine="numpy", seed=2, _chunk=3, **h)
-    assert a.engine == "scalar" and b.engine == "numpy"
+    assert a.engine == "scalar"
+    assert b.engine == "numpy"
     np.testing.assert_array_equal(a.diverged_at, b.diverged_at)
     np.testing.assert_array_equal(a.positions, b.positions)
 
@@ -88,13 +89,17 @@ def test_scalar_and_numpy_engines_agree_to_the_bit(name: str, surface_name: str)
 def test_engines_agree_with_mini_batches_and_a_schedule(name: str) -> None:
     s = surfaces.get("linear_regression")
     starts = _starts(s, 4, 3)
-    kw = {"batch_size": 2, "seed": 5, "schedule": optimizers.schedules.make("step", step_size=7)}
+    kw: dict[str, Any] = {
+        "batch_size": 2,
+        "seed": 5,
+        "schedule": optimizers.schedules.make("step", step_size=7),
+    }
     a = optimizers.simulate(s, name, starts, 60, engine="scalar", **kw, **_lrs(name))
     b = optimizers.simulate(s, name, starts, 60, engine="numpy", _chunk=2, **kw, **_lrs(name))
     np.testing.assert_array_equal(a.positions, b.positions)
 
 
-COMPILED_CASES = [(n, {}) for n in GRAD_BASED] + [
+COMPILED_CASES: list[tuple[str, dict[str, Any]]] = [(n, {}) for n in GRAD_BASED] + [
     ("adam", {"amsgrad": True, "maximize": True, "weight_decay": 0.01}),
     ("rmsprop", {"centered": True, "momentum": 0.5}),
     ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.001}),
@@ -128,11 +133,12 @@ def test_compiled_engine_equals_numpy_for_every_rule(name: str, flags: dict[str,
 def test_compiled_engine_refusals_say_why() -> None:
     s = surfaces.get("rosenbrock")
     starts = _starts(s, compiled.MIN_K, 4)
-    for name, kw, reason in [
+    refusals: list[tuple[str, dict[str, Any], str]] = [
         ("random_search", {}, "evaluates the loss"),
         ("adam", {"batch_size": 4}, "mini-batches"),
         ("adam", {"schedule": "plateau"}, "reads the loss"),
-    ]:
+    ]
+    for name, kw, reason in refusals:
         surface = surfaces.get("rosenbrock", noise=1.0)
         with pytest.raises(ValueError, match=reason):
             optimizers.simulate(surface, name, starts, 3, engine="compiled", **kw)
@@ -181,19 +187,17 @@ class TinyNet:
         grad = np.concatenate([gw1.reshape(k, 9), gb1, gw2, gb2[:, None]], axis=1)
         return loss, grad
 
-    def module(self, p: np.ndarray) -> torch.nn.Module:
+    def module(self, p: np.ndarray) -> torch.nn.Sequential:
         m = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
         m.double()
         self.load(m, p)
         return m
 
     @staticmethod
-    def load(m: torch.nn.Module, p: np.ndarray) -> None:
+    def load(m: torch.nn.Sequential, p: np.ndarray) -> None:
         with torch.no_grad():
-            m[0].weight.copy_(torch.from_numpy(p[:9].reshape(3, 3)))
-            m[0].bias.copy_(torch.from_numpy(p[9:12]))
-            m[2].weight.copy_(torch.from_numpy(p[12:15].reshape(1, 3)))
-            m[2].bias.copy_(torch.from_numpy(p[15:16]))
+            for q, part in zip(m.parameters(), (p[:9], p[9:12], p[12:15], p[15:16]), strict=True):
+                q.copy_(torch.from_numpy(part).reshape(q.shape))
 
     @staticmethod
     def flat(m: torch.nn.Module) -> np.ndarray:
@@ -205,7 +209,9 @@ def _torch_shadow(
 ) -> np.ndarray:
     """torch.optim from each of our points: (T, D)."""
     m = net.module(ours[0])
-    cls = getattr(torch.optim, optimizers.get(name).torch_class.rsplit(".", 1)[1])
+    torch_class = optimizers.get(name).torch_class
+    assert torch_class is not None
+    cls = getattr(torch.optim, torch_class.rsplit(".", 1)[1])
     opt = cls(m.parameters(), foreach=False, **kw)
     x, y = torch.from_numpy(net.x), torch.from_numpy(net.y)
     out = np.empty((len(ours) - 1, ours.shape[1]))
@@ -233,7 +239,8 @@ def test_minimize_matches_torch_optim_on_a_network(
     x0 = rng.normal(scale=0.5, size=(k, net.dim))
     steps = 40
     tr = optimizers.minimize(net, x0, steps, name, batch_size=batch, shuffle=False, **h)
-    assert tr.params.shape == (steps + 1, k, net.dim) and tr.engine == "numpy"
+    assert tr.params.shape == (steps + 1, k, net.dim)
+    assert tr.engine == "numpy"
     starts = list(range(0, 8, batch)) if batch else []
     batches = [np.arange(lo, min(lo + batch, 8)) for lo in starts] * steps if batch else []
     for j in range(k):
@@ -256,7 +263,7 @@ def test_minimize_equals_simulate_on_a_surface_objective() -> None:
         n_samples = 1
         dim = 2
 
-        def value_and_grad(self, p: np.ndarray, idx: Any) -> tuple[np.ndarray, np.ndarray]:
+        def value_and_grad(self, p: np.ndarray, _idx: Any) -> tuple[np.ndarray, np.ndarray]:
             return s.value(p), s.grad(p)
 
     starts = _starts(s, 5, 6)
@@ -269,9 +276,11 @@ def test_a_non_finite_parameter_stops_that_run() -> None:
     net = TinyNet()
     x0 = np.zeros((2, net.dim))
     tr = optimizers.minimize(net, x0, 300, "sgd", lr=np.array([1e-3, 10.0]), weight_decay=10.0)
-    assert tr.diverged_at[0] == -1 and tr.diverged_at[1] >= 1
+    assert tr.diverged_at[0] == -1
+    assert tr.diverged_at[1] >= 1
     d = int(tr.diverged_at[1])
-    assert np.isfinite(tr.params).all() and np.isfinite(tr.loss).all()
+    assert np.isfinite(tr.params).all()
+    assert np.isfinite(tr.loss).all()
     np.testing.assert_array_equal(
         tr.params[d:, 1], np.broadcast_to(tr.params[d, 1], tr.params[d:, 1].shape)
     )
@@ -388,13 +397,13 @@ def test_state_shown_is_the_state_that_changes() -> None:
     s = surfaces.get("rosenbrock")
     plain = optimizers.simulate(s, "adam", s.default_start, 3, trace=True)
     ams = optimizers.simulate(s, "adam", s.default_start, 3, trace=True, amsgrad=True)
-    assert {"exp_avg", "exp_avg_sq"} <= set(plain.trace) and "max_exp_avg_sq" not in plain.trace
+    assert {"exp_avg", "exp_avg_sq"} <= set(plain.trace)
+    assert "max_exp_avg_sq" not in plain.trace
     assert "max_exp_avg_sq" in ams.trace
     radam = optimizers.simulate(s, "radam", s.default_start, 8, trace=True)
     rho = radam.trace["rho_t"][:, 0]
-    assert (radam.trace["rect"][:, 0][rho <= 5] == 0).all() and (
-        radam.trace["rect"][:, 0][rho > 5] > 0
-    ).all()
+    assert (radam.trace["rect"][:, 0][rho <= 5] == 0).all()
+    assert (radam.trace["rect"][:, 0][rho > 5] > 0).all()
     nadam = optimizers.simulate(s, "nadam", s.default_start, 4, trace=True)
     mu = nadam.trace["mu"][:, 0]
     np.testing.assert_allclose(nadam.trace["mu_product"][:, 0], np.cumprod(mu), rtol=1e-15)
@@ -408,7 +417,7 @@ class SignState(NamedTuple):
     momentum_buffer: Any
 
 
-def _sign_step(p: Any, g: Any, s: SignState, h: Any, t: Any, lr: Any, xp: Any) -> optimizers.Step:
+def _sign_step(p: Any, g: Any, s: SignState, h: Any, _t: Any, lr: Any, xp: Any) -> optimizers.Step:
     buf = s.momentum_buffer * h.momentum + g
     return optimizers.Step(p - lr * xp.sign(buf), SignState(buf), {})
 
@@ -420,9 +429,9 @@ SIGNUM = optimizers.Optimizer(
     hypers=(optimizers.base.lr_hyper(1e-3), optimizers.sgd.MOMENTUM),
     rule=optimizers.Rule(
         state=SignState,
-        init=lambda h: SignState(0.0),
+        init=lambda _h: SignState(0.0),
         step=_sign_step,
-        algorithm=lambda h: [
+        algorithm=lambda _h: [
             r"<momentum_buffer>_t \leftarrow <momentum>\,<momentum_buffer>_{t-1} + <grad>_t",
             r"<param>_t \leftarrow <param>_{t-1} - <lr>\,\mathrm{sign}(<momentum_buffer>_t)",
         ],
@@ -527,7 +536,7 @@ def test_importing_and_large_numpy_runs_do_not_import_torch() -> None:
 def test_a_failing_compile_falls_back_to_numpy_under_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch._inductor.compile_fx as cfx
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("simulated toolchain failure")
 
     monkeypatch.setattr(cfx, "compile_fx", broken)
@@ -540,6 +549,7 @@ def test_a_failing_compile_falls_back_to_numpy_under_auto(monkeypatch: pytest.Mo
     assert auto.engine == "numpy"
     np.testing.assert_array_equal(auto.positions, ref.positions)
     np.testing.assert_array_equal(auto.diverged_at, ref.diverged_at)
-    assert compiled.FAILED and "simulated toolchain failure" in compiled.FAILED[0]
+    assert compiled.FAILED
+    assert "simulated toolchain failure" in compiled.FAILED[0]
     with pytest.raises(ValueError, match="compiling a kernel failed in this process"):
         optimizers.simulate(s, "adam", starts, 3, engine="compiled")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,8 @@ def test_lesson_first_step_renders_its_numbers() -> None:
     b_line = next(ln for ln in lines if ln.startswith("b_{1}"))
     close(numbers_in(w_line), [0.0, 0.01, -30.0, 0.3])  # w1 = 0 - 0.01 x (-30) = 0.3
     close(numbers_in(b_line), [0.0, 0.01, -10.0, 0.1])
-    assert r"\times (-30)" in w_line and w_line.endswith("= 0.3")
+    assert r"\times (-30)" in w_line
+    assert w_line.endswith("= 0.3")
     assert r"\left(0.3,\ 0.1\right)" in text
 
 
@@ -80,7 +83,7 @@ def test_every_number_is_the_trajectorys(name: str) -> None:
     surf = surfaces.get("rosenbrock")
     starts = np.array([[-1.2, 1.0], [0.5, -0.4]])
     opt = optimizers.get(name)
-    lr = {h.name: h.default for h in opt.hypers if h.role == "lr"}
+    lr: dict[str, Any] = {h.name: h.default for h in opt.hypers if h.role == "lr"}
     traj = optimizers.simulate(surf, name, starts, 6, trace=True, seed=3, **lr)
     assert traj.trace, f"{name} records no trace"
     for t in (1, 2, 6):
@@ -93,8 +96,12 @@ def test_symbols_come_from_the_optimizer_and_carry_the_step() -> None:
     traj = optimizers.simulate(surf, "adam", (0.0, 0.0), 5, lr=0.01, trace=True)
     lines = explain.explain(traj, 3)
     text = "\n".join(lines)
-    assert "m_{3}" in text and "m_{2}" in text and "v_{3}" in text and "g_{3}" in text
-    assert "c^{(1)}_{3}" in text and "_t" not in "\n".join(lines[2:])
+    assert "m_{3}" in text
+    assert "m_{2}" in text
+    assert "v_{3}" in text
+    assert "g_{3}" in text
+    assert "c^{(1)}_{3}" in text
+    assert "_t" not in "\n".join(lines[2:])
     bc1 = next(ln for ln in lines if ln.startswith("c^{(1)}_{3}"))
     close(rhs(bc1), [1 - 0.9**3])
     assert lines[0] == optimizers.get("adam").update_tex
@@ -102,7 +109,8 @@ def test_symbols_come_from_the_optimizer_and_carry_the_step() -> None:
 
 def test_step_is_clamped_and_untraced_runs_are_refused() -> None:
     traj = lesson_run(4)
-    assert step_maths(traj, 0).t == 1 and step_maths(traj, 99).t == 4
+    assert step_maths(traj, 0).t == 1
+    assert step_maths(traj, 99).t == 4
     plain = optimizers.simulate(surfaces.get("linear_regression"), "sgd", (0.0, 0.0), 4, lr=0.01)
     with pytest.raises(ValueError, match="trace=True"):
         step_maths(plain, 1)
@@ -119,8 +127,10 @@ def test_divergence_is_noted() -> None:
 
 
 def test_number_format() -> None:
-    assert explain.num(-30.0) == "-30" and explain.num(0.30000000000000004) == "0.3"
-    assert explain.num(1.5e-5) == r"1.5 \times 10^{-5}" and explain.num(-0.0) == "0"
+    assert explain.num(-30.0) == "-30"
+    assert explain.num(0.30000000000000004) == "0.3"
+    assert explain.num(1.5e-5) == r"1.5 \times 10^{-5}"
+    assert explain.num(-0.0) == "0"
     assert numbers_in(r"b_{4} = \left(-30,\ 1.5 \times 10^{-5}\right)") == pytest.approx(
         [-30.0, 1.5e-5]
     )
@@ -179,15 +189,16 @@ def _panel_script() -> None:
 
     import optimizers
     import surfaces
-    from app.classroom_ui import explain_ui
-    from app.state import AppState
+    from app.state.explore import ExploreState
+    from app.state.keys import EXPLORE
+    from app.ui.explain_panel import explain_ui
 
     name = st.session_state.get("which", "sgd")
     surf = surfaces.get("linear_regression")
-    hyper = {"lr": 0.01} if name == "sgd" else {"lr": 0.01, "momentum": 0.9}
+    hyper: dict[str, Any] = {"lr": 0.01} if name == "sgd" else {"lr": 0.01, "momentum": 0.9}
     runs = {f"{name}@B=4": optimizers.simulate(surf, name, (0.0, 0.0), 20, **hyper)}
-    state = AppState(surface="linear_regression", optimizers=(name,), hyper={name: hyper})
-    explain_ui(state, runs, surf, 1)
+    state = ExploreState(surface="linear_regression", optimizers=(name,), hyper={name: hyper})
+    explain_ui(state, runs, surf, 1, EXPLORE)
 
 
 def test_panel_replays_an_untraced_run_and_shows_the_lesson_numbers() -> None:
@@ -197,7 +208,8 @@ def test_panel_replays_an_untraced_run_and_shows_the_lesson_numbers() -> None:
     at.run()
     assert not at.exception
     text = "\n".join(x.value for x in at.latex)
-    assert r"\times (-30)" in text and r"\times (-10)" in text
+    assert r"\times (-30)" in text
+    assert r"\times (-10)" in text
     assert r"\left(0.3,\ 0.1\right)" in text
 
 
@@ -213,7 +225,7 @@ def test_panel_shows_momentum_in_three_conventions() -> None:
     assert float(gap.split("at most ")[1].split(" ")[0]) <= 1e-12
     before = [x.value.strip("$\n") for x in at.latex]
     assert before[0] == optimizers.get("momentum").update_tex
-    at.radio(key="explain_conv").set_value("ema").run()
+    at.radio(key="explore.explain_conv").set_value("ema").run()
     assert not at.exception
     after = [x.value.strip("$\n") for x in at.latex]
     assert r"(1-\mu)" in after[0]  # the rule of the convention now shown
@@ -231,8 +243,8 @@ def test_panel_shows_momentum_in_three_conventions() -> None:
 @pytest.mark.slow
 def test_every_optimizers_maths_renders_in_katex_without_errors() -> None:
     """The page's Step-by-step maths for each optimizer: KaTeX parses every line."""
-    from app import urlstate
-    from app.state import AppState
+    from app.state import explore as urlstate
+    from app.state.explore import ExploreState as AppState
     from tests.support import browser, free_port_from, streamlit_server, wait_for_chart
 
     with streamlit_server(free_port_from(8670, 8699)) as url, browser() as page:

@@ -15,12 +15,13 @@ import pytest
 
 import optimizers
 import surfaces
-from app import exports, figures, urlstate
+from app import exports, figures
 from app.presets import run_variants
-from app.state import AppState
+from app.state import explore as urlstate
+from app.state.explore import ExploreState
 from tests.support import artifact, browser
 
-STATE = AppState(
+STATE = ExploreState(
     surface="ravine",
     surface_params={"noise": 0.5},
     optimizers=("sgd", "momentum"),
@@ -33,7 +34,7 @@ STATE = AppState(
 )
 
 
-def make_runs(state: AppState = STATE) -> dict[str, optimizers.Trajectory]:
+def make_runs(state: ExploreState = STATE) -> dict[str, optimizers.Trajectory]:
     surf = surfaces.get(state.surface, **state.surface_params)
     starts = np.array([state.start, (5.0, -3.0)])
     return {
@@ -44,7 +45,7 @@ def make_runs(state: AppState = STATE) -> dict[str, optimizers.Trajectory]:
             state.steps,
             batch_size=v.batch_size,
             seed=state.seed,
-            **state.hyper[v.optimizer],
+            **dict[str, Any](state.hyper[v.optimizer]),
         )
         for v in run_variants(state)
     }
@@ -94,7 +95,8 @@ def test_json_round_trips_paths_and_settings() -> None:
     assert set(data["runs"]) == set(runs)
     for label, traj in runs.items():
         got = data["runs"][label]
-        assert got["optimizer"] == traj.optimizer and got["seed"] == STATE.seed
+        assert got["optimizer"] == traj.optimizer
+        assert got["seed"] == STATE.seed
         for k, path in enumerate(got["paths"]):
             np.testing.assert_array_equal(path["x"], traj.positions[:, k, 0])
             np.testing.assert_array_equal(path["loss"], traj.loss[:, k])
@@ -106,7 +108,7 @@ def test_diverged_runs_export_without_nan() -> None:
     surf = surfaces.get("quadratic_bowl")
     traj = optimizers.simulate(surf, "sgd", (1.0, 1.0), 30, lr=1.5)
     assert traj.diverged_at[0] > 0
-    state = AppState(surface="quadratic_bowl", optimizers=("sgd",), hyper={"sgd": {"lr": 1.5}})
+    state = ExploreState(surface="quadratic_bowl", optimizers=("sgd",), hyper={"sgd": {"lr": 1.5}})
     data = json.loads(exports.to_json(state, {"sgd": traj}))  # allow_nan=False inside
     assert data["runs"]["sgd"]["paths"][0]["diverged_at"] == int(traj.diverged_at[0])
     rows = exports.to_csv(state, {"sgd": traj}).splitlines()
@@ -129,14 +131,16 @@ def test_html_is_standalone() -> None:
     assert not re.search(r"<(link|img|iframe)[^>]+(src|href)=.https?:", html)
     assert len(html) > 3_000_000  # plotly.min.js is inside
     assert "<title>Ravine &lt;race&gt; &amp; co</title>" in html
-    assert "opt=sgd,momentum" in html and "batches=4,16" in html
+    assert "opt=sgd,momentum" in html
+    assert "batches=4,16" in html
 
 
 def _points(page: Any) -> list[str]:
-    return page.eval_on_selector_all(
+    points: list[str] = page.eval_on_selector_all(
         ".scatterlayer .trace .points path",
         "els => els.map(e => e.getAttribute('transform'))",
     )
+    return points
 
 
 def _open_offline(page: Any, path: Any) -> list[str]:
@@ -206,13 +210,14 @@ def _exports_script() -> None:
     import optimizers
     import surfaces
     from app import figures
-    from app.classroom_ui import exports_ui
-    from app.state import AppState
+    from app.state.explore import ExploreState
+    from app.state.keys import EXPLORE
+    from app.ui.exports_panel import exports_ui
 
     surf = surfaces.get("ravine")
     runs = {"sgd": optimizers.simulate(surf, "sgd", (-8.0, 4.0), 10, lr=0.05)}
     fig = figures.race_figure(surf, figures.prepare(surf, runs, {}), np.array([[-8.0, 4.0]]))
-    exports_ui(AppState(optimizers=("sgd",)), runs, surf, fig)
+    exports_ui(ExploreState(optimizers=("sgd",)), runs, surf, fig, EXPLORE)
 
 
 def test_exports_panel_offers_three_downloads_and_the_png_hint() -> None:
@@ -252,7 +257,8 @@ def test_page_export_downloads_an_html_that_plays_offline() -> None:
         assert urlstate.decode(data["query"])[0] == lesson
         np.testing.assert_allclose(data["runs"]["adam"]["paths"][0]["x"][-1], 0.93755, atol=1e-4)
     html = path.read_text(encoding="utf-8")
-    assert "Ignored" not in html and "adam.lr" in html
+    assert "Ignored" not in html
+    assert "adam.lr" in html
     with browser() as page:
         assert _open_offline(page, path) == []
         before = _points(page)

@@ -62,8 +62,10 @@ def test_the_scrubber_has_at_most_fifty_positions_first_and_last_included() -> N
     names = [f["name"] for f in fig["frames"]]
     targets = [s["args"][0][0] for s in steps]
     assert len(fig["frames"]) > figures.SLIDER_STEPS >= len(steps) >= 2
-    assert targets[0] == names[0] and targets[-1] == names[-1]
-    assert set(targets) <= set(names) and targets == sorted(targets, key=int)
+    assert targets[0] == names[0]
+    assert targets[-1] == names[-1]
+    assert set(targets) <= set(names)
+    assert targets == sorted(targets, key=int)
     assert all(s["label"] == "" for s in steps)
     assert not fig["layout"]["sliders"][0]["currentvalue"]["visible"]  # no stale step shown
 
@@ -71,7 +73,7 @@ def test_the_scrubber_has_at_most_fifty_positions_first_and_last_included() -> N
 def test_the_warm_up_chart_is_gone_after_the_first_run() -> None:
     at = AppTest.from_file(MAIN, default_timeout=120).run()
     assert not at.exception
-    assert at.session_state["_plotly_warm"] is True
+    assert at.session_state["app._plotly_warm"] is True
     charts = at.get("plotly_chart")
     assert len(charts) == 1, "the hidden warm-up chart must be removed at the end of the run"
     assert '"heads"' in charts[0].proto.spec
@@ -89,7 +91,8 @@ def test_each_band_maps_its_decades_onto_its_own_height() -> None:
     band = figures.Band(lo=-16.3, hi=3.2, p0=0.0, p1=0.46)
     assert band.y(np.array([10**-16.3, 10**3.2])) == [0.0, 0.46]
     heights, labels = band.ticks()
-    assert 2 <= len(labels) <= 5 and all(0.0 <= h <= 0.46 for h in heights)
+    assert 2 <= len(labels) <= 5
+    assert all(0.0 <= h <= 0.46 for h in heights)
     assert labels[0] == "10⁻¹⁶"
     narrow = figures.Band(lo=-0.4, hi=0.45, p0=0.54, p1=1.0)  # less than a decade: 1-2-5
     assert narrow.ticks()[1] == ["0.5", "1", "2"]
@@ -103,9 +106,11 @@ def test_one_curve_trace_per_optimizer_holds_both_curves_in_their_bands() -> Non
     assert [t["name"] for t in curves] == ["sgd", "adam"]
     for t in curves:
         split = t["x"].index(None)  # loss gap, a break, gradient norm
-        assert t["y"][split] is None and t["customdata"][split] is None
+        assert t["y"][split] is None
+        assert t["customdata"][split] is None
         loss_y, grad_y = t["y"][:split], t["y"][split + 1 :]
-        assert min(grad_y) >= lo and max(grad_y) < min(loss_y)  # the lower band, then the upper
+        assert min(grad_y) >= lo
+        assert max(grad_y) < min(loss_y)
         assert max(loss_y) <= hi
         assert all(v > 0 for v in t["customdata"][:split] + t["customdata"][split + 1 :])
     titles = [a["text"] for a in layout["annotations"]]

@@ -25,7 +25,8 @@ def test_small_class_and_bad_frames_through_nginx() -> None:
     with load.cluster(2, proxy=True) as (base, workers, _):
         tally = asyncio.run(load.run_class(base, 6, 12.0, ramp=2.0, think=2.0))
         summary = tally.summary()
-        assert summary["page_loads"] == 6 and summary["errors"] == 0, summary
+        assert summary["page_loads"] == 6, summary
+        assert summary["errors"] == 0, summary
         assert summary["reruns"] >= 6, summary
         assert {r.worker for r in tally.loads} <= {f"127.0.0.1:{w.port}" for w in workers}
 

@@ -30,15 +30,15 @@ F64 = torch.float64
 # ---------------------------------------------------------------- the torch oracle
 
 TORCH_FEATURES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "x": lambda x, y: x,
-    "y": lambda x, y: y,
-    "x2": lambda x, y: x**2,
-    "y2": lambda x, y: y**2,
+    "x": lambda x, _y: x,
+    "y": lambda _x, y: y,
+    "x2": lambda x, _y: x**2,
+    "y2": lambda _x, y: y**2,
     "xy": lambda x, y: x * y,
-    "sin_x": lambda x, y: torch.sin(x),
-    "sin_y": lambda x, y: torch.sin(y),
-    "cos_x": lambda x, y: torch.cos(x),
-    "cos_y": lambda x, y: torch.cos(y),
+    "sin_x": lambda x, _y: torch.sin(x),
+    "sin_y": lambda _x, y: torch.sin(y),
+    "cos_x": lambda x, _y: torch.cos(x),
+    "cos_y": lambda _x, y: torch.cos(y),
 }
 TORCH_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -96,7 +96,7 @@ def oracle(
     return float(loss.detach()), grad.numpy()
 
 
-def assert_rel(actual: np.ndarray, expected: np.ndarray, rtol: float = RTOL) -> None:
+def assert_rel(actual: Any, expected: Any, rtol: float = RTOL) -> None:
     """Each entry within rtol of the expected entry, or of the largest one for tiny entries
     (a sum of terms of both signs is only accurate relative to its terms)."""
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -163,7 +163,8 @@ def test_full_batch_equals_torch_autograd(case: str) -> None:
     net, _ = build(case)
     params = spread(net, 3)
     loss, grad = net.value_and_grad(params)
-    assert loss.shape == (3,) and grad.shape == (3, net.dim)
+    assert loss.shape == (3,)
+    assert grad.shape == (3, net.dim)
     assert loss.dtype == grad.dtype == np.float64
     for k in range(3):
         ref_loss, ref_grad = oracle(net, params[k], net.data.x_train, net.data.y_train)
@@ -242,17 +243,21 @@ def test_saturated_bce_forms() -> None:
     p[0, -1] = 200.0
     ref_loss, ref_grad = oracle(net_torch, p[0], net_torch.data.x_train, net_torch.data.y_train)
     loss, grad = net_torch.value_and_grad(p)
-    assert ref_loss == 50.0 and loss[0] == 50.0  # log(1 - p) clamped at -100 for y = 0
-    assert not grad.any() and not ref_grad.any()  # torch's BCE learns nothing here
+    assert ref_loss == 50.0
+    assert loss[0] == 50.0
+    assert not grad.any()
+    assert not ref_grad.any()
     loss, grad = net_logits.value_and_grad(p)
     assert loss[0] == 100.0  # softplus(200) at the two class-0 points, 0 at the others
-    assert grad[0, -1] == 0.5 and not grad[0, :-1].any()  # mean of sigmoid(z) - y
+    assert grad[0, -1] == 0.5
+    assert not grad[0, :-1].any()
     # extreme logits: finite values, no overflow, no log(0), no 0 / 0
     p[0, -1] = -1e4
     with np.errstate(over="raise", divide="raise", invalid="raise"):
         for net in (net_logits, net_torch):
             loss, grad = net.value_and_grad(p)
-            assert np.isfinite(loss).all() and np.isfinite(grad).all()
+            assert np.isfinite(loss).all()
+            assert np.isfinite(grad).all()
     assert net_torch.value(p)[0] == 50.0  # log p = -inf, clamped at -100 for y = 1
     # z = -200: log p = -200 is finite but below the clamp
     p[0, -1] = -200.0
@@ -276,7 +281,8 @@ class XORModel(nn.Module):
         self.sigmoid = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.sigmoid(self.output(torch.relu(self.hidden(x))))
+        out: torch.Tensor = self.sigmoid(self.output(torch.relu(self.hidden(x))))
+        return out
 
 
 SEEDS = [0, 1, 7, 42, 2024, 123456789]
@@ -284,7 +290,8 @@ SEEDS = [0, 1, 7, 42, 2024, 123456789]
 
 def test_init_equals_the_lessons_model_under_manual_seed() -> None:
     net, x0 = network("xor", seed=SEEDS)
-    assert x0.shape == (len(SEEDS), 17) and x0.dtype == np.float64
+    assert x0.shape == (len(SEEDS), 17)
+    assert x0.dtype == np.float64
     for k, s in enumerate(SEEDS):
         torch.manual_seed(s)
         model = XORModel()
@@ -314,7 +321,8 @@ def test_init_leaves_torch_random_state_alone() -> None:
 
 def test_zero_init_is_zero_and_shows_the_symmetry_problem() -> None:
     net, x0 = network("xor", init="zeros", seed=[0, 1, 2])
-    assert x0.shape == (3, 17) and not x0.any()
+    assert x0.shape == (3, 17)
+    assert not x0.any()
     loss, grad = net.value_and_grad(x0)
     assert np.allclose(loss, math.log(2.0))
     # ReLU'(0) = 0 and zero hidden outputs: only the output bias has a gradient (and it is 0
@@ -334,9 +342,12 @@ def test_lesson_xor_is_the_lessons_four_points() -> None:
     assert d.problem == "classification"
     assert d.x_train.tolist() == [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     assert d.y_train.tolist() == [0.0, 1.0, 1.0, 0.0]
-    assert d.n_test == 0 and d.x_test.shape == (0, 2)
+    assert d.n_test == 0
+    assert d.x_test.shape == (0, 2)
     net, _ = network("xor")
-    assert net.sizes == (2, 4, 1) and net.dim == 17 and net.n_samples == 4
+    assert net.sizes == (2, 4, 1)
+    assert net.dim == 17
+    assert net.n_samples == 4
 
 
 TF_SETS = [n for n in SPECS if SPECS[n].shuffle]
@@ -345,26 +356,31 @@ TF_SETS = [n for n in SPECS if SPECS[n].shuffle]
 @pytest.mark.parametrize("name", TF_SETS)
 def test_dataset_shapes_labels_split_and_determinism(name: str) -> None:
     d = make_dataset(name, n=101, noise=0.1, seed=3, train_ratio=0.3)
-    assert d.x_train.shape == (30, 2) and d.y_train.shape == (30,)
-    assert d.x_test.shape == (71, 2) and d.y_test.shape == (71,)
+    assert d.x_train.shape == (30, 2)
+    assert d.y_train.shape == (30,)
+    assert d.x_test.shape == (71, 2)
+    assert d.y_test.shape == (71,)
     assert d.problem == SPECS[name].problem
     y = np.concatenate([d.y_train, d.y_test])
     if d.problem == "classification":
         assert set(np.unique(y)) == {0.0, 1.0}
         assert abs(y.mean() - 0.5) < 0.02  # the generators make both classes evenly
     else:
-        assert np.isfinite(y).all() and np.abs(y).max() <= 1.5
+        assert np.isfinite(y).all()
+        assert np.abs(y).max() <= 1.5
     x = np.concatenate([d.x_train, d.x_test])
     assert np.abs(x).max() <= 6.5  # TensorFlow Playground's region
     again = make_dataset(name, n=101, noise=0.1, seed=3, train_ratio=0.3)
-    assert np.array_equal(again.x_train, d.x_train) and np.array_equal(again.y_test, d.y_test)
+    assert np.array_equal(again.x_train, d.x_train)
+    assert np.array_equal(again.y_test, d.y_test)
     other = make_dataset(name, n=101, noise=0.1, seed=4, train_ratio=0.3)
     assert not np.array_equal(other.x_train, d.x_train)
     quiet = make_dataset(name, n=101, noise=0.0, seed=3, train_ratio=0.3)
     loud = make_dataset(name, n=101, noise=0.5, seed=3, train_ratio=0.3)
     assert not (np.array_equal(quiet.x_train, loud.x_train) and
                 np.array_equal(quiet.y_train, loud.y_train))  # fmt: skip
-    assert not d.x_train.flags.writeable and not d.y_test.flags.writeable
+    assert not d.x_train.flags.writeable
+    assert not d.y_test.flags.writeable
     assert make_dataset(name).n_train + make_dataset(name).n_test == SPECS[name].n_default
 
 
@@ -383,10 +399,12 @@ def test_generators_follow_tensorflow_playground_without_noise() -> None:
     assert np.allclose(p.y_train, p.x_train.sum(1) / 10.0, rtol=0, atol=1e-15)
     b = make_dataset("bumps", n=2000, seed=1, train_ratio=1.0)
     near = np.hypot(b.x_train[:, 0] - 4.0, b.x_train[:, 1] + 2.5) < 0.2
-    assert near.any() and (b.y_train[near] < -0.85).all()  # the (4, -2.5) bump points down
+    assert near.any()
+    assert (b.y_train[near] < -0.85).all()
     s = make_dataset("spiral", n=200, seed=1, train_ratio=1.0)
     rs = np.hypot(s.x_train[:, 0], s.x_train[:, 1])
-    assert rs.max() < 5.0 and np.isclose(np.sort(rs)[:2], 0.0).all()  # both arms start at 0
+    assert rs.max() < 5.0
+    assert np.isclose(np.sort(rs)[:2], 0.0).all()
 
 
 def test_lesson_sets_have_fixed_size_no_noise_no_split() -> None:
@@ -448,7 +466,8 @@ def test_custom_datasets_are_checked() -> None:
         custom_dataset(np.zeros((3, 2)), np.zeros(3), problem="ranking")
     d = custom_dataset([[0, 0], [1, 1]], [0, 1], problem="classification")
     net, x0 = network(d, hidden=(3,))
-    assert net.sizes == (2, 3, 1) and x0.shape == (1, 13)
+    assert net.sizes == (2, 3, 1)
+    assert x0.shape == (1, 13)
 
 
 def test_bad_arguments_to_the_objective() -> None:
@@ -480,7 +499,9 @@ def test_bad_arguments_to_the_objective() -> None:
 def test_linear_regression_network_is_explores_surface() -> None:
     explore = surfaces.get("linear_regression")
     net, x0 = network("linear")
-    assert net.dim == 2 and net.sizes == (1, 1) and net.param_names == ("w[1][0,0]", "b[1][0]")
+    assert net.dim == 2
+    assert net.sizes == (1, 1)
+    assert net.param_names == ("w[1][0,0]", "b[1][0]")
     torch.manual_seed(0)
     layer = nn.Linear(1, 1)
     assert np.array_equal(x0[0], [layer.weight.item(), layer.bias.item()])
@@ -489,7 +510,8 @@ def test_linear_regression_network_is_explores_surface() -> None:
     loss, grad = net.value_and_grad(wb)
     assert_rel(loss, explore.value(wb), 1e-14)
     assert_rel(grad, explore.grad(wb), 1e-14)
-    assert loss[-1] == 0.0 and loss[-2] == 30.0  # y = 2x fits exactly; MSE 30 at (0, 0)
+    assert loss[-1] == 0.0
+    assert loss[-2] == 30.0
     assert grad[-2].tolist() == [-30.0, -10.0]  # lesson 000's first gradients
     idx = np.random.default_rng(1).integers(0, 4, (52, 2))
     assert_rel(net.value(wb, idx), explore.batch_value(wb, idx), 1e-14)
@@ -536,7 +558,7 @@ def test_torch_function_gradient_is_autograd_of_its_value() -> None:
 # ---------------------------------------------------------------- what the page draws
 
 
-def solved_xor(net: Network) -> np.ndarray:
+def solved_xor() -> np.ndarray:
     """A ReLU 2-4-1 that classifies XOR: h0 = relu(x + y), h1 = relu(x + y - 1),
     z = 10 (h0 - 2 h1) - 5; units 2 and 3 dead."""
     w1 = np.zeros((4, 2))
@@ -548,9 +570,10 @@ def solved_xor(net: Network) -> np.ndarray:
 
 def test_predict_accuracy_and_layer_outputs() -> None:
     net, x0 = network("xor", seed=[0, 1, 2])
-    good = solved_xor(net)
+    good = solved_xor()
     assert net.accuracy(good).tolist() == [1.0]
-    assert np.isnan(net.accuracy(good, "test")).all() and np.isnan(net.loss(good, "test")).all()
+    assert np.isnan(net.accuracy(good, "test")).all()
+    assert np.isnan(net.loss(good, "test")).all()
     grid = np.stack(np.meshgrid(np.linspace(-0.5, 1.5, 7), np.linspace(-0.5, 1.5, 5)), -1)
     pts = grid.reshape(-1, 2)
     probs = net.predict(x0, pts)
@@ -573,7 +596,8 @@ def test_predict_accuracy_and_layer_outputs() -> None:
 def test_test_split_loss_and_accuracy() -> None:
     net, x0 = network("moons", hidden=(5,), regularization="l2", rate=0.5, n=60, seed=[3, 4])
     d = net.data
-    assert d.n_train == 30 and d.n_test == 30
+    assert d.n_train == 30
+    assert d.n_test == 30
     test_loss = net.loss(x0, "test")
     train_loss = net.loss(x0, "train")
     for k in range(2):
@@ -601,7 +625,8 @@ def test_parameter_names_and_shapes() -> None:
     assert net.param_info[5].source == "sin x"
     b = net.param_info[10]
     assert (b.name, b.kind, b.target) == ("b[1][1]", "bias", "h1[1]")
-    assert net.param_info[15].name == "w[2][1,0]" and net.param_info[15].source == "h1[0]"
+    assert net.param_info[15].name == "w[2][1,0]"
+    assert net.param_info[15].source == "h1[0]"
     last = net.param_info[-1]
     assert (last.name, last.target) == ("b[3][0]", "out")
     layers = net.weights(x0[0])
@@ -609,7 +634,9 @@ def test_parameter_names_and_shapes() -> None:
                                                        ((1, 2), (1,))]  # fmt: skip
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
-    assert np.array_equal(layers[1][0], model[2].weight.detach().double().numpy())
+    linear = model[2]
+    assert isinstance(linear, nn.Linear)
+    assert np.array_equal(layers[1][0], linear.weight.detach().double().numpy())
     named = dict(zip(net.param_names, x0[0], strict=True))
     assert named["w[2][1,0]"] == layers[1][0][1, 0]
 
@@ -618,5 +645,6 @@ def test_network_pickles_and_features_are_canonical() -> None:
     net, x0 = network("spiral", hidden=(4,), features=("sin_y", "y", "x"), n=50)
     assert net.features == ("x", "y", "sin_y")
     again = pickle.loads(pickle.dumps(net))
-    assert isinstance(again, Network) and isinstance(again.data, Dataset)
+    assert isinstance(again, Network)
+    assert isinstance(again.data, Dataset)
     assert np.array_equal(again.value_and_grad(x0)[1], net.value_and_grad(x0)[1])

@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 
 def _load_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("op_load", ROOT / "benchmarks" / "load.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules["op_load"] = mod
     spec.loader.exec_module(mod)
@@ -39,7 +40,7 @@ def _load_module() -> ModuleType:
 load = _load_module()
 
 
-@pytest.fixture()
+@pytest.fixture
 def farm() -> Iterator[tuple[str, list[Any], Any]]:
     """nginx in front of two workers: (base url, workers, nginx)."""
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
@@ -110,7 +111,8 @@ def test_sessions_spread_and_stick(farm: tuple[str, list[Any], Any]) -> None:
             await s.ws.close()
             await s.reconnect_stream()
             r = await s.rerun()
-            assert r.status == "ok" and (s.worker, s.session_id) == before
+            assert r.status == "ok"
+            assert (s.worker, s.session_id) == before
         finally:
             await asyncio.gather(*(s.close() for s in students))
 
@@ -120,9 +122,11 @@ def test_sessions_spread_and_stick(farm: tuple[str, list[Any], Any]) -> None:
         cookie, backend, upstream, _status, _uri = line.split(" ", 4)
         if cookie != "-":  # a request with a routing cookie: answered by the worker it names
             carried += 1
-            assert backend == cookie and upstream == cookie, line
+            assert backend == cookie, line
+            assert upstream == cookie, line
         else:  # a new browser: the pool (least_conn) chose
-            assert backend == "optimizer_playground" and upstream in addrs, line
+            assert backend == "optimizer_playground", line
+            assert upstream in addrs, line
     assert carried >= 3 * n  # health, page, WebSocket and reconnect of every session
 
 
@@ -161,7 +165,8 @@ def test_killed_worker_sessions_move_and_others_carry_on(
             live_addr = f"127.0.0.1:{workers[1].port}"
             on_victim = [s for s in students if s.worker == victim_addr]
             others = [s for s in students if s.worker == live_addr]
-            assert on_victim and others, [s.worker for s in students]
+            assert on_victim, [s.worker for s in students]
+            assert others, [s.worker for s in students]
             victim.kill()
             # The survivors' sessions keep their connection and worker.
             for _ in range(2):
@@ -194,7 +199,8 @@ def test_a_forged_routing_cookie_goes_to_the_pool(farm: tuple[str, list[Any], An
             s = load.Student(base, random.Random(0))
             s.cookies["op_worker"] = forged
             assert await s.http_get("/") == 200
-            assert s.http_workers and s.http_workers[-1] in addrs, (forged, s.http_workers)
+            assert s.http_workers, forged
+            assert s.http_workers[-1] in addrs, (forged, s.http_workers)
             assert s.cookies["op_worker"] in addrs  # and the browser gets a real worker's cookie
 
     asyncio.run(go())

@@ -65,7 +65,7 @@ def assert_same(a: np.ndarray, b: np.ndarray, what: str) -> None:
 def test_vector_call_equals_single_runs(name: str, surface_name: str) -> None:
     s = surfaces.get(surface_name)
     rng = np.random.default_rng(11)
-    h = random_hypers(name, rng)
+    h: dict[str, Any] = random_hypers(name, rng)
     starts = np.array(s.default_start) + rng.uniform(-0.3, 0.3, (K, 2))
     vec = optimizers.simulate(s, name, starts, STEPS, _path="vector", **h)
     assert (vec.diverged_at == -1).sum() >= 1
@@ -75,7 +75,11 @@ def test_vector_call_equals_single_runs(name: str, surface_name: str) -> None:
         return
     for j in range(K):
         one = optimizers.simulate(
-            s, name, starts[j], STEPS, **{key: float(v[j]) for key, v in h.items()}
+            s,
+            name,
+            starts[j],
+            STEPS,
+            **{key: float(v[j]) for key, v in h.items()},  # type: ignore[arg-type]
         )
         assert one.diverged_at[0] == vec.diverged_at[j]
         assert_same(vec.positions[:, j], one.positions[:, 0], f"{name} run {j}")
@@ -91,9 +95,9 @@ def test_vector_call_equals_single_runs(name: str, surface_name: str) -> None:
 def test_minibatch_engines_agree(name: str, surface: tuple[str, dict[str, Any]]) -> None:
     s = surfaces.get(surface[0], **surface[1])
     rng = np.random.default_rng(5)
-    h = random_hypers(name, rng)
+    h: dict[str, Any] = random_hypers(name, rng)
     starts = np.array(s.default_start) + rng.uniform(-0.3, 0.3, (K, 2))
-    kw = {"batch_size": 2 if s.n_samples > 2 else 1, "seed": 9, **h}
+    kw: dict[str, Any] = {"batch_size": 2 if s.n_samples > 2 else 1, "seed": 9, **h}
     a = optimizers.simulate(s, name, starts, STEPS, _path="scalar", **kw)
     b = optimizers.simulate(s, name, starts, STEPS, _path="vector", _chunk=2, **kw)
     np.testing.assert_array_equal(a.diverged_at, b.diverged_at)
@@ -105,7 +109,7 @@ def test_chunks_and_threads_do_not_change_results(name: str) -> None:
     s = surfaces.get("rosenbrock")
     rng = np.random.default_rng(2)
     starts = rng.uniform(-2, 2, (37, 2))
-    h = random_hypers(name, rng, 37)
+    h: dict[str, Any] = random_hypers(name, rng, 37)
     ref = optimizers.simulate(s, name, starts, 100, _path="vector", _chunk=1000, _threads=1, **h)
     for chunk, threads in [(5, 2), (8, 1), (16, 2)]:
         tr = optimizers.simulate(
@@ -130,7 +134,7 @@ def test_divergence_is_the_same_on_both_engines(name: str) -> None:
 def test_lerp_switches_formula_like_torch() -> None:
     # beta1 < 0.5 makes torch's lerp weight >= 0.5: its second formula
     s = surfaces.get("rosenbrock")
-    h = {"beta1": np.array([0.3, 0.9, 0.1])}
+    h: dict[str, Any] = {"beta1": np.array([0.3, 0.9, 0.1])}
     starts = np.array([[-1.5, 2.0]] * 3)
     vec = optimizers.simulate(s, "adam", starts, 100, _path="vector", lr=0.01, **h)
     for j in range(3):
@@ -149,10 +153,12 @@ def test_chunk_bounds_cover_every_run_in_balanced_chunks(
 
     bounds = _chunk_bounds(k, chunk, threads)
     assert len(bounds) == count
-    assert bounds[0][0] == 0 and bounds[-1][1] == k
+    assert bounds[0][0] == 0
+    assert bounds[-1][1] == k
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     sizes = [hi - lo for lo, hi in bounds]
-    assert max(sizes) <= chunk and max(sizes) - min(sizes) <= count
+    assert max(sizes) <= chunk
+    assert max(sizes) - min(sizes) <= count
 
 
 def test_balanced_threaded_chunks_equal_one_chunk() -> None:
@@ -161,7 +167,7 @@ def test_balanced_threaded_chunks_equal_one_chunk() -> None:
     rng = np.random.default_rng(5)
     k = 8195
     starts = rng.uniform([-2.0, -1.0], [2.0, 3.0], (k, 2))
-    h = random_hypers("adam", rng, k)
+    h: dict[str, Any] = random_hypers("adam", rng, k)
     kw: dict[str, Any] = {"record": 5, "_path": "vector", **h}
     one = optimizers.simulate(s, "adam", starts, 20, _chunk=k, _threads=1, **kw)
     split = optimizers.simulate(s, "adam", starts, 20, _chunk=3000, _threads=2, **kw)
@@ -177,8 +183,8 @@ def test_block_constant_hypers_equal_single_runs(name: str) -> None:
     s = surfaces.get("rosenbrock")
     rng = np.random.default_rng(7)
     k = 12
-    blocks = random_hypers(name, rng, 3)
-    h = {key: np.repeat(v, [4, 4, 4]) for key, v in blocks.items()}
+    blocks: dict[str, Any] = random_hypers(name, rng, 3)
+    h: dict[str, Any] = {key: np.repeat(v, [4, 4, 4]) for key, v in blocks.items()}
     h = {key: np.concatenate([v[:6], v[5:11]]) for key, v in h.items()}  # the last chunk mixes
     starts = np.array(s.default_start) + rng.uniform(-0.3, 0.3, (k, 2))
     vec = optimizers.simulate(s, name, starts, 120, _path="vector", _chunk=4, **h)
@@ -188,7 +194,11 @@ def test_block_constant_hypers_equal_single_runs(name: str) -> None:
         return
     for j in range(k):
         one = optimizers.simulate(
-            s, name, starts[j], 120, **{key: float(v[j]) for key, v in h.items()}
+            s,
+            name,
+            starts[j],
+            120,
+            **{key: float(v[j]) for key, v in h.items()},  # type: ignore[arg-type]
         )
         assert one.diverged_at[0] == vec.diverged_at[j]
         assert_same(vec.positions[:, j], one.positions[:, 0], f"{name} run {j}")

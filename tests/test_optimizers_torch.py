@@ -114,7 +114,9 @@ def draw(name: str, rng: np.random.Generator, flags: bool, k: int = K) -> dict[s
 
 def torch_kwargs(name: str, h: dict[str, Any], j: int) -> dict[str, Any]:
     """Run j's hyperparameters as torch.optim keywords (betas joined, nesterov flag)."""
-    kw = {key: (float(v[j]) if isinstance(v, np.ndarray) else v) for key, v in h.items()}
+    kw: dict[str, Any] = {
+        key: (float(v[j]) if isinstance(v, np.ndarray) else v) for key, v in h.items()
+    }
     if "beta1" in kw:
         kw["betas"] = (kw.pop("beta1"), kw.pop("beta2"))
     kw.pop("convention", None)
@@ -126,7 +128,9 @@ def torch_kwargs(name: str, h: dict[str, Any], j: int) -> dict[str, Any]:
 def torch_shadow(name: str, surface: Any, ours: np.ndarray, kw: dict[str, Any]) -> np.ndarray:
     """(T, 2): torch.optim's step from each of OUR points ours[t] (T+1, 2), its state fed the
     gradients of our path, so torch's x_{t+1} is comparable with ours step by step."""
-    cls = getattr(torch.optim, optimizers.get(name).torch_class.rsplit(".", 1)[1])
+    torch_class = optimizers.get(name).torch_class
+    assert torch_class is not None
+    cls = getattr(torch.optim, torch_class.rsplit(".", 1)[1])
     p = torch.tensor(ours[0], dtype=torch.float64)
     opt = cls([p], foreach=False, **kw)
     out = np.empty((len(ours) - 1, 2))
@@ -176,7 +180,7 @@ def _starts(surface: Any, rng: np.random.Generator, k: int) -> np.ndarray:
     (x0, x1), (y0, y1) = surface.bounds
     cx, cy = surface.default_start
     jitter = rng.uniform(-0.1, 0.1, (k, 2)) * [x1 - x0, y1 - y0]
-    return np.array([cx, cy]) + jitter
+    return np.asarray(np.array([cx, cy]) + jitter)
 
 
 @pytest.mark.parametrize("flags", [False, True], ids=["defaults", "flags"])
@@ -185,7 +189,7 @@ def _starts(surface: Any, rng: np.random.Generator, k: int) -> np.ndarray:
 def test_matches_torch_optim(name: str, surface_name: str, flags: bool) -> None:
     surface = surfaces.get(surface_name, **SURFACES[surface_name])
     rng = np.random.default_rng([zlib.crc32(name.encode()), len(surface_name), flags])
-    h = draw(name, rng, flags)
+    h: dict[str, Any] = draw(name, rng, flags)
     starts = _starts(surface, rng, K)
     kws = [torch_kwargs(name, h, j) for j in range(K)]
     for path in ("scalar", "vector"):
@@ -200,7 +204,7 @@ def test_matches_torch_optim(name: str, surface_name: str, flags: bool) -> None:
 def test_maximize_matches_torch_until_it_leaves_the_box(name: str) -> None:
     surface = surfaces.get("rosenbrock")
     rng = np.random.default_rng(7)
-    h = {
+    h: dict[str, Any] = {
         key: v[:1] if isinstance(v, np.ndarray) else v
         for key, v in draw(name, rng, False, 1).items()
     }
@@ -314,7 +318,7 @@ def test_the_step_check_rejects_wrong_rules(name: str, surface_name: str, mutati
     """The same draws as the oracle test; the correct loop passes, the mutant fails by far."""
     surface = surfaces.get(surface_name, **SURFACES[surface_name])
     rng = np.random.default_rng([zlib.crc32(name.encode()), len(surface_name), False])
-    h = draw(name, rng, False)
+    h: dict[str, Any] = draw(name, rng, False)
     starts = _starts(surface, rng, K)
     loop = MUTANTS[name][0]
     for j in range(K):

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
 
 import optimizers
 import surfaces
-from app import explore, presets, urlstate
+from app import presets
 from app.presets import PRESETS, Preset, Variant, run_variants
-from app.state import AppState
+from app.state import explore as urlstate
+from app.state.explore import ExploreState
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -30,7 +32,7 @@ def simulate(p: Preset, trace: bool = False) -> dict[str, optimizers.Trajectory]
     starts = compute.starts(s, surf)
     out = {}
     for v in run_variants(s):
-        hypers = {**compute.effective_hypers(s, v.optimizer), **v.overrides}
+        hypers: dict[str, Any] = {**compute.effective_hypers(s, v.optimizer), **v.overrides}
         out[v.label] = optimizers.simulate(
             surf,
             v.optimizer,
@@ -62,15 +64,20 @@ def test_enough_distinct_lessons() -> None:
 def test_preset_is_a_complete_valid_state(p: Preset) -> None:
     s = p.state
     assert decode_roundtrip(s)
-    assert s.optimizers and s.start is not None and s.steps > 0
-    assert not s.shared_lr and s.beta is None and s.rho is None and s.beta2 is None
+    assert s.optimizers
+    assert s.start is not None
+    assert s.steps > 0
+    assert not s.shared_lr
+    assert s.beta is None
+    assert s.rho is None
+    assert s.beta2 is None
     assert s.schedule == "constant"
     # the lesson text: two or three sentences
     sentences = [x for x in p.watch.replace("…", ".").split(". ") if x.strip()]
     assert 2 <= len(sentences) <= 4, p.watch
 
 
-def decode_roundtrip(s: AppState) -> bool:
+def decode_roundtrip(s: ExploreState) -> bool:
     return urlstate.decode(urlstate.encode(s)) == (s, [])
 
 
@@ -80,19 +87,20 @@ def test_preset_runs_through_the_core(p: Preset) -> None:
     assert list(runs) == [v.label for v in run_variants(p.state)]
     for traj in runs.values():
         assert traj.positions.shape[0] == p.state.steps + 1
-        assert np.isfinite(traj.positions).all() and np.isfinite(traj.loss).all()
+        assert np.isfinite(traj.positions).all()
+        assert np.isfinite(traj.loss).all()
 
 
 # ---------------------------------------------------------------- variants
 
 
 def test_variants_without_comparison_are_one_per_optimizer() -> None:
-    s = AppState(optimizers=("sgd", "adam"), batch_size=2)
+    s = ExploreState(optimizers=("sgd", "adam"), batch_size=2)
     assert run_variants(s) == [Variant("sgd", "sgd", {}, 2), Variant("adam", "adam", {}, 2)]
 
 
 def test_variants_cross_learning_rates_and_batch_sizes() -> None:
-    s = AppState(optimizers=("sgd",), compare_lrs=(0.1, 0.5), compare_batch_sizes=(1, 4))
+    s = ExploreState(optimizers=("sgd",), compare_lrs=(0.1, 0.5), compare_batch_sizes=(1, 4))
     got = [(v.label, v.overrides, v.batch_size) for v in run_variants(s)]
     assert got == [
         ("sgd@lr=0.1,B=1", {"lr": 0.1}, 1),
@@ -127,7 +135,9 @@ def test_saddle_adam_escapes_first_gd_lingers() -> None:
 
     e_gd, e_mom, e_adam = (escape(runs[n]) for n in ("sgd", "momentum", "adam"))
     assert e_adam < e_mom < e_gd <= 150, (e_adam, e_mom, e_gd)
-    assert e_gd > 100 and 30 < e_mom < 60 and e_adam < 20
+    assert e_gd > 100
+    assert 30 < e_mom < 60
+    assert e_adam < 20
     # at step 60 gradient descent still sits on the saddle
     assert abs(runs["sgd"].positions[60, 0, 0] - saddle_x) < 0.05
 
@@ -136,7 +146,8 @@ def test_learning_rate_too_large_diverges_too_small_crawls() -> None:
     runs = simulate(presets.BY_KEY["learning_rate"])
     big, small, good = runs["sgd@lr=1.05"], runs["sgd@lr=0.005"], runs["sgd@lr=0.3"]
     assert big.diverged_at[0] > 0
-    assert small.diverged_at[0] == -1 and good.diverged_at[0] == -1
+    assert small.diverged_at[0] == -1
+    assert good.diverged_at[0] == -1
     assert small.loss[-1, 0] > 0.1 * small.loss[0, 0]
     assert good.loss[20, 0] < 1e-6 * good.loss[0, 0]
 
@@ -218,14 +229,16 @@ def test_nesterov_settles_where_momentum_circles() -> None:
 def _lesson_script() -> None:
     import streamlit as st
 
-    from app.classroom_ui import lesson_note_ui, presets_ui, share_ui
-    from app.state import AppState
+    from app.state.explore import ExploreState
+    from app.state.keys import EXPLORE
+    from app.ui.lessons_panel import lesson_note_ui, presets_ui
+    from app.ui.share import share_ui
 
-    chosen = presets_ui()
-    lesson_note_ui()
+    chosen = presets_ui(EXPLORE)
+    lesson_note_ui(EXPLORE)
     if chosen is not None:
         st.session_state["loaded"] = chosen
-    share_ui(st.session_state.get("loaded", AppState()))
+    share_ui(st.session_state.get("loaded", ExploreState()))
 
 
 def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
@@ -234,18 +247,22 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     at = AppTest.from_function(_lesson_script, default_timeout=60)
     at.run()
     assert not at.exception
-    assert len([b for b in at.button if b.key.startswith("lesson_")]) == len(PRESETS)
+    assert len([b for b in at.button if (b.key or "").startswith("explore.lesson_")]) == len(
+        PRESETS
+    )
     p = presets.BY_KEY["adam_default_lr"]
-    at.button(key="lesson_adam_default_lr").click().run()
+    at.button(key="explore.lesson_adam_default_lr").click().run()
     assert not at.exception
     assert at.session_state["loaded"] == p.state
     assert p.watch in at.info[0].value
     link = at.code[0].value
-    assert "opt=sgd,adam" in link and "quadratic_bowl.cx=3.0" in link
+    assert "opt=sgd,adam" in link
+    assert "quadratic_bowl.cx=3.0" in link
     query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
     assert urlstate.decode(query) == (p.state, [])
-    at.button(key="lesson_note_hide").click().run()
-    assert not at.exception and len(at.info) == 0
+    at.button(key="explore.lesson_note_hide").click().run()
+    assert not at.exception
+    assert len(at.info) == 0
 
 
 # ---------------------------------------------------------------- each lesson on the real page
@@ -253,17 +270,17 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
 PAGE = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app" / "main.py")
 
 
-def normalized(s: AppState) -> AppState:
+def normalized(s: ExploreState) -> ExploreState:
     """Defaults made explicit: the start and every hyperparameter of the chosen optimizers."""
     import dataclasses
 
     surf = surfaces.get(s.surface, **s.surface_params)
     hyper = {o: {**optimizers.get(o).defaults(), **s.hyper.get(o, {})} for o in s.optimizers}
     for o in hyper:
-        hyper[o].pop("convention", None)  # driven by AppState.momentum_convention
+        hyper[o].pop("convention", None)  # driven by ExploreState.momentum_convention
     return dataclasses.replace(
         s,
-        start=tuple(s.start or surf.default_start),
+        start=s.start or (float(surf.default_start[0]), float(surf.default_start[1])),
         hyper=hyper,
         surface_params=dict(surf.params),
     )
@@ -291,12 +308,15 @@ def test_lesson_button_on_the_real_page(key: str) -> None:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.run()
     assert not at.exception
-    assert not [b for b in at.button if b.key and b.key.startswith("lesson_")]  # popover closed
-    at.session_state[explore.LESSONS_KEY] = True  # what opening the Lessons popover does
+    assert not [
+        b for b in at.button if b.key and b.key.startswith("explore.lesson_")
+    ]  # popover closed
+    at.session_state["explore.lessons_open"] = True  # what opening the Lessons popover does
     at.run()
-    at.button(key=f"lesson_{key}").click().run()
+    at.button(key=f"explore.lesson_{key}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     p = presets.BY_KEY[key]
     assert any(p.watch in i.value for i in at.info)
     page_state, warnings = urlstate.decode({k: at.query_params[k] for k in at.query_params})
-    assert warnings == [] and normalized(page_state) == normalized(p.state)
+    assert warnings == []
+    assert normalized(page_state) == normalized(p.state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,12 @@ def test_race_figures_are_encoded_by_orjson(monkeypatch: pytest.MonkeyPatch) -> 
     )
     calls: list[int] = []
     real = orjson.dumps
-    monkeypatch.setattr(orjson, "dumps", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def counted(*a: Any, **k: Any) -> bytes:
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(orjson, "dumps", counted)
     spec = pio.to_json(figures.PlainFigure(fig), validate=False)  # what st.plotly_chart calls
     assert calls, "plotly did not use orjson"
     assert json.loads(spec) == json.loads(json.dumps(fig))

@@ -116,9 +116,13 @@ def test_names_make_and_metadata() -> None:
     for name in schedules.names():
         cls = schedules.get(name)
         made = schedules.make(name)
-        assert made.name == name and cls.title and cls.summary and cls.tex
+        assert made.name == name
+        assert cls.title
+        assert cls.summary
+        assert cls.tex
         for h in cls.hypers:
-            assert getattr(made, h.name) == h.default and h.help
+            assert getattr(made, h.name) == h.default
+            assert h.help
     assert schedules.Constant().constant
     with pytest.raises(ValueError, match=r"'gamma' must be in \(0, 1\]"):
         schedules.make("step", gamma=0.0)
@@ -134,4 +138,5 @@ def test_schedule_by_name_in_simulate() -> None:
     s = surfaces.get("quadratic_bowl")
     tr = optimizers.simulate(s, "adam", (1.0, 1.0), 20, lr=0.1, schedule="exponential")
     np.testing.assert_allclose(tr.lr[:, 0], 0.1 * 0.99 ** np.arange(20), rtol=1e-13)
-    assert tr.schedule == "exponential" and tr.schedule_params == {"gamma": 0.99}
+    assert tr.schedule == "exponential"
+    assert tr.schedule_params == {"gamma": 0.99}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,15 +52,22 @@ def test_names_and_metadata() -> None:
     assert set(optimizers.DEFAULT_SET) <= set(names)
     for name in names:
         opt = optimizers.get(name)
-        assert opt.name == name and opt.title and opt.summary and opt.update_tex and opt.reference
+        assert opt.name == name
+        assert opt.title
+        assert opt.summary
+        assert opt.update_tex
+        assert opt.reference
         assert sum(h.role == "lr" for h in opt.hypers) == 1
         for h in opt.hypers:
-            assert h.help and h.kind in ("float", "bool", "choice", "int")
+            assert h.help
+            assert h.kind in ("float", "bool", "choice", "int")
             assert h.check(h.default, name) == h.default  # every default is inside its range
     roles = {(n, h.name): h.role for n in names for h in optimizers.get(n).hypers if h.role}
     assert roles[("momentum", "momentum")] == "beta"
-    assert roles[("adam", "beta1")] == "beta" and roles[("adam", "beta2")] == "beta2"
-    assert roles[("rmsprop", "alpha")] == "rho" and roles[("adadelta", "rho")] == "rho"
+    assert roles[("adam", "beta1")] == "beta"
+    assert roles[("adam", "beta2")] == "beta2"
+    assert roles[("rmsprop", "alpha")] == "rho"
+    assert roles[("adadelta", "rho")] == "rho"
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -73,7 +81,9 @@ def test_shapes_and_finite_outputs(rosen: surfaces.Surface, path: str) -> None:
     assert tr.diverged_at.tolist() == [-1, -1, -1]
     np.testing.assert_allclose(tr.loss, rosen.value(tr.positions))
     np.testing.assert_allclose(tr.grad_norm, np.linalg.norm(rosen.grad(tr.positions), axis=-1))
-    assert tr.optimizer == "adam" and tr.surface == "rosenbrock" and tr.hyperparams["lr"] == 0.01
+    assert tr.optimizer == "adam"
+    assert tr.surface == "rosenbrock"
+    assert tr.hyperparams["lr"] == 0.01
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -85,7 +95,12 @@ def test_divergence_stops_cleanly(rosen: surfaces.Surface, name: str, path: str)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tr = optimizers.simulate(
-            rosen, name, starts, 300, _path=path, **{lr_key: np.array([1e-6, big])}
+            rosen,
+            name,
+            starts,
+            300,
+            _path=path,
+            **{lr_key: np.array([1e-6, big])},  # type: ignore[arg-type]
         )
     assert tr.diverged_at[0] == -1
     d = int(tr.diverged_at[1])
@@ -122,7 +137,8 @@ def test_record_modes(rosen: surfaces.Surface, path: str) -> None:
     full = optimizers.simulate(rosen, "momentum", starts, 25, lr=1e-3, _path=path)
     final = optimizers.simulate(rosen, "momentum", starts, 25, lr=1e-3, record="final", _path=path)
     every = optimizers.simulate(rosen, "momentum", starts, 25, lr=1e-3, record=10, _path=path)
-    assert final.positions.shape == (1, 2, 2) and final.steps.tolist() == [25]
+    assert final.positions.shape == (1, 2, 2)
+    assert final.steps.tolist() == [25]
     np.testing.assert_array_equal(final.positions[0], full.positions[-1])
     assert every.steps.tolist() == [0, 10, 20, 25]
     np.testing.assert_array_equal(every.positions, full.positions[[0, 10, 20, 25]])
@@ -139,13 +155,14 @@ def test_record_refuses_what_would_not_fit(rosen: surfaces.Surface) -> None:
 def test_same_seed_same_result(name: str) -> None:
     s = surfaces.get("linear_regression")
     starts = np.array([[0.0, 0.0], [1.0, -1.0], [3.0, 1.0]])
-    kw = {"batch_size": 1, "steps": 40}
+    kw: dict[str, Any] = {"batch_size": 1, "steps": 40}
     a = optimizers.simulate(s, name, starts, seed=5, **kw)
     b = optimizers.simulate(s, name, starts, seed=5, **kw)
     c = optimizers.simulate(s, name, starts, seed=6, **kw)
     np.testing.assert_array_equal(a.positions, b.positions)
     assert not np.array_equal(a.positions, c.positions)
-    assert a.seed == 5 and a.batch_size == 1
+    assert a.seed == 5
+    assert a.batch_size == 1
 
 
 def test_full_batch_size_is_the_exact_gradient() -> None:
@@ -161,12 +178,11 @@ def test_trace_matches_the_run(name: str) -> None:
     opt = optimizers.get(name)
     tr = optimizers.simulate(s, name, (-1.5, 2.0), 20, trace=True)
     assert set(tr.trace) <= set(opt.trace_symbols), "every traced quantity has a symbol"
-    assert "update" in tr.trace and ("grad" in tr.trace) == (opt.uses == "grad")
-    for field in opt.rule.state._fields:  # every state buffer the rule changes is traced
-        changes = field in tr.trace
-        assert changes or field not in tr.trace
+    assert "update" in tr.trace
+    assert ("grad" in tr.trace) == (opt.uses == "grad")
     for key, arr in tr.trace.items():
-        assert arr.shape[:2] == (20, 1) and np.isfinite(arr).all(), key
+        assert arr.shape[:2] == (20, 1), key
+        assert np.isfinite(arr).all(), key
     if "grad" in tr.trace:
         np.testing.assert_allclose(tr.trace["grad"][:, 0], s.grad(tr.positions[:-1, 0]), rtol=1e-12)
     if "update" in tr.trace:
@@ -271,7 +287,7 @@ def test_get_unknown_name() -> None:
 def test_trace_with_plateau_and_minibatches_is_the_same_run(name: str) -> None:
     s = surfaces.get("linear_regression")
     sched = optimizers.schedules.make("plateau", patience=2, threshold=0.2, factor=0.5)
-    kw = {"batch_size": 2, "seed": 4, "schedule": sched}
+    kw: dict[str, Any] = {"batch_size": 2, "seed": 4, "schedule": sched}
     traced = optimizers.simulate(s, name, (0.0, 0.0), 60, trace=True, **kw)
     plain = optimizers.simulate(s, name, (0.0, 0.0), 60, **kw)
     np.testing.assert_array_equal(traced.positions, plain.positions)

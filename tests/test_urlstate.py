@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 import optimizers
 import surfaces
-from app import urlstate
-from app.state import AppState
-from app.urlstate import decode, encode
+from app.state import explore as urlstate
+from app.state.explore import ExploreState, decode, encode
 
 # ---------------------------------------------------------------- valid states from metadata
 
@@ -40,7 +39,7 @@ def _value_strategy(meta: Any) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def valid_states(draw: st.DrawFn) -> AppState:
+def valid_states(draw: st.DrawFn) -> ExploreState:
     surface = draw(st.sampled_from(surfaces.names()))
     sparams = {}
     for name, p in urlstate.surface_params(surface).items():
@@ -61,20 +60,21 @@ def valid_states(draw: st.DrawFn) -> AppState:
     for name, h in urlstate.schedule_hypers(schedule).items():
         if draw(st.booleans()):
             sched_params[name] = h.check(draw(_value_strategy(h)), schedule)
-    roles: dict[str, Any] = {}
+    roles: dict[str, Any] = {}  # the global controls, when drawn
     for role in urlstate.GLOBAL_ROLES:
         pairs = urlstate.role_hypers(role, opts)
-        if pairs and draw(st.booleans()):
-            lo = max(h.low for _, h in pairs)
-            hi = min(h.high for _, h in pairs)
-            v = draw(st.floats(lo, hi, allow_nan=False, exclude_max=True, exclude_min=True))
-            for n, h in pairs:
-                h.check(v, n)
-            roles[role] = v
+        if not pairs or not draw(st.booleans()):
+            continue
+        lo = max(h.low for _, h in pairs)
+        hi = min(h.high for _, h in pairs)
+        v = draw(st.floats(lo, hi, allow_nan=False, exclude_max=True, exclude_min=True))
+        for owner, h in pairs:
+            h.check(v, owner)
+        roles[role] = v
     (x0, x1), (y0, y1) = surf.box
     start = draw(st.none() | st.tuples(st.floats(x0, x1), st.floats(y0, y1)))
     n = surf.n_samples
-    return AppState(
+    return ExploreState(
         surface=surface,
         surface_params=sparams,
         optimizers=opts,
@@ -102,7 +102,7 @@ def valid_states(draw: st.DrawFn) -> AppState:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_states())
-def test_round_trip_is_exact(state: AppState) -> None:
+def test_round_trip_is_exact(state: ExploreState) -> None:
     query = encode(state)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in query.items())
     assert all(len(v) <= urlstate.MAX_VALUE_LEN for v in query.values())
@@ -110,12 +110,12 @@ def test_round_trip_is_exact(state: AppState) -> None:
 
 
 def test_defaults_encode_to_nothing_and_back() -> None:
-    assert encode(AppState()) == {}
-    assert decode({}) == (AppState(), [])
+    assert encode(ExploreState()) == {}
+    assert decode({}) == (ExploreState(), [])
 
 
 def test_a_lesson_state_reads_well() -> None:
-    state = AppState(
+    state = ExploreState(
         surface="quadratic_bowl",
         surface_params={"cx": 3.0, "cy": 3.0},
         optimizers=("sgd", "adam"),
@@ -143,15 +143,17 @@ def test_a_lesson_state_reads_well() -> None:
     }
     assert decode(q) == (state, [])
     qs = urlstate.query_string(q)
-    assert "opt=sgd,adam" in qs and "start=0.0,0.0" in qs
+    assert "opt=sgd,adam" in qs
+    assert "start=0.0,0.0" in qs
 
 
 def test_embed_turns_on_presenter_mode() -> None:
     for value in ("1", "true", "True"):
         state, warnings = decode({"embed": value})
-        assert state.embed and warnings == []
+        assert state.embed
+        assert warnings == []
     # written the way Streamlit itself reads it (st.context.is_embedded, no app chrome)
-    assert encode(dataclasses.replace(AppState(), embed=True)) == {"embed": "true"}
+    assert encode(dataclasses.replace(ExploreState(), embed=True)) == {"embed": "true"}
 
 
 # ---------------------------------------------------------------- ranges come from the core
@@ -171,13 +173,16 @@ def test_every_hyper_range_is_the_cores(name: str) -> None:
             q = {"opt": name, f"{name}.{h.name}": repr(bad)}
             state, warnings = decode(q)
             assert name not in state.hyper, (h.name, bad)
-            assert len(warnings) == 1 and f"{name}.{h.name}" in warnings[0]
+            assert len(warnings) == 1
+            assert f"{name}.{h.name}" in warnings[0]
             at_bound = {"opt": name, f"{name}.{h.name}": repr(bound)}
             state, warnings = decode(at_bound)
             if open_:
-                assert warnings and name not in state.hyper
+                assert warnings
+                assert name not in state.hyper
             else:
-                assert warnings == [] and state.hyper[name][h.name] == bound
+                assert warnings == []
+                assert state.hyper[name][h.name] == bound
 
 
 @pytest.mark.parametrize("surface", surfaces.names())
@@ -185,32 +190,40 @@ def test_every_surface_param_range_is_the_cores(surface: str) -> None:
     for p in urlstate.surface_params(surface).values():
         if p.kind == "choice":
             state, w = decode({"surface": surface, f"{surface}.{p.name}": "nope"})
-            assert w and p.name not in state.surface_params
+            assert w
+            assert p.name not in state.surface_params
             for c in p.choices:
                 state, w = decode({"surface": surface, f"{surface}.{p.name}": c})
-                assert w == [] and state.surface_params[p.name] == c
+                assert w == []
+                assert state.surface_params[p.name] == c
             continue
         assert p.high is not None
         state, w = decode({"surface": surface, f"{surface}.{p.name}": repr(p.high + 1.0)})
-        assert w and p.name not in state.surface_params
+        assert w
+        assert p.name not in state.surface_params
         state, w = decode({"surface": surface, f"{surface}.{p.name}": repr(p.high)})
-        assert w == [] and state.surface_params[p.name] == p.high
+        assert w == []
+        assert state.surface_params[p.name] == p.high
 
 
 def test_batch_size_is_bounded_by_the_surfaces_samples() -> None:
     n = surfaces.get("linear_regression").n_samples
     assert decode({"surface": "linear_regression", "batch": str(n)})[0].batch_size == n
     state, w = decode({"surface": "linear_regression", "batch": str(n + 1)})
-    assert state.batch_size is None and "batch" in w[0]
+    assert state.batch_size is None
+    assert "batch" in w[0]
     state, w = decode({"surface": "linear_regression", "batches": f"1,{n + 1}"})
-    assert state.compare_batch_sizes == () and w
+    assert state.compare_batch_sizes == ()
+    assert w
 
 
 def test_global_beta_must_suit_every_chosen_optimizer() -> None:
     state, w = decode({"opt": "momentum,adam", "beta": "0.95"})
-    assert state.beta == 0.95 and w == []
+    assert state.beta == 0.95
+    assert w == []
     state, w = decode({"opt": "momentum,adam", "beta": "1"})  # [0, 1) for both
-    assert state.beta is None and len(w) == 1
+    assert state.beta is None
+    assert len(w) == 1
 
 
 # ---------------------------------------------------------------- hostile input
@@ -261,25 +274,28 @@ HOSTILE: list[tuple[dict[str, Any], str]] = [
 @pytest.mark.parametrize(("query", "key"), HOSTILE)
 def test_hostile_field_falls_back_with_one_polite_warning(query: dict[str, Any], key: str) -> None:
     state, warnings = decode(query)
-    assert isinstance(state, AppState)
+    assert isinstance(state, ExploreState)
     assert len(warnings) == 1, warnings
     assert key in warnings[0]
     assert len(warnings[0]) < 400
     # the offending field kept its default
     field_ = {v: k for k, v in urlstate.KEYS.items()}.get(key)
     if field_ is not None:
-        assert getattr(state, field_) == getattr(AppState(), field_)
+        assert getattr(state, field_) == getattr(ExploreState(), field_)
     assert decode(encode(state)) == (state, [])
 
 
 def test_good_fields_survive_next_to_bad_ones() -> None:
     state, warnings = decode({"steps": "oops", "seed": "5", "opt": "sgd,adam", "adam.lr": "-1"})
-    assert state.seed == 5 and state.optimizers == ("sgd", "adam") and state.hyper == {}
-    assert state.steps == AppState().steps and len(warnings) == 2
+    assert state.seed == 5
+    assert state.optimizers == ("sgd", "adam")
+    assert state.hyper == {}
+    assert state.steps == ExploreState().steps
+    assert len(warnings) == 2
 
 
 def test_same_value_twice_is_fine() -> None:
-    assert decode({"steps": ["10", "10"]}) == (dataclasses.replace(AppState(), steps=10), [])
+    assert decode({"steps": ["10", "10"]}) == (dataclasses.replace(ExploreState(), steps=10), [])
 
 
 def test_warnings_do_not_echo_markup_or_long_junk() -> None:
@@ -288,21 +304,24 @@ def test_warnings_do_not_echo_markup_or_long_junk() -> None:
     w = warnings[0]
     assert w.count("`") == 2  # the junk stays inside one code span
     outside = w.split("`")[0] + w.split("`")[2]
-    assert "javascript" not in outside and "**" not in outside
+    assert "javascript" not in outside
+    assert "**" not in outside
     assert "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" not in warnings[0]
 
 
 def test_huge_query_is_cut_and_warnings_are_capped() -> None:
     query = {f"k{i}": "x" for i in range(5000)}
     state, warnings = decode(query)
-    assert state == AppState()
+    assert state == ExploreState()
     assert len(warnings) <= urlstate.MAX_WARNINGS
     assert "5000" in warnings[0]
 
 
 def test_not_a_mapping_of_text_never_raises() -> None:
-    state, warnings = decode({1: 2, "steps": 5, "seed": [None]})  # type: ignore[dict-item]
-    assert state == AppState() and len(warnings) == 3
+    hostile: Any = {1: 2, "steps": 5, "seed": [None]}
+    state, warnings = decode(hostile)
+    assert state == ExploreState()
+    assert len(warnings) == 3
 
 
 KEYS = [*urlstate.KEYS.values(), "adam.lr", "sgd.lr", "ravine.kappa", "sched.gamma", "x"]
@@ -324,7 +343,7 @@ JUNK = st.one_of(
 )
 def test_random_queries_never_raise_and_give_valid_states(query: dict[str, Any]) -> None:
     state, warnings = decode(query)
-    assert isinstance(state, AppState)
+    assert isinstance(state, ExploreState)
     assert all(isinstance(w, str) and w for w in warnings)
     # whatever came in, what came out is a valid state (its own link reads back silently)
     assert decode(encode(state)) == (state, [])
@@ -380,7 +399,8 @@ def test_copied_link_reopens_the_same_race_in_chromium() -> None:
         page.goto(f"{url}/?{urlstate.query_string(encode(lesson))}")
         wait_for_chart(page, timeout_ms=90_000)
         link = shown_link(page)
-        assert link.startswith(url) and "opt=momentum,nesterov" in link
+        assert link.startswith(url)
+        assert "opt=momentum,nesterov" in link
         page.goto("about:blank")
         page.goto(link)
         wait_for_chart(page, timeout_ms=90_000)
@@ -389,5 +409,7 @@ def test_copied_link_reopens_the_same_race_in_chromium() -> None:
         from urllib.parse import parse_qsl, urlsplit
 
         state, warnings = decode(dict(parse_qsl(urlsplit(link).query)))
-        assert warnings == [] and state.optimizers == lesson.optimizers
-        assert state.hyper["nesterov"]["lr"] == 0.1 and state.steps == lesson.steps
+        assert warnings == []
+        assert state.optimizers == lesson.optimizers
+        assert state.hyper["nesterov"]["lr"] == 0.1
+        assert state.steps == lesson.steps

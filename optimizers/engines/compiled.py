@@ -341,7 +341,7 @@ def _block(
             return (*out, torch.stack(ps))
         return out
 
-    def _apply(op: ir.Op, i: int, args: list[Any]) -> Any:
+    def _apply(op: ir.Op, _i: int, args: list[Any]) -> Any:
         if op.kind == "lerp":
             lo_, hi_, w = args
             low = lo_ + w * (hi_ - lo_)
@@ -591,7 +591,7 @@ def run(pb: Problem, threads: int) -> None:
 
 
 def _shared_at(
-    traced: Traced,
+    _traced: Traced,
     host: dict[int, Any],
     r: Any,
     b: int,

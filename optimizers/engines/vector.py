@@ -492,7 +492,7 @@ class _Chunk:
         model = pb.model
 
         def val(q: np.ndarray) -> np.ndarray:
-            return model.value_T(q, idx)
+            return np.asarray(model.value_T(q, idx))
 
         zz = None if z is None else z[:, self.cols]
         np.copyto(self.prev, p)

@@ -1,21 +1,16 @@
-"""Pure figure builders: surface + trajectories in, a plain plotly figure dict out.
+"""The race: every optimizer's path across the surface, a moving head per run, the curves
+beside it, and client-side playback. Pure: surface and trajectories in, a plain plotly dict out.
 
-Everything is built as plain dicts and lists (never through plotly.graph_objects), because the
-validators cost about a millisecond per animation frame. One generic builder serves every
-surface; it is driven only by the surface's metadata (bounds, minima, saddles, log colour).
-
-The race figure has three panels: the surface (left) with each optimizer's path and a moving
-head per run, and on the right the loss gap (loss − f*) above the gradient norm, both against
-the step on logarithmic scales, with a marker at the current animation step. The animation is
-client-side: plotly frames that move only the two marker traces (``redraw: false``), at most
-``max_frames`` of them, driven by Play / Pause / speed buttons and a step slider.
-
-plotly.js re-runs its defaults and calc step for *every* trace on every animation frame, so
-playback speed is set by the number of traces, not by their points. Each optimizer therefore
-draws both of its curves as one trace: the two curve panels are two :class:`Band` s of one
-pair of axes (``x2``/``y2``) whose y coordinate is the paper height, each band mapping log10
-of its values onto its own height, with its own ticks (8 optimizers: 21 traces instead of 31,
-playback 28-29 -> 33-34 fps in headless Chromium; benchmarks/bench_app.py).
+One generic builder serves every surface; it is driven only by the surface's metadata
+(bounds, minima, saddles, log colour). The figure has three panels: the surface (left, a
+background image from app/figures/images.py) with each optimizer's path and a moving head per
+run, and on the right the loss gap (loss − f*) above the gradient norm, both against the step
+on logarithmic scales (app/figures/curves.py), with a marker at the current animation step.
+The animation is client-side: plotly frames that move only the two marker traces
+(``redraw: false``), at most ``max_frames`` of them, driven by Play / Pause / speed buttons and
+a step slider. Why the figure is built the way it is (few traces, one drawn click-grid marker,
+16 ms frames, 50 scrubber positions) was measured with benchmarks/bench_app.py; the numbers are
+in benchmarks/APP_RESULTS.md.
 
 Trace order of the race figure (the tests and the browser test rely on the names, not indices):
 ``click-grid``, critical points, ``start``, one path per optimizer, ``diverged``, one curve
@@ -25,95 +20,46 @@ trace per optimizer (loss gap, a break, gradient norm), then the animated ``head
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import plotly.graph_objects as go
 
-from app import colormap
+from app.figures import colormap
+from app.figures.curves import (
+    GAP_FLOOR,
+    Band,
+    bands_for,
+    curve_stop,
+    curve_traces,
+    curves_layout,
+    curves_of,
+    reference_value,
+)
+from app.figures.format import decimals_for, rounded
+from app.figures.images import surface_image
+from app.figures.layout import Fig, Style, axis_style
 
 if TYPE_CHECKING:
     from optimizers import Trajectory
     from surfaces import Surface
 
-Fig = dict[str, Any]
-
-LIGHT = {"paper": "#FFFFFF", "font": "#262730", "grid": "#D5D8DE", "muted": "#6B6F7B"}
-DARK = {"paper": "#0E1117", "font": "#FAFAFA", "grid": "#3A3F4B", "muted": "#A3A8B8"}
 POINT_STYLE = {  # kind -> (legend name, marker symbol, size)
     "global": ("global minimum", "star", 17),
     "local": ("local minimum", "diamond", 10),
     "saddle": ("saddle point", "x", 12),
 }
-GAP_FLOOR = 1e-16  # the loss-gap axis is logarithmic: an exact minimum is drawn at this floor
 CLICK_GRID = 32  # clickable points per axis (plotly recomputes every trace on every frame)
 # 1x playback. plotly shows the next frame at the first display tick (60 Hz: every 16.7 ms) that
-# comes more than FRAME_MS after the last frame: 20 ms meant every second tick, a 30 fps ceiling;
-# 16 ms lets a browser that keeps up show two ticks in three (about 40 fps).
+# comes more than FRAME_MS after the last frame, so FRAME_MS must stay under 16.7 ms for playback
+# to reach the display rate.
 FRAME_MS = 16
 PATH_EPS = 1 / 1000  # path points closer than this fraction of the plot are merged
-CURVE_POINTS = 200  # at most this many points per loss / gradient-norm curve
 # Scrubber positions: plotly lays out every slider step (and measures its label) on each draw
-# and moves the slider on every frame it has a step for; 50 steps instead of one per frame cut
-# a redraw by ~40 % and raised playback by ~3 fps in headless Chromium (benchmarks/bench_app.py).
+# and moves the slider on every frame it has a step for, so the scrubber has at most this many.
 # The exact step of every frame is the step readout (the last point of "curves-now").
 SLIDER_STEPS = 50
-IMAGE_PIXELS = 160
-
-
-@dataclass(frozen=True)
-class Style:
-    """How the figure looks; nothing here changes the maths."""
-
-    dark: bool = False
-    large_fonts: bool = False
-    embed: bool = False  # presenter mode: taller figure
-    max_frames: int = 150
-    cmap: str = "viridis"
-    stacked: bool = False  # narrow screens: the curves under the surface instead of beside it
-
-    @property
-    def colors(self) -> dict[str, str]:
-        return DARK if self.dark else LIGHT
-
-    @property
-    def font(self) -> int:
-        return 20 if self.large_fonts else 14
-
-    @property
-    def height(self) -> int:
-        base = 620 if self.embed else 540  # presenter: fills a 1280 x 720 projector
-        return base + (40 if self.large_fonts else 0) + (440 if self.stacked else 0)
-
-    @property
-    def domains(self) -> dict[str, list[float]]:
-        """Paper fractions: the surface's axes (x, y), the curves' x range (x2) and the heights
-        of the loss band (y2) and the gradient-norm band (y3); the controls' anchors."""
-        if self.stacked:  # the two curve bands under the surface, full width
-            return {
-                "x": [0.0, 1.0],
-                "y": [0.45, 1.0],
-                "x2": [0.0, 1.0],
-                "y2": [0.22, 0.37],
-                "y3": [0.0, 0.15],
-                "slider": [0.0, 1.0],
-                "buttons": [1.0, -0.06],
-                "slider_y": [-0.11],
-            }
-        return {
-            "x": [0.0, 0.58],
-            "y": [0.0, 1.0],
-            "x2": [0.68, 1.0],
-            "y2": [0.54, 1.0],
-            "y3": [0.0, 0.46],
-            # large fonts: wider buttons, so a shorter slider and the buttons a row lower
-            "slider": [0.0, 0.46 if self.large_fonts else 0.58],
-            "buttons": [1.0, -0.2 if self.large_fonts else -0.17],
-            "slider_y": [-0.08],
-        }
 
 
 @dataclass(frozen=True)
@@ -137,33 +83,9 @@ class Series:
     grad_norm: np.ndarray
 
 
-# ---------------------------------------------------------------- numbers
-
-
-def decimals_for(span: float, digits: int = 4) -> int:
-    """Decimals that keep ``digits`` significant digits across a range of width ``span``."""
-    if not (span > 0 and math.isfinite(span)):
-        return digits
-    return max(0, digits - 1 - math.floor(math.log10(span)))
-
-
-def rounded(a: np.ndarray, decimals: int) -> list[Any]:
-    """Array -> nested lists of floats rounded for a compact JSON payload (NaN -> None)."""
-    r = np.round(np.asarray(a, dtype=np.float64), decimals)
-    if np.isfinite(r).all():
-        return list(r.tolist())
-    return [None if not math.isfinite(v) else v for v in r.ravel().tolist()]
-
-
-def significant(a: np.ndarray, digits: int = 4) -> list[float]:
-    """Positive array -> list of floats with ``digits`` significant digits (log-axis data)."""
-    a = np.asarray(a, dtype=np.float64)
-    mag = np.floor(np.log10(np.maximum(np.abs(a), 1e-300)))
-    scale = 10.0 ** (digits - 1 - mag)
-    return list((np.rint(a * scale) / scale).tolist())
-
-
-def exit_point(path: np.ndarray, bounds: tuple[tuple[float, float], tuple[float, float]]):
+def exit_point(
+    path: np.ndarray, bounds: tuple[tuple[float, float], tuple[float, float]]
+) -> np.ndarray:
     """Where a path (M, 2) last leaves the rectangle ``bounds`` (its end point if it never does).
 
     Used for diverged runs: the path is drawn up to the plot's edge and a marker placed there.
@@ -171,7 +93,7 @@ def exit_point(path: np.ndarray, bounds: tuple[tuple[float, float], tuple[float,
     (x0, x1), (y0, y1) = bounds
     inside = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
     if inside[-1]:
-        return path[-1].copy()
+        return np.array(path[-1], dtype=np.float64)
     idx = np.flatnonzero(inside)
     if idx.size == 0:
         return np.array([min(max(path[-1, 0], x0), x1), min(max(path[-1, 1], y0), y1)])
@@ -183,15 +105,7 @@ def exit_point(path: np.ndarray, bounds: tuple[tuple[float, float], tuple[float,
             t = min(t, (hi - a[k]) / d[k])
         elif d[k] < 0:
             t = min(t, (lo - a[k]) / d[k])
-    return a + max(0.0, t) * d
-
-
-def reference_value(surface: Surface, z_grid: np.ndarray | None = None) -> float | None:
-    """f* for the loss-gap curves: the lowest known minimum, None when the surface has none."""
-    values = [p.value for p in surface.minima if p.kind == "global"] or [
-        p.value for p in surface.minima
-    ]
-    return float(min(values)) if values else None
+    return np.asarray(a + max(0.0, t) * d, dtype=np.float64)
 
 
 def prepare(
@@ -235,30 +149,6 @@ def prepare(
     return out
 
 
-# ---------------------------------------------------------------- the race figure
-
-
-def surface_image(surface: Surface, *, dark: bool, cmap: str = "viridis") -> dict[str, Any]:
-    """The surface as a ``layout.images`` entry: a banded PNG data URI over the bounds."""
-    _, _, z = surface.grid(IMAGE_PIXELS)
-    unit, _, _ = colormap.normalise(z, log=surface.log_color)
-    colors = DARK if dark else LIGHT
-    rgb = colormap.banded_rgb(unit[::-1], cmap=cmap, blend_to=colors["paper"], blend=0.3)
-    (x0, x1), (y0, y1) = surface.bounds
-    return {
-        "source": colormap.png_data_uri(rgb),
-        "xref": "x",
-        "yref": "y",
-        "x": x0,
-        "y": y1,
-        "sizex": x1 - x0,
-        "sizey": y1 - y0,
-        "sizing": "stretch",
-        "layer": "below",
-        "opacity": 1.0,
-    }
-
-
 def _click_grid(surface: Surface, dec: int) -> dict[str, Any]:
     (x0, x1), (y0, y1) = surface.bounds
     gx, gy = np.meshgrid(np.linspace(x0, x1, CLICK_GRID), np.linspace(y0, y1, CLICK_GRID))
@@ -268,8 +158,8 @@ def _click_grid(surface: Surface, dec: int) -> dict[str, Any]:
         "name": "click-grid",
         "x": rounded(gx.ravel(), dec),
         "y": rounded(gy.ravel(), dec),
-        # plotly finds hovered and clicked points in its calcdata, not in the SVG: drawing one
-        # marker instead of CLICK_GRID**2 saves ~0.1 s per draw and paint work on every frame
+        # plotly finds hovered and clicked points in its calcdata, not in the SVG: one drawn
+        # marker instead of CLICK_GRID**2 saves draw and paint work on every frame
         "marker": {"size": 9, "opacity": 0.001, "color": "#808080", "maxdisplayed": 1},
         "hovertemplate": "start here: (%{x:.2f}, %{y:.2f})<extra></extra>",
         "showlegend": False,
@@ -315,7 +205,7 @@ def thin(path: np.ndarray, eps: float) -> np.ndarray:
     bucket = np.floor(np.concatenate([[0.0], np.cumsum(seg)]) / eps)
     keep = np.concatenate([[True], bucket[1:] != bucket[:-1]])
     keep[-1] = True
-    return path[keep]
+    return np.asarray(path[keep])
 
 
 def _joined(paths: np.ndarray, dec: int, eps: float) -> tuple[list[Any], list[Any]]:
@@ -332,7 +222,7 @@ def _joined(paths: np.ndarray, dec: int, eps: float) -> tuple[list[Any], list[An
     return xs, ys
 
 
-def _visible_until(s: Series) -> np.ndarray:
+def visible_until(s: Series) -> np.ndarray:
     """Recorded positions to draw: up to the divergence point for diverged runs."""
     last = len(s.steps)
     if (s.diverged_at >= 0).all() and len(s.diverged_at):
@@ -383,7 +273,7 @@ def race_figure(
     )
     width = 4.0 if style.large_fonts else 3.0
     for s in series:
-        xs, ys = _joined(_visible_until(s), dec, PATH_EPS * max(x1 - x0, y1 - y0))
+        xs, ys = _joined(visible_until(s), dec, PATH_EPS * max(x1 - x0, y1 - y0))
         data.append(
             {
                 "type": "scatter",
@@ -418,40 +308,9 @@ def race_figure(
         )
     n_steps = int(max((int(s.steps[-1]) for s in series), default=0))
     fsteps = frame_steps(n_steps, style.max_frames)
-    curves = []
-    for s in series:
-        stop = _curve_stop(s)
-        stride = -(-stop // CURVE_POINTS)  # ceil: keeps the payload and playback light
-        curves.append(
-            (
-                s.steps[:stop:stride],
-                np.maximum(s.gap[:stop:stride], GAP_FLOOR),
-                np.maximum(s.grad_norm[:stop:stride], GAP_FLOOR),
-            )
-        )
-    dom = style.domains
-    bands = (
-        Band.around([c[1] for c in curves], dom["y2"]),
-        Band.around([c[2] for c in curves], dom["y3"]),
-    )
-    for s, (steps, gap, gn) in zip(series, curves, strict=True):
-        x = steps.astype(np.int64).tolist()
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": s.title,
-                "legendgroup": s.name,
-                "showlegend": False,
-                "x": [*x, None, *x],  # the loss gap, a break, the gradient norm
-                "y": [*bands[0].y(gap), None, *bands[1].y(gn)],
-                "customdata": [*significant(gap), None, *significant(gn)],
-                "xaxis": "x2",
-                "yaxis": "y2",
-                "line": {"color": s.color, "width": 2.5, "dash": s.dash},
-                "hovertemplate": s.title + " step %{x}: %{customdata:.3g}<extra></extra>",
-            }
-        )
+    curves = curves_of(series)
+    bands = bands_for(curves, style.domains)
+    data += curve_traces(series, curves, bands)
     per_frame = _frame_traces(series, fsteps, dec, bands)
     heads = per_frame[0]
     head_colors = [s.color for s in series for _ in range(s.positions.shape[1])]
@@ -509,82 +368,6 @@ def race_figure(
     return {"data": data, "layout": layout, "frames": frames if series else []}
 
 
-def log_range(span: Sequence[float]) -> list[float]:
-    """A log axis range (log10 units) around ``span`` = [lo, hi], padded 6 %."""
-    lo, hi = (math.log10(v) for v in span)
-    pad = 0.06 * max(hi - lo, 0.5)
-    return [lo - pad, hi + pad]
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def power_label(value: float) -> str:
-    """A log-axis tick label: 1, 10, 100 and 10ⁿ for decades; 0.05, 2, 500 or 2×10ⁿ between."""
-    k = math.floor(math.log10(value) + 1e-9)
-    m = round(value / 10.0**k)
-    if m == 10:
-        m, k = 1, k + 1
-    if m == 1:
-        return {0: "1", 1: "10", 2: "100"}.get(k, "10" + str(k).translate(_SUPERSCRIPT))
-    if -2 <= k <= 2:
-        return f"{m * 10.0**k:.{max(0, -k)}f}"
-    return f"{m}×10" + str(k).translate(_SUPERSCRIPT)
-
-
-@dataclass(frozen=True)
-class Band:
-    """One curve panel inside the shared curve axes: log10(value) in [lo, hi] -> paper [p0, p1].
-
-    The y axis of the curves is the paper height itself (range = the bands' extent), so one
-    trace can hold an optimizer's loss curve and its gradient-norm curve, each in its own band.
-    """
-
-    lo: float
-    hi: float
-    p0: float
-    p1: float
-
-    @classmethod
-    def around(cls, arrays: Sequence[np.ndarray], paper: Sequence[float]) -> Band:
-        """The band showing every positive value of ``arrays`` (padded), on ``paper``."""
-        finite = [a[np.isfinite(a)] for a in arrays]
-        values = np.concatenate(finite) if finite else np.array([])
-        if values.size == 0:
-            values = np.array([GAP_FLOOR, 1.0])
-        lo, hi = log_range([float(values.min()), float(values.max())])
-        return cls(lo, hi, float(paper[0]), float(paper[1]))
-
-    def y(self, values: np.ndarray) -> list[Any]:
-        """Positive values -> paper heights (rounded to 1e-4 of the chart: below a pixel)."""
-        logs = np.log10(np.asarray(values, dtype=np.float64))
-        return rounded(self.p0 + (logs - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0), 4)
-
-    def ticks(self) -> tuple[list[Any], list[str]]:
-        """Tick heights and labels: decades (every n-th for a wide band), else 1-2-5 steps."""
-        span = self.hi - self.lo
-        every = max(1, math.ceil(span / 4)) if span >= 2 else 1
-        values = [10.0**k for k in range(math.ceil(self.lo), math.floor(self.hi) + 1)][::every]
-        for mantissas in ((1, 2, 5), range(1, 10)):
-            if len(values) >= 2:
-                break
-            values = [
-                m * 10.0**k
-                for k in range(math.floor(self.lo), math.ceil(self.hi) + 1)
-                for m in mantissas
-                if self.lo <= math.log10(m * 10.0**k) <= self.hi
-            ]
-        return self.y(np.array(values)), [power_label(v) for v in values]
-
-
-def _curve_stop(s: Series) -> int:
-    """Recorded states to draw on the curves: up to run 0's divergence, else all."""
-    d = int(s.diverged_at[0]) if len(s.diverged_at) else -1
-    if d < 0:
-        return len(s.steps)
-    return min(int(np.searchsorted(s.steps, d, side="left")) + 1, len(s.steps))
-
-
 def _frame_traces(
     series: Sequence[Series],
     fsteps: np.ndarray,
@@ -606,7 +389,7 @@ def _frame_traces(
         r = np.searchsorted(s.steps, fsteps, side="right") - 1
         r = np.clip(r, 0, len(s.steps) - 1)
         heads.append(s.positions[r])  # (F, K, 2)
-        rc = np.minimum(r, _curve_stop(s) - 1)
+        rc = np.minimum(r, curve_stop(s) - 1)
         lx.append(s.steps[rc])
         ly.append(np.maximum(s.gap[rc], GAP_FLOOR))
         gy.append(np.maximum(s.grad_norm[rc], GAP_FLOOR))
@@ -652,21 +435,7 @@ def _layout(
     f = style.font
     dom = style.domains
     (x0, x1), (y0, y1) = surface.bounds
-    axis = {
-        "showgrid": False,
-        "zeroline": False,
-        "linecolor": colors["grid"],
-        "tickfont": {"size": f - 2},
-        "title": {"font": {"size": f}},
-    }
-    gap_title = "loss − f*" if reference_value(surface) is not None else "loss"
-    curve_y = [dom["y3"][0], dom["y2"][1]]  # the curves' y axis is the paper height itself
-    tickvals: list[Any] = []
-    ticktext: list[str] = []
-    for band in bands or ():
-        vals, text = band.ticks()
-        tickvals += vals
-        ticktext += text
+    axis = axis_style(colors, f)
     layout: dict[str, Any] = {
         "height": style.height,
         "margin": {
@@ -703,39 +472,8 @@ def _layout(
             "range": [y0, y1],
             "title": {"text": labels[1], "font": {"size": f}},
         },
-        "xaxis2": axis
-        | {"domain": dom["x2"], "anchor": "y2", "title": {"text": "step", "font": {"size": f}}},
-        # Two bands, each with its own log ticks; zooming moves the steps only.
-        "yaxis2": axis
-        | {
-            "domain": curve_y,
-            "range": curve_y,
-            "anchor": "x2",
-            "fixedrange": True,
-            "showgrid": True,
-            "gridcolor": colors["grid"],
-            "tickmode": "array",
-            "tickvals": tickvals,
-            "ticktext": ticktext,
-        },
-        # The bands' titles, where the axis titles of two separate panels would be.
-        "annotations": [
-            {
-                "text": title,
-                "xref": "paper",
-                "yref": "paper",
-                "x": dom["x2"][0],
-                "y": (lo + hi) / 2,
-                "xanchor": "right",
-                "yanchor": "middle",
-                "xshift": -round(3.4 * (f - 2)),
-                "textangle": -90,
-                "showarrow": False,
-                "font": {"size": f},
-            }
-            for title, (lo, hi) in ((gap_title, dom["y2"]), ("|∇f|", dom["y3"]))
-        ],
     }
+    layout |= curves_layout(surface, dom, bands, axis, colors, f)
     if not animated:
         return layout
     button = {"method": "animate"}
@@ -813,87 +551,3 @@ def slider_steps(fsteps: np.ndarray, n: int = SLIDER_STEPS) -> np.ndarray:
     if len(fsteps) <= n:
         return fsteps
     return fsteps[np.unique(np.rint(np.linspace(0, len(fsteps) - 1, n)).astype(np.int64))]
-
-
-class PlainFigure(go.Figure):
-    """Hands a prebuilt plain figure dict to ``st.plotly_chart`` without re-validation.
-
-    ``st.plotly_chart`` passes a *dict* through ``plotly.graph_objects.Figure(**dict)``, whose
-    validators cost about 0.4 s for a race with 150 frames; a Figure instance is taken as
-    already valid and only ``to_dict()`` is called. This subclass is an empty Figure whose
-    ``to_dict()`` returns the dict it wraps, so the payload is exactly the plain dict.
-    """
-
-    def __init__(self, fig: Fig) -> None:
-        super().__init__()
-        self._plain = fig
-
-    def to_dict(self) -> Fig:
-        return self._plain
-
-
-# ---------------------------------------------------------------- the 3-D view
-
-
-def surface_3d_figure(
-    surface: Surface, series: Sequence[Series], style: Style = Style(), n: int = 60
-) -> Fig:
-    """The surface as a 3-D mesh with each run's path lifted onto it (a plain dict)."""
-    colors = style.colors
-    xs, ys, z = surface.grid(n)
-    unit, _, _ = colormap.normalise(z, log=surface.log_color)
-    dec = decimals_for(float(np.ptp(xs)) or 1.0)
-    zdec = decimals_for(float(np.nanmax(z) - np.nanmin(z)) or 1.0)
-    data: list[dict[str, Any]] = [
-        {
-            "type": "surface",
-            "name": surface.title,
-            "x": rounded(xs, dec),
-            "y": rounded(ys, dec),
-            "z": rounded(z, zdec),
-            "surfacecolor": rounded(unit, 3),
-            "colorscale": colormap.color_scale(style.cmap),
-            "showscale": False,
-            "opacity": 0.9,
-            "hovertemplate": "(%{x:.2f}, %{y:.2f}) f = %{z:.3g}<extra></extra>",
-        }
-    ]
-    zmin = float(np.nanmin(z))
-    lift = 0.01 * (float(np.nanmax(z)) - zmin)
-    (x0, x1), (y0, y1) = surface.bounds
-    for s in series:
-        path = thin(_visible_until(s)[:, 0], PATH_EPS * max(x1 - x0, y1 - y0))
-        inside = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
-        vals = np.where(inside, surface.value(path), np.nan)  # gaps where it left the plot
-        data.append(
-            {
-                "type": "scatter3d",
-                "mode": "lines",
-                "name": s.title,
-                "x": rounded(np.where(inside, path[:, 0], np.nan), dec),
-                "y": rounded(np.where(inside, path[:, 1], np.nan), dec),
-                "z": rounded(vals + lift, zdec),
-                "line": {"color": s.color, "width": 6},
-                "connectgaps": False,
-            }
-        )
-    ax_x, ax_y = surface.axis_labels
-    scene_axis = {"backgroundcolor": colors["paper"], "gridcolor": colors["grid"]}
-    return {
-        "data": data,
-        "layout": {
-            "height": style.height,
-            "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
-            "paper_bgcolor": colors["paper"],
-            "font": {"size": style.font, "color": colors["font"]},
-            "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom"},
-            "uirevision": surface.name,
-            "scene": {
-                "xaxis": scene_axis | {"title": {"text": ax_x}, "range": [x0, x1]},
-                "yaxis": scene_axis | {"title": {"text": ax_y}, "range": [y0, y1]},
-                "zaxis": scene_axis | {"title": {"text": "loss"}},
-                "aspectmode": "manual",
-                "aspectratio": {"x": 1, "y": 1, "z": 0.6},
-            },
-        },
-    }

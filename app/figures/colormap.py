@@ -1,4 +1,4 @@
-"""Colour for the surface: a colour-blind-safe LUT and a tiny PNG encoder (numpy + zlib).
+"""Colour for the surface: a colour-blind-safe palette, colour maps and PNG images (Pillow).
 
 The race figure shows the surface as a background image (``layout.images``) instead of a
 contour or heatmap trace, because plotly.js drops those layers when an animation plays. The
@@ -10,11 +10,11 @@ towards the page colour so that the optimizers' paths stay the most prominent th
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
+import io
 
 import numpy as np
 import plotly.colors
+from PIL import Image
 
 #: Okabe & Ito (2008), a palette distinguishable with every common colour-vision deficiency.
 #: Ordered so that the first colours contrast best with the viridis/cividis background; black
@@ -114,33 +114,29 @@ def banded_rgb(
     return np.clip(np.rint(table[idx]), 0, 255).astype(np.uint8)
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-
 def encode_png(rgb: np.ndarray) -> bytes:
-    """(H, W, 3) uint8 -> PNG bytes; row 0 is the TOP of the image.
+    """(H, W, 3) uint8 -> PNG bytes (Pillow); row 0 is the TOP of the image.
 
-    Each row uses the PNG "Sub" filter (difference to the pixel on the left), which turns the
-    long runs of a banded image into zeros that zlib packs tightly.
+    A banded image has a few dozen colours: it is written as an exact palette image (one byte
+    per pixel, a third of the size in the page's payload); other images as plain RGB.
     """
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must have shape (H, W, 3), got {rgb.shape}")
-    h, w, _ = rgb.shape
-    sub = rgb.copy()
-    sub[:, 1:, :] = rgb[:, 1:, :] - rgb[:, :-1, :]  # uint8 arithmetic wraps mod 256, as PNG wants
-    rows = np.concatenate([np.ones((h, 1), dtype=np.uint8), sub.reshape(h, w * 3)], axis=1)
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit truecolour
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)),
-            _chunk(b"IEND", b""),
-        )
-    )
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8)
+    colors, index = np.unique(packed | rgb[..., 2], return_inverse=True)
+    if len(colors) <= 256:
+        img = Image.fromarray(index.reshape(rgb.shape[:2]).astype(np.uint8), "P")
+        palette = np.stack([colors >> 16, (colors >> 8) & 255, colors & 255], axis=-1)
+        img.putpalette(palette.astype(np.uint8).ravel().tolist())
+    else:
+        img = Image.fromarray(rgb, "RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+png_bytes = encode_png
 
 
 def png_data_uri(rgb: np.ndarray) -> str:
@@ -149,24 +145,6 @@ def png_data_uri(rgb: np.ndarray) -> str:
 
 
 def decode_png(data: bytes) -> np.ndarray:
-    """Inverse of :func:`encode_png` (8-bit RGB, filter types 0 and 1 only): for the tests."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG")
-    pos, idat, width, height = 8, b"", 0, 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        body = data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            width, height = struct.unpack(">II", body[:8])
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, 1 + width * 3)
-    out = raw[:, 1:].reshape(height, width, 3).copy()
-    for r in range(height):
-        if raw[r, 0] == 1:
-            out[r] = np.cumsum(out[r].astype(np.int64), axis=0).astype(np.uint8)
-        elif raw[r, 0] != 0:
-            raise ValueError(f"unsupported PNG filter {raw[r, 0]}")
-    return out
+    """PNG bytes -> (H, W, 3) uint8 (the inverse of :func:`encode_png`, for the tests)."""
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB")).copy()

@@ -1,0 +1,98 @@
+"""What every figure shares: themes, fonts and sizes (:class:`Style`), and the hand-off to
+``st.plotly_chart`` (:class:`PlainFigure`).
+
+Every figure is built as plain dicts and lists (never through plotly.graph_objects), because
+the validators cost about a millisecond per animation frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+Fig = dict[str, Any]
+
+LIGHT = {"paper": "#FFFFFF", "font": "#262730", "grid": "#D5D8DE", "muted": "#6B6F7B"}
+DARK = {"paper": "#0E1117", "font": "#FAFAFA", "grid": "#3A3F4B", "muted": "#A3A8B8"}
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the figure looks; nothing here changes the maths."""
+
+    dark: bool = False
+    large_fonts: bool = False
+    embed: bool = False  # presenter mode: taller figure
+    max_frames: int = 150
+    cmap: str = "viridis"
+    stacked: bool = False  # narrow screens: the curves under the surface instead of beside it
+
+    @property
+    def colors(self) -> dict[str, str]:
+        return DARK if self.dark else LIGHT
+
+    @property
+    def font(self) -> int:
+        return 20 if self.large_fonts else 14
+
+    @property
+    def height(self) -> int:
+        base = 620 if self.embed else 540  # presenter: fills a 1280 x 720 projector
+        return base + (40 if self.large_fonts else 0) + (440 if self.stacked else 0)
+
+    @property
+    def domains(self) -> dict[str, list[float]]:
+        """Paper fractions: the surface's axes (x, y), the curves' x range (x2) and the heights
+        of the loss band (y2) and the gradient-norm band (y3); the controls' anchors."""
+        if self.stacked:  # the two curve bands under the surface, full width
+            return {
+                "x": [0.0, 1.0],
+                "y": [0.45, 1.0],
+                "x2": [0.0, 1.0],
+                "y2": [0.22, 0.37],
+                "y3": [0.0, 0.15],
+                "slider": [0.0, 1.0],
+                "buttons": [1.0, -0.06],
+                "slider_y": [-0.11],
+            }
+        return {
+            "x": [0.0, 0.58],
+            "y": [0.0, 1.0],
+            "x2": [0.68, 1.0],
+            "y2": [0.54, 1.0],
+            "y3": [0.0, 0.46],
+            # large fonts: wider buttons, so a shorter slider and the buttons a row lower
+            "slider": [0.0, 0.46 if self.large_fonts else 0.58],
+            "buttons": [1.0, -0.2 if self.large_fonts else -0.17],
+            "slider_y": [-0.08],
+        }
+
+
+class PlainFigure(go.Figure):
+    """Hands a prebuilt plain figure dict to ``st.plotly_chart`` without re-validation.
+
+    ``st.plotly_chart`` passes a *dict* through ``plotly.graph_objects.Figure(**dict)``, whose
+    validators cost about 0.4 s for a race with 150 frames; a Figure instance is taken as
+    already valid and only ``to_dict()`` is called. This subclass is an empty Figure whose
+    ``to_dict()`` returns the dict it wraps, so the payload is exactly the plain dict.
+    """
+
+    def __init__(self, fig: Fig) -> None:
+        super().__init__()
+        self._plain = fig
+
+    def to_dict(self) -> Fig:
+        return self._plain
+
+
+def axis_style(colors: dict[str, str], font: int) -> dict[str, Any]:
+    """The plain axis every 2-D panel starts from."""
+    return {
+        "showgrid": False,
+        "zeroline": False,
+        "linecolor": colors["grid"],
+        "tickfont": {"size": font - 2},
+        "title": {"font": {"size": font}},
+    }

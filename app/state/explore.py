@@ -1,0 +1,463 @@
+"""The Explore page's whole state as one plain value, and how each field lives in the URL.
+
+Everything a race depends on is a field of :class:`ExploreState`, declared once: its default,
+its name in the URL, its validation (every range and choice comes from the core's metadata:
+``surfaces.SPECS`` params, optimizer and schedule ``Hyper``s) and the widget that shows it. A
+URL, a lesson (app/presets.py) and the widgets therefore describe the same thing, and
+:data:`CODEC` reads and writes links from these declarations (app/state/codec.py).
+Pure Python: no streamlit import.
+
+Query keys (only fields that differ from ``ExploreState()`` are written)::
+
+    surface=ravine              ravine.noise=0.3        <surface>.<param>
+    opt=sgd,momentum,adam       adam.lr=0.003           <optimizer>.<hyper>
+    shared=1  lr=0.05  beta=0.9  rho=0.9  beta2=0.999   global controls
+    start=-1.5,2  swarm=8  steps=300  batch=4  seed=7   run settings
+    sched=step  sched.step_size=50                      learning-rate schedule
+    lrs=0.01,0.5  batches=1,2,4                         the same optimizer side by side
+    3d=1  big=1  dark=1  embed=true                     view (embed: presenter mode)
+    explain=adam  conv=ema                              step-by-step maths panel
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import optimizers
+import surfaces
+from app.state import codec, view
+from app.state.codec import (
+    Bad,
+    Bool,
+    Choice,
+    Codec,
+    Ctx,
+    Int,
+    Key,
+    OwnedParams,
+    Params,
+    Plain,
+    Scalar,
+    Session,
+    allowed_text,
+    declare,
+    fmt,
+    parse_float,
+    parse_int,
+    shown,
+)
+from app.state.keys import EXPLORE as K
+from app.state.keys import Keys
+
+MAX_OPTIMIZERS = 14
+MAX_STEPS = 2000  # the steps slider's top (0 = just the start)
+MAX_SWARM = 12
+MAX_BATCH_SIZES = 4
+MAX_LRS = 4
+MAX_SEED = 2**32 - 1
+COORD_LIMIT = 1e6  # a start must also lie inside the surface's divergence box
+GLOBAL_ROLES = ("lr", "beta", "rho", "beta2")  # ExploreState fields driven by Hyper.role
+OWN = "each own"  # what the global β / ρ / β₂ widgets show for None: every optimizer its own
+FULL = "full batch"  # what the batch widget shows for None
+
+
+# ---------------------------------------------------------------- metadata from the core
+
+
+def surface_params(name: str) -> dict[str, Any]:
+    """The surface's ``Param``s by name, in declaration order."""
+    params = surfaces.SPECS[name].params
+    items = params.values() if isinstance(params, Mapping) else params
+    return {p.name: p for p in items}
+
+
+def optimizer_names() -> list[str]:
+    return list(optimizers.names())
+
+
+def optimizer_hypers(name: str) -> dict[str, Any]:
+    """The optimizer's ``Hyper``s by name."""
+    return {h.name: h for h in optimizers.get(name).hypers}
+
+
+def schedule_names() -> list[str]:
+    return list(optimizers.schedules.names())
+
+
+def schedule_hypers(name: str) -> dict[str, Any]:
+    """The schedule's ``Hyper``s by name (empty for the constant rate)."""
+    return {h.name: h for h in optimizers.schedules.get(name).hypers}
+
+
+def role_hypers(role: str, chosen: Iterable[str]) -> list[tuple[str, Any]]:
+    """(optimizer, Hyper) pairs that a global control with ``role`` drives.
+
+    The chosen optimizers with that role, or every optimizer when none of them has it.
+    """
+    names = list(chosen)
+    for pool in (names, optimizers.names()):
+        found = [(n, h) for n in pool for h in optimizers.get(n).hypers if h.role == role]
+        if found:
+            return found
+    return []
+
+
+def momentum_conventions() -> tuple[str, ...]:
+    hyp = optimizer_hypers("momentum").get("convention")
+    return tuple(hyp.choices) if hyp is not None else ("torch",)
+
+
+@functools.lru_cache(maxsize=64)
+def _surface(name: str, params: tuple[tuple[str, Scalar], ...]) -> surfaces.Surface:
+    return surfaces.get(name, **dict(params))
+
+
+def surface_of(ctx: Ctx) -> surfaces.Surface:
+    """The surface the fields decoded so far describe."""
+    return _surface(ctx["surface"], tuple(sorted(ctx["surface_params"].items())))
+
+
+def n_samples(state: ExploreState) -> int:
+    """N of the state's surface (with its parameters)."""
+    return int(surfaces.get(state.surface, **state.surface_params).n_samples)
+
+
+# ---------------------------------------------------------------- parsers of this page
+
+
+def _check_surface(values: dict[str, Scalar], ctx: Ctx) -> None:
+    try:
+        surfaces.get(ctx["surface"], **values)
+    except ValueError as exc:
+        raise Bad(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class OptimizerList:
+    """Optimizer names separated by commas: known, each once, at most MAX_OPTIMIZERS."""
+
+    def __call__(self, raw: str, _ctx: Ctx) -> tuple[str, ...]:
+        known = optimizers.names()
+        names = [n.strip() for n in raw.split(",") if n.strip()]
+        bad = [n for n in names if n not in known]
+        if bad:
+            listed = ", ".join(shown(b) for b in bad[:3])
+            raise Bad(f"unknown optimizer {listed} (known: {', '.join(known)})")
+        if not names:
+            raise Bad("expected optimizer names separated by commas")
+        if len(set(names)) != len(names):
+            raise Bad("an optimizer is listed twice")
+        if len(names) > MAX_OPTIMIZERS:
+            raise Bad(f"at most {MAX_OPTIMIZERS} optimizers")
+        return tuple(names)
+
+    def examples(self, _ctx: Ctx) -> list[str]:
+        names = optimizers.names()
+        return [names[0], ",".join(names[:3]), ",".join(names[:MAX_OPTIMIZERS])]
+
+
+def _role_value(raw: str, role: str, chosen: Iterable[str]) -> float:
+    """A global control's value: valid for every hyperparameter it drives."""
+    value = parse_float(raw)
+    for name, hyp in role_hypers(role, chosen):
+        try:
+            hyp.check(value, name)
+        except ValueError:
+            msg = f"expected a number in {allowed_text(hyp)} (the range of {name}.{hyp.name})"
+            raise Bad(msg) from None
+    return value
+
+
+_ROLE_SAMPLES = (0.05, 0.5, 0.9, 0.95, 0.3, 0.001, 0.99)
+
+
+def _role_samples(role: str, chosen: Iterable[str]) -> list[float]:
+    out = []
+    for v in _ROLE_SAMPLES:
+        try:
+            out.append(_role_value(repr(v), role, chosen))
+        except Bad:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class RoleValue:
+    """The value of a global control (shared lr, β, ρ, β₂) for the chosen optimizers."""
+
+    role: str
+
+    def __call__(self, raw: str, ctx: Ctx) -> float:
+        return _role_value(raw, self.role, ctx["optimizers"])
+
+    def examples(self, ctx: Ctx) -> list[str]:
+        return [repr(v) for v in _role_samples(self.role, ctx["optimizers"])[:2]]
+
+
+@dataclass(frozen=True)
+class LearningRates:
+    """1 to MAX_LRS distinct learning rates, each valid for the chosen optimizers."""
+
+    def __call__(self, raw: str, ctx: Ctx) -> tuple[float, ...]:
+        parts = [p.strip() for p in raw.split(",")]
+        if len(parts) > MAX_LRS:
+            raise Bad(f"expected 1 to {MAX_LRS} learning rates")
+        vals = tuple(_role_value(p, "lr", ctx["optimizers"]) for p in parts)
+        if len(set(vals)) != len(vals):
+            raise Bad("a learning rate is listed twice")
+        return vals
+
+    def examples(self, ctx: Ctx) -> list[str]:
+        samples = _role_samples("lr", ctx["optimizers"])
+        return [",".join(repr(v) for v in samples[:2]), repr(samples[0])] if samples else []
+
+
+@dataclass(frozen=True)
+class Start:
+    """Two numbers like -1.5,2 inside the surface's divergence box."""
+
+    def __call__(self, raw: str, ctx: Ctx) -> tuple[float, float]:
+        parts = raw.split(",")
+        if len(parts) != 2:
+            raise Bad("expected two numbers like -1.5,2")
+        (x0, x1), (y0, y1) = surface_of(ctx).box
+        x = parse_float(parts[0].strip(), max(x0, -COORD_LIMIT), min(x1, COORD_LIMIT))
+        y = parse_float(parts[1].strip(), max(y0, -COORD_LIMIT), min(y1, COORD_LIMIT))
+        return (x, y)
+
+    def examples(self, ctx: Ctx) -> list[str]:
+        (x0, x1), (y0, y1) = surface_of(ctx).bounds
+        return [f"{x0 + (x1 - x0) / 4!r},{y1 - (y1 - y0) / 3!r}", "0.0,0.0"]
+
+
+@dataclass(frozen=True)
+class BatchSizes:
+    """1 to MAX_BATCH_SIZES distinct batch sizes, each from 1 to the surface's N."""
+
+    def __call__(self, raw: str, ctx: Ctx) -> tuple[int, ...]:
+        n = surface_of(ctx).n_samples
+        parts = [p.strip() for p in raw.split(",")]
+        if not parts or len(parts) > MAX_BATCH_SIZES:
+            raise Bad(f"expected 1 to {MAX_BATCH_SIZES} batch sizes, each from 1 to {n}")
+        vals = tuple(parse_int(p, 1, n) for p in parts)
+        if len(set(vals)) != len(vals):
+            raise Bad("a batch size is listed twice")
+        return vals
+
+    def examples(self, ctx: Ctx) -> list[str]:
+        n = surface_of(ctx).n_samples
+        return ["1", f"1,{n}"] if n > 1 else ["1"]
+
+
+def _joined(value: Any) -> str:
+    return ",".join(fmt(v) for v in value)
+
+
+# ---------------------------------------------------------------- widgets of this page
+
+
+hyper_key = K.hyper
+surface_key = K.surface_param
+schedule_key = K.schedule_param
+START_SURFACE = K("_start_surface")
+
+
+def hyper_store(ss: Session, keys: Keys = K) -> dict[str, Scalar]:
+    """Every optimizer's hyperparameter values, also those whose widgets are not drawn.
+
+    Streamlit forgets the value of a widget that is not drawn in a run, so the settings are
+    also kept here (a plain session-state entry of the page).
+    """
+    store: dict[str, Scalar] = ss.setdefault(keys("_hyper_store"), {})
+    return store
+
+
+def _bind_surface_params(ss: Session, value: Any, state: Any) -> None:
+    """Unlisted parameters go back to their defaults."""
+    if state.surface in surfaces.SPECS:
+        for p in surface_params(state.surface).values():
+            ss[surface_key(state.surface, p.name)] = value.get(p.name, p.default)
+
+
+def _bind_hyper(ss: Session, value: Any, _state: Any) -> None:
+    """Into the store: the widget of the optimizer shown re-reads it when drawn."""
+    store = hyper_store(ss)
+    for opt in optimizers.names():
+        own = value.get(opt, {})
+        for h in optimizers.get(opt).hypers:
+            store[hyper_key(opt, h.name)] = own.get(h.name, h.default)
+            ss.pop(hyper_key(opt, h.name), None)
+
+
+def _bind_start(ss: Session, value: Any, state: Any) -> None:
+    if value is not None:
+        ss[K("start_x")], ss[K("start_y")] = float(value[0]), float(value[1])
+        ss[START_SURFACE] = state.surface
+    else:
+        ss.pop(START_SURFACE, None)  # the start widgets reset to the surface's default start
+
+
+def _bind_schedule_params(ss: Session, value: Any, state: Any) -> None:
+    if state.schedule in optimizers.schedules.names():
+        for h in optimizers.schedules.get(state.schedule).hypers:
+            ss[schedule_key(state.schedule, h.name)] = value.get(h.name, h.default)
+
+
+def _own(value: Any) -> Any:
+    return OWN if value is None else float(value)
+
+
+def _full(value: Any) -> Any:
+    return FULL if value is None else int(value)
+
+
+def _role(role: str) -> Plain:
+    return Plain(role, RoleValue(role), widget=Key(K(role), _own))
+
+
+# ---------------------------------------------------------------- the state
+
+
+@dataclass
+class ExploreState:
+    """One complete, reproducible race.
+
+    ``hyper[opt][name]`` holds each selected optimizer's own hyperparameters (torch keywords;
+    Adam's betas split as ``beta1``/``beta2``). When ``shared_lr`` is on, ``lr`` overrides every
+    optimizer's learning rate. ``beta``, ``rho`` and ``beta2`` are the course's global controls:
+    when ``None`` each optimizer keeps its own value, otherwise they drive every hyperparameter
+    whose role is "beta", "rho" or "beta2". ``compare_lrs`` / ``compare_batch_sizes``: the same
+    optimizer side by side (app/presets.py: run_variants).
+
+    Each field: default, then its declaration (URL key, validation, widget); in the order
+    they are read, so a field may depend on the ones above it.
+    """
+
+    surface: str = declare(
+        "ravine", Plain("surface", Choice(lambda _c: surfaces.names()), widget=Key(K("surface")))
+    )
+    surface_params: dict[str, Scalar] = declare(
+        {},
+        Params(
+            prefix=lambda c: c["surface"] + ".",
+            metas=lambda c: surface_params(c["surface"]),
+            together=_check_surface,
+            widget=_bind_surface_params,
+            pattern="<surface>.<param>",
+        ),
+    )
+    optimizers: tuple[str, ...] = declare(
+        (), Plain("opt", OptimizerList(), widget=Key(K("optimizers"), list), show=_joined)
+    )
+    hyper: dict[str, dict[str, Scalar]] = declare(
+        {},
+        OwnedParams(
+            owners=optimizer_names,
+            chosen=lambda c: c["optimizers"],
+            metas=optimizer_hypers,
+            what="optimizers",
+            widget=_bind_hyper,
+            pattern="<optimizer>.<hyper>",
+        ),
+    )
+    shared_lr: bool = declare(False, Plain("shared", Bool(), widget=Key(K("shared_lr"), bool)))
+    lr: float = declare(
+        0.01, Plain("lr", RoleValue("lr"), widget=Key(K("lr"), float, also=(K("_lr"),)))
+    )
+    beta: float | None = declare(None, _role("beta"))
+    rho: float | None = declare(None, _role("rho"))
+    beta2: float | None = declare(None, _role("beta2"))
+    start: tuple[float, float] | None = declare(  # None: the surface's default start
+        None, Plain("start", Start(), widget=_bind_start, show=_joined)
+    )
+    swarm: int = declare(1, Plain("swarm", Int(1, MAX_SWARM), widget=Key(K("swarm"), int)))
+    steps: int = declare(200, Plain("steps", Int(0, MAX_STEPS), widget=Key(K("steps"), int)))
+    batch_size: int | None = declare(  # None: full batch
+        None,
+        Plain("batch", Int(1, lambda c: surface_of(c).n_samples), widget=Key(K("batch"), _full)),
+    )
+    seed: int = declare(0, Plain("seed", Int(0, MAX_SEED), widget=Key(K("seed"), int)))
+    schedule: str = declare(
+        "constant",
+        Plain("sched", Choice(lambda _c: schedule_names()), widget=Key(K("schedule"))),
+    )
+    schedule_params: dict[str, Scalar] = declare(
+        {},
+        Params(
+            prefix=lambda _c: "sched.",
+            metas=lambda c: schedule_hypers(c["schedule"]),
+            owner=lambda c: f"schedule {c['schedule']!r}",
+            widget=_bind_schedule_params,
+            pattern="sched.<param>",
+        ),
+    )
+    view_3d: bool = declare(False, Plain("3d", Bool(), widget=Key(K("view_3d"), bool)))
+    large_fonts: bool = view.large_fonts()
+    dark: bool = view.dark()
+    embed: bool = view.embed()  # presenter / embed mode: controls hidden, chart enlarged
+    explain_optimizer: str | None = declare(  # the step-by-step maths panel's optimizer
+        None,
+        Plain("explain", Choice(lambda c: c["optimizers"]), widget=Key(K("explain_optimizer"))),
+    )
+    momentum_convention: str = declare(
+        "torch",
+        Plain(
+            "conv",
+            Choice(lambda _c: momentum_conventions()),
+            widget=Key(K("momentum_convention")),
+        ),
+    )
+    compare_lrs: tuple[float, ...] = declare(
+        (), Plain("lrs", LearningRates(), widget=Key(K("compare_lrs"), tuple), show=_joined)
+    )
+    compare_batch_sizes: tuple[int, ...] = declare(
+        (),
+        Plain("batches", BatchSizes(), widget=Key(K("compare_batch_sizes"), tuple), show=_joined),
+    )
+
+
+CODEC: Codec[ExploreState] = Codec(
+    ExploreState,
+    "explore",
+    contexts=(
+        {},
+        {"surface": "linear_regression", "opt": "sgd,momentum,adam", "sched": "step"},
+        {"surface": "rosenbrock", "opt": "rmsprop,adadelta", "sched": "plateau"},
+    ),
+)
+KEYS = CODEC.keys()  # field name -> URL key, for the fields under one key
+decode = CODEC.decode
+encode = CODEC.encode
+canonical = CODEC.canonical
+query_string = codec.query_string
+MAX_VALUE_LEN = codec.MAX_VALUE_LEN
+MAX_WARNINGS = codec.MAX_WARNINGS
+
+
+# The Explore page's first race. torch's default learning rates (Adam's 0.001, SGD's 0.001) barely
+# move on the default surface within the default steps, so a plain visit starts every optimizer
+# from these page defaults instead: on the default ravine each default optimizer crosses a visible
+# part of the plot, and they finish at clearly different losses. The core's metadata keeps
+# torch's defaults; links and lessons state their own values (a state without ``hyper``
+# means torch's defaults), and the About card names both.
+PAGE_HYPER: dict[str, dict[str, Scalar]] = {
+    "sgd": {"lr": 0.01},
+    "momentum": {"lr": 0.003},
+    "nesterov": {"lr": 0.003},
+    "rmsprop": {"lr": 0.03},
+    "adam": {"lr": 0.1},
+    "adamw": {"lr": 0.05},
+    "nadam": {"lr": 0.05},
+    "radam": {"lr": 0.1},
+    "adamax": {"lr": 0.05},
+    "adagrad": {"lr": 0.3},
+    "lion": {"lr": 0.03},
+}
+
+
+def page_default(optimizer: str, hyper: str, torch_default: Scalar) -> Scalar:
+    """The value a plain visit gives ``optimizer``'s ``hyper`` (see :data:`PAGE_HYPER`)."""
+    return PAGE_HYPER.get(optimizer, {}).get(hyper, torch_default)

@@ -1,0 +1,134 @@
+"""Pickers generated from the core's registries: a surface and its parameters, optimizers and
+their hyperparameters. Every page that races optimizers uses these.
+
+Keys (under the page's namespace, app/state/keys.py): ``surface``, ``sp.<surface>.<param>``,
+``optimizers``, ``tune`` (whose settings are shown), ``all_hypers``, ``hp.<optimizer>.<hyper>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+
+import optimizers
+import surfaces
+from app.state.codec import Scalar
+from app.state.explore import OWN, hyper_store
+from app.state.keys import Keys
+from app.widgets.controls import bool_control, ensure, hyper_control, param_control
+from optimizers import Hyper
+
+GLOBAL_ROLES = ("beta", "rho", "beta2")  # the global controls that lock an optimizer's own
+
+
+def surface_ui(keys: Keys, default: str) -> tuple[str, dict[str, Scalar]]:
+    """Surface picker and its own parameters (only those not at their defaults returned)."""
+    names = surfaces.names()
+    ensure(keys("surface"), lambda v: v in names, default if default in names else names[0])
+    name = str(
+        st.selectbox(
+            "Surface",
+            options=names,
+            key=keys("surface"),
+            format_func=lambda n: surfaces.SPECS[n].title,
+        )
+    )
+    params: dict[str, Scalar] = {}
+    spec = surfaces.SPECS[name]
+    if spec.params:
+        with st.expander("Surface parameters", expanded=False):
+            for p in spec.params:
+                value = param_control(keys.surface_param(name, p.name), p)
+                if value != p.default:
+                    params[p.name] = value
+    return name, params
+
+
+def default_optimizers() -> list[str]:
+    return [n for n in optimizers.DEFAULT_SET if n in optimizers.names()]
+
+
+def main_hyper(h: Hyper) -> bool:
+    """A setting drawn for every optimizer; the rarer ones wait for "Show every setting"."""
+    return h.role is not None or h.name in ("momentum", "h")
+
+
+def optimizers_ui(
+    keys: Keys,
+    shared_lr: bool,
+    page_defaults: Mapping[str, Mapping[str, Scalar]],
+) -> tuple[list[str], dict[str, dict[str, Scalar]]]:
+    """Optimizer multi-select, then the settings of one chosen optimizer at a time.
+
+    ``page_defaults[opt][hyper]``: what a plain visit starts from where it is not the core's
+    default. Returns the chosen optimizers and their hyperparameters that differ from the
+    core's defaults (remembered for the optimizers whose settings are not shown).
+    """
+    names = optimizers.names()
+    ensure(
+        keys("optimizers"),
+        lambda v: isinstance(v, list) and all(n in names for n in v),
+        default_optimizers(),
+    )
+    chosen = list(
+        st.multiselect(
+            "Optimizers",
+            options=names,
+            key=keys("optimizers"),
+            format_func=lambda n: optimizers.get(n).title,
+            help="every optimizer of the core; each gets its own colour",
+        )
+    )
+    hyper: dict[str, dict[str, Scalar]] = {}
+    if not chosen:
+        return chosen, hyper
+    ss = st.session_state
+    store = hyper_store(ss, keys)
+    ensure(keys("tune"), lambda v: v in chosen, chosen[0])
+    tuned = st.selectbox(
+        "Settings of",
+        options=chosen,
+        key=keys("tune"),
+        format_func=lambda n: optimizers.get(n).title,
+        help="each optimizer keeps its own settings; pick one to change them. Greyed-out "
+        "settings follow the Training controls below (shared learning rate, β, ρ, β₂).",
+    )
+    more = any(not main_hyper(h) for h in optimizers.get(tuned).hypers if h.name != "convention")
+    show_all = more and bool_control(
+        keys("all_hypers"),
+        "Show every setting",
+        False,
+        "also the rarer settings (eps, weight decay, maximize, ...); a setting that is not at "
+        "its default is always shown",
+    )
+    for name in chosen:
+        values: dict[str, Scalar] = {}
+        for h in optimizers.get(name).hypers:
+            if h.name == "convention":
+                continue  # one global switch, see app/widgets/training.py
+            key = keys.hyper(name, h.name)
+            start = page_defaults.get(name, {}).get(h.name, h.default)  # a plain visit's value
+            drawn = name == tuned and (show_all or main_hyper(h) or store.get(key, start) != start)
+            if drawn:
+                if key not in ss and key in store:
+                    ss[key] = store[key]
+                locked = (h.role == "lr" and shared_lr) or (
+                    h.role in GLOBAL_ROLES and ss.get(keys(h.role), OWN) != OWN
+                )
+                shown = h if start == h.default else _with_default(h, start)
+                value = hyper_control(key, shown, disabled=locked)
+                store[key] = value
+            else:  # not drawn (fewer widgets, faster reruns): the remembered value
+                value = store.get(key, start)
+            if value != h.default:
+                values[h.name] = value
+        if values:
+            hyper[name] = values
+    return chosen, hyper
+
+
+def _with_default(h: Hyper, default: Scalar) -> Hyper:
+    import dataclasses
+
+    return dataclasses.replace(h, default=default)

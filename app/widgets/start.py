@@ -1,0 +1,90 @@
+"""Where the runs start: exact coordinates, a click on the surface, and a swarm of starts.
+
+Keys (under the page's namespace): ``start_x``, ``start_y`` (``_start_surface`` remembers
+which surface they belong to), ``swarm``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+import surfaces
+from app.state.explore import MAX_SWARM
+from app.state.keys import Keys
+from app.widgets.controls import ensure, in_range
+
+
+def start_ui(keys: Keys, surface: surfaces.Surface) -> dict[str, Any]:
+    """Exact start coordinates (a click on the chart writes the same keys) and the swarm size.
+
+    Returns ``start`` (None: the surface's default start) and ``swarm``.
+    """
+    ss = st.session_state
+    dx, dy = surface.default_start
+    if ss.get(keys("_start_surface")) != surface.name:
+        ss[keys("start_x")], ss[keys("start_y")] = float(dx), float(dy)
+        ss[keys("_start_surface")] = surface.name
+    coords = []
+    for col, key, label, (lo, hi), d in zip(
+        st.columns(2),
+        (keys("start_x"), keys("start_y")),
+        surface.axis_labels,
+        surface.bounds,
+        (dx, dy),
+        strict=True,
+    ):
+        ensure(key, in_range(lo, hi), float(d))
+        coords.append(
+            col.number_input(
+                f"start {label}",
+                min_value=float(lo),
+                max_value=float(hi),
+                step=(hi - lo) / 100,
+                key=key,
+                format="%.3f",
+            )
+        )
+    x, y = coords
+    ensure(keys("swarm"), lambda v: isinstance(v, int) and 1 <= v <= MAX_SWARM, 1)
+    swarm = int(
+        st.slider(
+            "Starts (swarm)",
+            1,
+            MAX_SWARM,
+            key=keys("swarm"),
+            help="1: one start; more: a ring of starts around it, every optimizer from each",
+        )
+    )
+    start = None if (float(x), float(y)) == (float(dx), float(dy)) else (float(x), float(y))
+    return {"start": start, "swarm": swarm}
+
+
+def take_click(keys: Keys, chart_key: str) -> None:
+    """A click on the surface (a point of the chart's invisible grid) moves the start there.
+
+    Call before :func:`start_ui` draws the start widgets. The page stores the indices of the
+    surface's traces under ``_surface_traces`` when it draws the chart.
+    """
+    ss = st.session_state
+    event: Any = ss.get(chart_key)
+    try:
+        points = event["selection"]["points"] if event else []
+    except (KeyError, TypeError):
+        return
+    if not points:
+        ss.pop(keys("_last_click"), None)  # deselected: the same point may come again
+        return
+    p = points[0]
+    sig = (p.get("curve_number"), p.get("point_index"), p.get("x"), p.get("y"))
+    if sig == ss.get(keys("_last_click")):
+        return
+    ss[keys("_last_click")] = sig
+    if p.get("curve_number") not in ss.get(keys("_surface_traces"), (0,)):
+        return
+    try:
+        x, y = float(p["x"]), float(p["y"])
+    except (KeyError, TypeError, ValueError):
+        return
+    ss[keys("start_x")], ss[keys("start_y")] = round(x, 3), round(y, 3)

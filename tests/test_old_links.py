@@ -1,0 +1,76 @@
+"""Share links made before the app had pages still open the same race.
+
+tests/fixtures/old_links.json was generated from the one-page app (before issue #11): 38
+links (the default page, a spread of non-default settings, every lesson's link, presenter
+mode, links with a bad field), each with the state the old decoder read from it, the state the
+old page ended on and the exact ``optimizers.simulate`` arguments of every run it raced.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import optimizers
+from app import compute, exports
+from app.state.explore import decode
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = str(ROOT / "app" / "main.py")
+LINKS: list[dict[str, Any]] = json.loads(
+    (ROOT / "tests" / "fixtures" / "old_links.json").read_text(encoding="utf-8")
+)["links"]
+
+
+def query_of(link: str) -> dict[str, str]:
+    return dict(parse_qsl(link.removeprefix("?"), keep_blank_values=True))
+
+
+def test_the_fixture_covers_what_the_issue_asks_for() -> None:
+    from app import presets
+
+    names = [e["name"] for e in LINKS]
+    assert "default page" in names
+    assert len(LINKS) >= 30
+    assert {f"lesson: {p.key}" for p in presets.PRESETS} <= set(names)
+    assert sum("embed" in e["link"] for e in LINKS) >= 3
+
+
+@pytest.mark.parametrize("entry", LINKS, ids=lambda e: e["name"])
+def test_old_link_decodes_to_the_same_state(entry: dict[str, Any]) -> None:
+    state, warnings = decode(query_of(entry["link"]))
+    assert exports.jsonable(state) == entry["state"]
+    assert len(warnings) == entry["warnings"], warnings
+
+
+@pytest.mark.parametrize("entry", LINKS, ids=lambda e: e["name"])
+def test_old_link_opens_the_same_race(entry: dict[str, Any]) -> None:
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    for key, value in query_of(entry["link"]).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    written = {k: at.query_params[k] for k in at.query_params}
+    page_state, warnings = decode(written)
+    assert warnings == []
+    assert exports.jsonable(page_state) == entry["page_state"]
+    race = compute.race(page_state)
+    runs = {label: json.loads(key) for label, key in race.keys.items()}
+    assert set(runs) == set(entry["runs"])
+    for label, run in runs.items():
+        old = entry["runs"][label]
+        # hyperparameters the optimizer gained since (sgd's torch keywords) sit at defaults
+        defaults = optimizers.get(run["optimizer"]).defaults()
+        added = {k: v for k, v in run["hypers"].items() if k not in old["hypers"]}
+        assert added == {k: defaults[k] for k in added}, label
+        run["hypers"] = {k: v for k, v in run["hypers"].items() if k in old["hypers"]}
+        assert run == old, label
+    assert sorted(race.errors) == entry["errors"]
+    drawn = {t.get("name") for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert {compute.run_title(label) for label in race.runs} <= drawn
