@@ -63,8 +63,9 @@ _ALIAS_OK = set(_UFUNC)  # elementwise ufuncs may write over an argument that di
 @dataclass(frozen=True)
 class Plan:
     """``make(H, n) -> (step, initial state values)`` for one rule and settings signature, with
-    ``step(P, G, S, t, lr, val, Z)`` in place; ``fields``: the state fields the step keeps (in
-    S's order), each with whether it holds one number per run (else one per coordinate)."""
+    ``step(P, PO, G, S, t, lr, val, Z)``: the new point into PO, the state in place;
+    ``fields``: the state fields the step keeps (in S's order), each with whether it holds one
+    number per run (else one per coordinate)."""
 
     make: Callable[..., tuple[Callable[..., None], tuple[Any, ...]]]
     fields: tuple[tuple[str, bool], ...]  # (name, one per run (True) or per coordinate)
@@ -130,6 +131,22 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         elif key.startswith("s:"):
             names[i] = f"S{kept.index(key[2:])}" if key[2:] in kept else "None"
 
+    # ---- outputs written in place: the new point into PO (the driver swaps it with P), a
+    # state buffer's new value straight into it once its old value is read for the last time
+    pins: dict[int, str] = {}
+    k = traced.param
+    if _is_ref(k) and ops[k].rank == LANE and ops[k].kind not in ("input", "normal"):
+        pins[k] = "PO"
+    for f in changed:
+        k = traced.state[f]
+        if not _is_ref(k) or ops[k].rank != LANE or ops[k].kind in ("input", "normal"):
+            continue
+        if k in pins or f in run_fields:
+            continue
+        old_last = last.get(state_in[f], -1)
+        if old_last < pos[k] or (old_last == pos[k] and ops[k].kind in _ALIAS_OK):
+            pins[k] = f"S{kept.index(f)}"
+
     # ---- work buffers for lane values: linear scan over the live nodes
     buffers: dict[int, str] = {}
     free: dict[str, list[str]] = {"f": [], "b": []}
@@ -158,6 +175,12 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         simple = op.kind in _ALIAS_OK
         here = pos[i]
         release(here, allow_equal=False)
+        if i in pins:  # an output written where it belongs
+            buffers[i] = pins[i]
+            if op.kind in ("lerp", "fd_grad"):
+                aux[i] = take("f", {buffers[a] for a in op.args if _is_ref(a) and a in buffers})
+                free["f"].append(aux[i])
+            continue
         arg_bufs = {buffers[a] for a in op.args if _is_ref(a) and a in buffers}
         if simple:
             mine = [a for a in op.args if _is_ref(a) and a in buffers and last[a] == here]
@@ -240,7 +263,7 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         for j in range(count[kind]):
             dt = "np.float64" if kind == "f" else "np.bool_"
             lines.append(f"    {kind}{j} = np.empty(({d}, n), dtype={dt})")
-    lines.append("    def step(P, G, S, t, lr, val, Z):")
+    lines.append("    def step(P, PO, G, S, t, lr, val, Z):")
     if kept:
         lines.append(f"        {', '.join(f'S{j}' for j in range(len(kept)))}, = S")
     for ct, stmts in body:
@@ -251,9 +274,10 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
             lines += [f"        {s}" for s in stmts]
     for f in changed:
         j = kept.index(f)
-        lines.append(f"        np.copyto(S{j}, {ref(traced.state[f])})")
-    if traced.param != g.inputs["param"]:
-        lines.append(f"        np.copyto(P, {ref(traced.param)})")
+        if pins.get(traced.state[f]) != f"S{j}":
+            lines.append(f"        np.copyto(S{j}, {ref(traced.state[f])})")
+    if pins.get(traced.param) != "PO":
+        lines.append(f"        np.copyto(PO, {ref(traced.param)})")
     inits = ", ".join(ref(traced.init[f]) for f in kept)
     lines += [f"    return step, ({inits}{',' if len(kept) == 1 else ''})"]
     src = "\n".join(lines) + "\n"
@@ -495,8 +519,9 @@ class _Chunk:
             return np.asarray(model.value_T(q, idx))
 
         zz = None if z is None else z[:, self.cols]
-        np.copyto(self.prev, p)
-        self.fn(p, self.g, self.state, float(t), lr, val, zz)
+        self.fn(p, self.prev, self.g, self.state, float(t), lr, val, zz)
+        self.p, self.prev = self.prev, p  # the new point was written into the other buffer
+        p = self.p
         if self.plateau is not None:
             self.plateau = pb.schedule.feed_many(self.plateau, loss)  # type: ignore[attr-defined]
         lo, hi = self.lo, self.hi
