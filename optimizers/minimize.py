@@ -26,23 +26,19 @@ import numpy as np
 
 from optimizers.base import Optimizer
 from optimizers.engines import compiled, scalar, vector
-from optimizers.problem import (
+from optimizers.models import ObjectiveModel, SurfaceModel, call_objective
+from optimizers.problem import Problem, finite, lr_table
+from optimizers.schedules import Schedule
+from optimizers.validate import (
     MAX_STEPS,
     MEMORY_CAP,
-    ObjectiveModel,
-    Problem,
-    SurfaceModel,
-    call_objective,
     check_hypers,
     check_int,
     check_schedule,
     estimate_bytes,
-    finite,
-    lr_table,
     record_steps,
     resolve,
 )
-from optimizers.schedules import Schedule
 
 SCALAR_MAX_K = 24  # up to this many runs the scalar engine is faster: measured crossover
 # K ~ 30 full batch, ~26 with mini-batches (5 optimizers x 1000 steps on Rosenbrock: K = 12

@@ -18,12 +18,13 @@ keeps its exit point.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -336,16 +337,24 @@ class _Powers:
     scalar engine and torch's single-tensor loop take it) for each distinct base when there are
     few (a sweep's grid), NumPy's vectorised pow otherwise (within an ulp)."""
 
+    _SHARED: ClassVar[dict[tuple[tuple[float, ...], float], np.ndarray]] = {}  # shared by chunks
+
     def __init__(self, base: Any) -> None:
         self.base = base
         uq, inv = np.unique(base, return_inverse=True)
-        self.table = (uq.tolist(), inv) if len(uq) <= POW_TABLE_MAX else None
+        self.table = (tuple(uq.tolist()), inv) if len(uq) <= POW_TABLE_MAX else None
 
     def __call__(self, e: float) -> Any:
         if self.table is None:
             return np.power(self.base, e)
         uq, inv = self.table
-        return np.array([b**e for b in uq])[inv]
+        key = (uq, e)
+        powers = self._SHARED.get(key)
+        if powers is None:
+            if len(self._SHARED) > 4096:  # bounded: a few steps of a few sweeps
+                self._SHARED.clear()
+            powers = self._SHARED[key] = np.array(list(map(pow, uq, itertools.repeat(e))))
+        return powers[inv]
 
 
 def _mode(low: np.ndarray) -> int:
