@@ -331,3 +331,46 @@ def test_the_step_check_rejects_wrong_rules(name: str, surface_name: str, mutati
         assert step_errors(right, pred_right).max() <= 1.0, "the correct loop must pass"
         worst = step_errors(wrong, torch_shadow(name, surface, wrong, kw)).max()
         assert worst > 10.0, f"{name} with {mutation}: only {worst:.3g} times the tolerance"
+
+
+def _eps_inside_root(p: Any, g: Any, s: Any, h: Any, t: Any, lr: Any, xp: Any) -> Any:
+    """Adam as the loss-and-optimization lesson writes it: ε inside the square root."""
+    m = xp.lerp(s.exp_avg, g, 1.0 - h.beta1)
+    v = s.exp_avg_sq * h.beta2 + (1.0 - h.beta2) * g * g
+    c1, c2 = 1.0 - h.beta1**t, 1.0 - h.beta2**t
+    return optimizers.Step(
+        p - lr * (m / c1) / xp.sqrt(v / c2 + h.eps), s._replace(exp_avg=m, exp_avg_sq=v), {}
+    )
+
+
+def _lookahead_sign(p: Any, g: Any, s: Any, h: Any, t: Any, lr: Any, xp: Any) -> Any:
+    """Nesterov with the look-ahead's sign flipped (θ + βv where θ − βv is meant)."""
+    buf = xp.where(t == 1.0, g, s.momentum_buffer * h.momentum + g)
+    return optimizers.Step(p + -lr * (g - h.momentum * buf), s._replace(momentum_buffer=buf), {})
+
+
+@pytest.mark.parametrize(
+    ("name", "step"), [("adam", _eps_inside_root), ("nesterov", _lookahead_sign)]
+)
+def test_a_mutated_rule_run_by_the_engines_fails_the_check(name: str, step: Any) -> None:
+    """The same check on a wrong definition run through simulate (both engines)."""
+    import dataclasses
+
+    opt = optimizers.get(name)
+    mutant = dataclasses.replace(opt, rule=dataclasses.replace(opt.rule, step=step))
+    surface = surfaces.get("quadratic_bowl", **SURFACES["quadratic_bowl"])
+    rng = np.random.default_rng([zlib.crc32(name.encode()), 1, False])
+    h = draw(name, rng, False)
+    if name == "adam":
+        h["eps"] = np.full(K, 1e-3)  # large enough to matter near the minimum
+    starts = _starts(surface, rng, K)
+    for path in ("scalar", "vector"):
+        tr = optimizers.simulate(surface, mutant, starts, 100, _path=path, **h)
+        worst = max(
+            step_errors(
+                tr.positions[:, j],
+                torch_shadow(name, surface, tr.positions[:, j], torch_kwargs(name, h, j)),
+            ).max()
+            for j in range(K)
+        )
+        assert worst > 10.0, f"{name} mutant on the {path} engine: only {worst:.3g}"
