@@ -44,7 +44,7 @@ SCALAR_MAX_K = 24  # up to this many runs the scalar engine is faster: measured 
 # K ~ 30 full batch, ~26 with mini-batches (5 optimizers x 1000 steps on Rosenbrock: K = 12
 # took 89 ms scalar vs 258 ms on per-step NumPy, which costs ~50 us a step whatever K)
 ENGINES = ("auto", "scalar", "numpy", "compiled")
-THREADS = min(2, os.cpu_count() or 1)  # the vector and compiled engines' default
+THREADS = min(2, os.cpu_count() or 1)  # the compiled engine's OpenMP threads by default
 
 
 @dataclass(frozen=True)
@@ -159,14 +159,13 @@ def _run(
         )  # fmt: skip
         if engine == "compiled" or (auto and engine == "numpy" and k >= compiled.MIN_K):
             engine = compiled.choose(pb, engine)
-        threads = threads or THREADS
         traces: dict[str, np.ndarray] = {}
         initial: dict[str, np.ndarray] = {}
         if engine == "scalar":
             traces, initial = scalar.run(pb, trace)
         elif engine == "compiled":
             try:
-                compiled.run(pb, threads)
+                compiled.run(pb, threads or THREADS)
             except Exception:
                 if not auto:
                     raise
