@@ -475,6 +475,15 @@ def run(pb: Problem, threads: int) -> None:
         with torch.no_grad():
             consts_t = tens(run_consts)
             tables_t = [tens(step_tables[b]) for b in range(n_blocks)]
+            # the per-block inputs every chunk shares, made once
+            t0_t = [
+                torch.tensor(float(1 + b * BLOCK), dtype=f64, device=dev) for b in range(n_blocks)
+            ]
+            on_t = [
+                tens((np.arange(1 + b * BLOCK, 1 + (b + 1) * BLOCK) <= t_steps).astype(np.float64))
+                for b in range(n_blocks)
+            ]
+            pow_t = [[tens(tab[b]) for b in range(n_blocks)] for tab in pow_tables]
             for lo in range(0, k, size):
                 hi = min(lo + size, k)
                 m = hi - lo
@@ -519,7 +528,6 @@ def run(pb: Problem, threads: int) -> None:
                     inv_t.append(tens(part))
                 for b in range(n_blocks):
                     t0 = 1 + b * BLOCK
-                    on = (np.arange(t0, t0 + BLOCK) <= t_steps).astype(np.float64)
                     if lr_mode == "table":
                         assert pb.lr_table is not None
                         tab = np.zeros((BLOCK, size))
@@ -534,17 +542,13 @@ def run(pb: Problem, threads: int) -> None:
                         lr_t = consts_t[:1]
                     inputs = [
                         *state,
-                        torch.tensor(float(t0), dtype=f64, device=dev),
-                        tens(on),
+                        t0_t[b],
+                        on_t[b],
                         consts_t,
                         tables_t[b],
                         lr_t,
                         *hyp_t,
-                        *(
-                            x
-                            for j in range(len(pow_ids))
-                            for x in (tens(pow_tables[j][b]), inv_t[j])
-                        ),
+                        *(x for j in range(len(pow_ids)) for x in (pow_t[j][b], inv_t[j])),
                     ]
                     if fn is None:
                         fn = _kernel(
