@@ -84,6 +84,20 @@ class SurfaceModel:
 
         return g
 
+    def torch_value(self) -> Callable[..., Any] | None:
+        """[x, y] (n,) tensors -> f (n,), in torch operations (the full batch); None as above."""
+        engine = getattr(self.surface, "_engine", None)
+        f = getattr(engine, "_f", None)
+        if not callable(f) or getattr(engine, "_g", None) is None:
+            return None
+
+        def v(p: list[Any]) -> Any:
+            from surfaces.base import torch_ops
+
+            return f(p[0], p[1], torch_ops()) + 0.0 * p[0]
+
+        return v
+
 
 class ObjectiveModel:
     """Any objective of :func:`optimizers.minimize` for the engines (NumPy and compiled)."""
@@ -138,6 +152,18 @@ class ObjectiveModel:
             return list(fn(torch.stack(p, dim=1))[1].unbind(1))
 
         return g
+
+    def torch_value(self) -> Callable[..., Any] | None:
+        fn = getattr(self.objective, "value_and_grad_torch", None)
+        if not callable(fn):
+            return None
+
+        def v(p: list[Any]) -> Any:
+            import torch
+
+            return fn(torch.stack(p, dim=1))[0]
+
+        return v
 
 
 def call_objective(

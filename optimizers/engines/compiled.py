@@ -28,8 +28,9 @@ read and written once per ``BLOCK`` steps.
   what each kernel cost in this process.
 
 Needs torch and a C++ compiler (``g++`` or ``$CXX``), or a CUDA GPU; :func:`unavailable` says
-why not. Mini-batches, a schedule that reads the loss, and the rules that evaluate the loss
-(random search, finite differences) run on the NumPy engine.
+why not. Mini-batches and a schedule that reads the loss run on the NumPy engine. Random
+search's proposals are the NumPy engine's stream (one (D, K) draw per step, drawn on the host,
+block by block for every chunk).
 """
 
 from __future__ import annotations
@@ -94,13 +95,13 @@ def unavailable() -> str | None:
 
 def unsupported(pb: Problem) -> str | None:
     """Why this call cannot run compiled (rule, objective, options), or None."""
-    if pb.opt.uses != "grad":
-        return f"optimizer {pb.opt.name!r} evaluates the loss itself (runs on NumPy)"
+    if pb.opt.uses != "grad" and pb.model.torch_value() is None:
+        return f"{pb.model.name!r} has no loss written in torch operations"
     if pb.batch is not None:
         return "mini-batches draw random indices per step"
     if pb.schedule.uses_loss:
         return f"schedule {pb.schedule.name!r} reads the loss of every step"
-    if pb.model.torch_grad() is None:
+    if pb.opt.uses == "grad" and pb.model.torch_grad() is None:
         return f"{pb.model.name!r} has no gradient maths written in torch operations"
     return None
 
@@ -193,7 +194,8 @@ def _host_run_values(traced: Traced, hyp: dict[str, Any]) -> dict[int, Any]:
 
 def _block(
     traced: Traced,
-    grad: Callable[[Any], Any],
+    grad: Callable[[Any], Any] | None,
+    value: Callable[[Any], Any] | None,
     lo: np.ndarray,
     hi: np.ndarray,
     fields: list[tuple[str, bool]],
@@ -204,6 +206,7 @@ def _block(
     modes: dict[int, bool],
     every_step: bool,
     pow_ids: list[int],
+    draws: bool,
 ) -> Callable[..., tuple[Any, ...]]:
     """``BLOCK`` steps on (D, n) tensors: the traced rule, the gradient and the box check."""
     import torch
@@ -279,6 +282,7 @@ def _block(
         hyp = dict(zip(varying_hypers, a[at : at + nv], strict=True))
         rest = a[at + nv :]
         pow_tabs = {i: (rest[2 * j], rest[2 * j + 1]) for j, i in enumerate(pow_ids)}
+        normals = rest[2 * len(pow_ids)] if draws else None
         ps = []
         for s in range(BLOCK):
             env: dict[int, Any] = {}
@@ -288,7 +292,7 @@ def _block(
                     if name == "param":
                         env[i] = p
                     elif name == "grad":
-                        env[i] = grad(p) if traced_needs_grad else None
+                        env[i] = grad(p) if traced_needs_grad and grad is not None else None
                     elif name.startswith("s:"):
                         f = name[2:]
                         env[i] = state[field_names.index(f)] if f in field_names else 0.0
@@ -313,6 +317,14 @@ def _block(
                 if i in pow_tabs:  # host powers of each distinct base, gathered per run
                     tab, inv = pow_tabs[i]
                     env[i] = tab[s][inv]
+                    continue
+                if op.kind == "normal":
+                    assert normals is not None
+                    env[i] = [normals[s, j] for j in range(d)]
+                    continue
+                if op.kind in ("value", "fd_grad"):  # the loss, in torch operations
+                    assert value is not None
+                    env[i] = _oracle(op, [env[x] if _is_ref(x) else x for x in op.args])
                     continue
                 args = [env[x] if _is_ref(x) else x for x in op.args]
                 if op.rank == LANE:  # one (n,) tensor per coordinate: one fused loop
@@ -339,6 +351,18 @@ def _block(
         out = (*p, alive, dstep, *ex, *flat)
         if every_step:
             return (*out, torch.stack(ps))
+        return out
+
+    def _oracle(op: ir.Op, args: list[Any]) -> Any:
+        assert value is not None
+        if op.kind == "value":
+            return value(list(args[0]))
+        point, h = args  # central differences, lane by lane, like the other engines
+        out = []
+        for j in range(d):
+            up = [point[i] + h if i == j else point[i] for i in range(d)]
+            dn = [point[i] - h if i == j else point[i] for i in range(d)]
+            out.append((value(up) - value(dn)) / (2.0 * h))
         return out
 
     def _apply(op: ir.Op, _i: int, args: list[Any]) -> Any:
@@ -458,8 +482,8 @@ def run(pb: Problem, threads: int) -> None:
         pow_tables.append(tabs)
     varying = sorted(n for n, kd in kinds.items() if kd == "varying")
     lo_b, hi_b = pb.bounds()
-    grad = pb.model.torch_grad()
-    assert grad is not None
+    grad = pb.model.torch_grad() if pb.opt.uses == "grad" else None
+    value = pb.model.torch_value() if pb.opt.uses == "value" else None
     modes = dict(_lerp_modes(traced, host))
     key = _key(pb, every_step)
     fn: Callable[..., Any] | None = None
@@ -484,7 +508,10 @@ def run(pb: Problem, threads: int) -> None:
                 for b in range(n_blocks)
             ]
             pow_t = [[tens(tab[b]) for b in range(n_blocks)] for tab in pow_tables]
-            for lo in range(0, k, size):
+            draws = pb.normals()
+
+            def start(lo: int) -> dict[str, Any]:
+                """A chunk's inputs that last across blocks, and its state."""
                 hi = min(lo + size, k)
                 m = hi - lo
                 x = np.repeat(pb.x0[lo : lo + 1], size, axis=0)
@@ -502,8 +529,7 @@ def run(pb: Problem, threads: int) -> None:
                         init_env[i] = hv[name]
                 state_np = []
                 for f, per_run in fields:
-                    r = traced.init[f]
-                    v = _np_eval(traced, r, init_env)
+                    v = _np_eval(traced, traced.init[f], init_env)
                     arr = np.empty(size if per_run else (d, size))
                     arr[...] = v
                     state_np.append(arr)
@@ -514,75 +540,97 @@ def run(pb: Problem, threads: int) -> None:
                     *(tens(np.zeros(size)) for _ in range(d)),
                     *(tens(r) for a in state_np for r in (a if a.ndim == 2 else [a])),
                 ]
-                n_state = len(state)
                 lr_run = None
                 if lr_mode == "run":
                     part = np.full(size, pb.hyp[pb.lr_key][lo])
                     part[:m] = pb.hyp[pb.lr_key][lo:hi]
                     lr_run = tens(part)
-                hyp_t = [tens(hv[n]) for n in varying]
                 inv_t = []
                 for inv in pow_inv:
                     part = np.full(size, inv[lo], dtype=np.int64)
                     part[:m] = inv[lo:hi]
                     inv_t.append(tens(part))
-                for b in range(n_blocks):
-                    t0 = 1 + b * BLOCK
-                    if lr_mode == "table":
-                        assert pb.lr_table is not None
-                        tab = np.zeros((BLOCK, size))
-                        rows = pb.lr_table[t0 - 1 : min(t0 - 1 + BLOCK, t_steps), lo:hi]
-                        tab[: len(rows), :m] = rows
-                        tab[: len(rows), m:] = rows[:, :1]
-                        lr_t = tens(tab)
-                    elif lr_mode == "run":
-                        assert lr_run is not None
-                        lr_t = lr_run
-                    else:
-                        lr_t = consts_t[:1]
-                    inputs = [
-                        *state,
-                        t0_t[b],
-                        on_t[b],
-                        consts_t,
-                        tables_t[b],
-                        lr_t,
-                        *hyp_t,
-                        *(x for j in range(len(pow_ids)) for x in (pow_t[j][b], inv_t[j])),
-                    ]
-                    if fn is None:
-                        fn = _kernel(
-                            key,
-                            lambda: _block(
-                                traced,
-                                grad,
-                                lo_b,
-                                hi_b,
-                                fields,
-                                run_slots,
-                                step_slots,
-                                varying,
-                                lr_mode,
-                                modes,
-                                every_step,
-                                pow_ids,
-                            ),
-                            inputs,
-                        )
-                    out = fn(*inputs)
-                    state = list(out[:n_state])
-                    last = min(t0 + BLOCK - 1, t_steps)
-                    if every_step:
-                        ps = out[n_state].cpu().numpy()
-                        for s in range(min(BLOCK, t_steps - t0 + 1)):
-                            r = rec_index[t0 + s]
-                            if r >= 0:
-                                pb.params[r, lo:hi] = ps[s, :, :m].T
-                    else:
-                        r = rec_index[last]
+                return {
+                    "lo": lo,
+                    "hi": hi,
+                    "m": m,
+                    "state": state,
+                    "lr_run": lr_run,
+                    "hyp": [tens(hv[n]) for n in varying],
+                    "inv": inv_t,
+                }
+
+            def advance(c: dict[str, Any], b: int, z: np.ndarray | None) -> None:
+                """One kernel call: block b of chunk c (z: this block's normals, (BLOCK, D, K))."""
+                nonlocal fn
+                lo, hi, m = c["lo"], c["hi"], c["m"]
+                t0 = 1 + b * BLOCK
+                if lr_mode == "table":
+                    assert pb.lr_table is not None
+                    tab = np.zeros((BLOCK, size))
+                    rows = pb.lr_table[t0 - 1 : min(t0 - 1 + BLOCK, t_steps), lo:hi]
+                    tab[: len(rows), :m] = rows
+                    tab[: len(rows), m:] = rows[:, :1]
+                    lr_t = tens(tab)
+                elif lr_mode == "run":
+                    lr_t = c["lr_run"]
+                else:
+                    lr_t = consts_t[:1]
+                extra = []
+                if z is not None:
+                    zc = np.zeros((BLOCK, d, size))
+                    zc[:, :, :m] = z[:, :, lo:hi]
+                    extra.append(tens(zc))
+                state = c["state"]
+                inputs = [
+                    *state,
+                    t0_t[b],
+                    on_t[b],
+                    consts_t,
+                    tables_t[b],
+                    lr_t,
+                    *c["hyp"],
+                    *(x for j in range(len(pow_ids)) for x in (pow_t[j][b], c["inv"][j])),
+                    *extra,
+                ]
+                if fn is None:
+                    fn = _kernel(
+                        key,
+                        lambda: _block(
+                            traced,
+                            grad,
+                            value,
+                            lo_b,
+                            hi_b,
+                            fields,
+                            run_slots,
+                            step_slots,
+                            varying,
+                            lr_mode,
+                            modes,
+                            every_step,
+                            pow_ids,
+                            z is not None,
+                        ),
+                        inputs,
+                    )
+                n_state = len(state)
+                out = fn(*inputs)
+                c["state"] = state = list(out[:n_state])
+                if every_step:
+                    ps = out[n_state].cpu().numpy()
+                    for s in range(min(BLOCK, t_steps - t0 + 1)):
+                        r = rec_index[t0 + s]
                         if r >= 0:
-                            for j in range(d):
-                                pb.params[r, lo:hi, j] = state[j].cpu().numpy()[:m]
+                            pb.params[r, lo:hi] = ps[s, :, :m].T
+                else:
+                    r = rec_index[min(t0 + BLOCK - 1, t_steps)]
+                    if r >= 0:
+                        for j in range(d):
+                            pb.params[r, lo:hi, j] = state[j].cpu().numpy()[:m]
+
+            def finish(c: dict[str, Any]) -> None:
+                lo, m, state = c["lo"], c["m"], c["state"]
                 p_last = np.stack([state[j].cpu().numpy()[:m] for j in range(d)])
                 dstep = state[d + 1].cpu().numpy()[:m]
                 ex = np.stack([state[d + 2 + j].cpu().numpy()[:m] for j in range(d)])
@@ -590,6 +638,24 @@ def run(pb: Problem, threads: int) -> None:
                 if len(gone):
                     pb.diverged_at[lo + gone] = dstep[gone].astype(np.int64)
                     pb.exits[lo + gone] = exit_points(p_last[:, gone], ex[:, gone], pb.box).T
+
+            if draws is None:  # each chunk runs all its blocks while its state is hot
+                for lo in range(0, k, size):
+                    c = start(lo)
+                    for b in range(n_blocks):
+                        advance(c, b, None)
+                    finish(c)
+            else:  # the NumPy engine's stream: one (D, K) draw per step, for all runs
+                chunks = [start(lo) for lo in range(0, k, size)]
+                for b in range(n_blocks):
+                    steps_here = min(BLOCK, t_steps - b * BLOCK)
+                    z = np.zeros((BLOCK, d, k))
+                    for s_ in range(steps_here):
+                        z[s_] = draws.standard_normal((d, k))
+                    for c in chunks:
+                        advance(c, b, z)
+                for c in chunks:
+                    finish(c)
     finally:
         torch.set_num_threads(before)
 
