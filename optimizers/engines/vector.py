@@ -10,7 +10,7 @@ a learning rate) are Python floats computed exactly as the scalar engine compute
 two engines agree to the last bit.
 
 Without mini-batches or random proposals each chunk runs all T steps while it is hot in the
-cache, and a small thread pool shares the chunks (NumPy releases the GIL inside its loops).
+cache (one thread by default, see ``THREADS``; a pool shares the chunks when asked for more).
 With per-step draws the time loop is outside, so every run sees the same random stream as on
 the scalar engine. A run whose new point is outside the box (or non-finite) stops; the driver
 keeps its exit point.
