@@ -93,12 +93,9 @@ def test_typing_a_formula_races_on_it() -> None:
     race = compute.race(state)
     assert race.surface.params == surface.params
     adam = race.runs["adam"]
+    hypers: dict[str, Any] = compute.effective_hypers(state, "adam")
     direct = optimizers.simulate(
-        surface,
-        "adam",
-        compute.starts(state, surface),
-        state.steps,
-        **compute.effective_hypers(state, "adam"),
+        surface, "adam", compute.starts(state, surface), state.steps, **hypers
     )
     np.testing.assert_array_equal(adam.positions, direct.positions)
     assert paths(at)[optimizers.get("adam").title][0][0] == surface.default_start[0]
