@@ -945,7 +945,9 @@ def _constant_value(e: E.Expr) -> float | None:
 
 # ---------------------------------------------------------------- the surface
 
-DEFAULT_FORMULA = "(x^2 - 1)^2 + y^2 + 0.3*x"  # a tilted double well: two minima, one saddle
+# a tilted double well: the global minimum f = 0 at (-1, 0), a local one near (0.82, 0) and
+# a saddle point between them; never negative, so its steep walls get a log colour scale
+DEFAULT_FORMULA = "(x^2 - 1)^2 + 0.3*(x + 1)^2 + y^2"
 EXAMPLES = (
     "x^2 + 10*y^2",
     "(1 - x)^2 + 100*(y - x^2)^2",

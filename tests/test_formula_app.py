@@ -77,7 +77,7 @@ def test_typing_a_formula_races_on_it() -> None:
     at = typed("x^2 + 10*y^2")
     clean(at)
     assert not at.error
-    assert "f(x, y) = x^{2} + 10 y^{2}" in texts(at.latex)  # rendered as the user types
+    assert "$f(x, y) = x^{2} + 10 y^{2}$" in texts(at.markdown)  # rendered as the user types
     assert "f(x, y) = x^2 + 10\\*y^2" in texts(at.markdown)  # the page's title line
     surface = surfaces.get("custom", formula="x^2 + 10*y^2")
     fig = spec(at)

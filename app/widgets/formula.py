@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import surfaces
+from app.figures.format import decimals_for
 from app.state.codec import escape_markdown
 from surfaces.formula import Feedback
 
@@ -17,8 +18,8 @@ from surfaces.formula import Feedback
 def formula_feedback_ui(text: str) -> Feedback:
     """Draw what the user should see about ``text`` while typing; returns the feedback."""
     fb = surfaces.formula_feedback(text)
-    if fb.latex:
-        st.latex(r"f(x, y) = " + fb.latex)
+    if fb.latex:  # inline maths: a long formula wraps after its + and - in the sidebar
+        st.markdown(f"$f(x, y) = {fb.latex}$")
     if not fb.ok:
         where = f" (column {fb.column})" if fb.column is not None else ""
         st.error(escape_markdown(fb.error, limit=400) + where, icon=":material/error:")
@@ -39,14 +40,19 @@ def critical_points_caption(surface: surfaces.Surface) -> str:
         )
 
     def count(n: int, one: str, many: str) -> str:
-        return f"{n} {one if n == 1 else many}"
+        return f"{n} {one if n == 1 else many}" if n else f"no {one}"
 
-    parts = [count(len(mins), "minimum", "minima") if mins else "no minimum"]
-    parts.append(count(len(sads), "saddle point", "saddle points") if sads else "no saddle point")
-    best = min(mins, key=lambda p: p.value) if mins else None
-    tail = (
-        f"; the lowest, f = {best.value:.4g} at ({best.xy[0]:.3g}, {best.xy[1]:.3g})"
-        if best is not None
-        else ""
-    )
-    return f"Found numerically inside the bounds: {' and '.join(parts)}{tail}, marked on the chart."
+    found = count(len(mins), "minimum", "minima")
+    found += " and " + count(len(sads), "saddle point", "saddle points")
+    tail = ""
+    if mins:
+        best = min(mins, key=lambda p: p.value)
+        (x0, x1), (y0, y1) = surface.bounds
+        x, y = _shown(best.xy[0], x1 - x0), _shown(best.xy[1], y1 - y0)
+        tail = f"; lowest f = {best.value:.4g} at ({x}, {y})"
+    return f"Found numerically inside the bounds: {found}, marked on the chart{tail}."
+
+
+def _shown(v: float, span: float) -> str:
+    """A coordinate to 1e-4 of the axis span (-3e-09 on a span of 10 is 0)."""
+    return f"{round(v, decimals_for(span, 5)) + 0.0:g}"

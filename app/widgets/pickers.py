@@ -20,6 +20,7 @@ from app.widgets.controls import bool_control, ensure, hyper_control, param_cont
 from app.widgets.formula import critical_points_caption, formula_feedback_ui
 from optimizers import Hyper
 
+STAYS = "The race stays on the last version that worked."
 GLOBAL_ROLES = ("beta", "rho", "beta2")  # the global controls that lock an optimizer's own
 
 
@@ -49,7 +50,9 @@ def surface_ui(keys: Keys, default: str) -> tuple[str, dict[str, Scalar]]:
     readable = True
     for p in typed:  # a formula, the only text the core reads: feedback as the user types
         value = param_control(keys.surface_param(name, p.name), p, label="f(x, y) =")
-        readable &= formula_feedback_ui(str(value)).ok
+        if not formula_feedback_ui(str(value)).ok:
+            readable = False
+            st.caption(STAYS)
         if value != p.default:
             params[p.name] = str(value)
     shown = None
@@ -95,9 +98,9 @@ def _buildable(
         surface = compute.surface_of(name, params)
     except ValueError as exc:
         fallback = ss.get(good, {})
-        if explain:
+        if explain:  # else the feedback under the field said why
             st.error(escape_markdown(str(exc), limit=400), icon=":material/error:")
-        st.caption("The race stays on the last version that worked.")
+            st.caption(STAYS)
         return dict(fallback), compute.surface_of(name, fallback)
     ss[good] = dict(params)
     return params, surface
