@@ -756,3 +756,14 @@ def re_escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def test_every_valley_of_a_crowded_box_gets_a_start() -> None:
+    """Sixty valleys: the regular starts miss some, the 61 x 61 grid's lowest points do not,
+    so the global minimum listed is the lowest point of the box."""
+    s = surfaces.formula("sin(3*x)*cos(3*y) + 0.1*(x^2 + y^2)", ((-2.0, 15.0), (-15.0, 2.5)))
+    best = min(s.minima, key=lambda p: p.value)
+    assert best.kind == "global"
+    _, _, z = s.grid(301)
+    assert best.value <= z.min()
+    assert len(s.minima) == 32  # the 32 lowest of the box's minima are kept

@@ -237,3 +237,24 @@ def test_a_hostile_formula_link_falls_back_politely() -> None:
     huge = fresh({"surface": "custom", "custom.formula": "x" * 10 * 2**20})
     clean(huge)
     assert huge.selectbox(key="explore.surface").value == ExploreState().surface
+
+
+def test_exports_carry_the_formula_and_reopen_the_race() -> None:
+    from app import exports
+
+    state = ExploreState(
+        surface="custom",
+        surface_params={"formula": "x^2 + 10*y^2 - x*y", "x_min": -3.0},
+        optimizers=("sgd", "adam"),
+        steps=40,
+    )
+    race = compute.race(state)
+    assert set(race.runs) == {"sgd", "adam"}
+    data = json.loads(exports.to_json(state, race.runs))
+    assert data["query"]["custom.formula"] == "x^2 + 10*y^2 - x*y"
+    assert urlstate.decode(data["query"]) == (state, [])
+    assert "custom.formula" in exports.to_csv(state, race.runs).splitlines()[1]
+    figure = compute.race_figure(race, {k: k for k in race.runs}, compute.figures.Style())
+    page = exports.to_html(state, figure)
+    assert "<th>custom.formula</th><td>x^2 + 10*y^2 - x*y</td>" in page
+    assert exports.base_name(state) == "race_custom_sgd-adam"
