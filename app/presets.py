@@ -292,7 +292,13 @@ PRESETS: tuple[Preset, ...] = (
         "towards zero, so its hops shrink and it ends within 0.02 of the minimum.",
         _state(
             surface="custom",
-            surface_params={"formula": "abs(x) + y^2"},
+            surface_params={
+                "formula": "abs(x) + y^2",
+                "x_min": -1.0,
+                "x_max": 2.5,
+                "y_min": -1.0,
+                "y_max": 2.0,
+            },
             optimizers=("sgd", "adam"),
             hyper={"sgd": {"lr": 0.1}, "adam": {"lr": 0.1}},
             start=(2.05, 1.5),
