@@ -23,7 +23,7 @@ import streamlit as st
 import optimizers
 import surfaces
 from app import figures, presets
-from app.state.codec import Scalar
+from app.state.codec import Scalar, escape_markdown
 from app.state.explore import ExploreState
 from optimizers import Trajectory
 from surfaces import Surface
@@ -45,6 +45,11 @@ def _surface(name: str, params: tuple[tuple[str, Any], ...]) -> Surface:
 def build_surface(state: ExploreState) -> Surface:
     """The state's surface (cached; surfaces are immutable). ValueError for bad parameters."""
     return _surface(state.surface, _key(state.surface_params))
+
+
+def surface_of(name: str, params: Mapping[str, Any]) -> Surface:
+    """Surface ``name`` with ``params`` (cached). ValueError for bad parameters (not cached)."""
+    return _surface(name, _key(params))
 
 
 def effective_hypers(state: ExploreState, name: str) -> dict[str, Scalar]:
@@ -210,10 +215,15 @@ def fmt(v: float) -> str:
     return f"{v:.2e}"
 
 
+_LARGEST = float(np.finfo(np.float64).max)  # the core's loss where f was not finite
+NONE_FOUND = "None found"  # a surface without a known minimum (a formula's search found none)
+
+
 def nearest_minimum(surface: Surface, xy: np.ndarray) -> tuple[str, float]:
-    """('global (3, 2)', distance) for the known minimum closest to ``xy``; ('—', nan) if none."""
+    """('global (3, 2)', distance) for the known minimum closest to ``xy``;
+    (NONE_FOUND, nan) if the surface has none."""
     if not surface.minima:
-        return "—", math.nan
+        return NONE_FOUND, math.nan
     pts = np.array([p.xy for p in surface.minima])
     d = np.hypot(pts[:, 0] - xy[0], pts[:, 1] - xy[1])
     i = int(np.argmin(d))
@@ -234,7 +244,7 @@ def result_rows(
     for name, traj in runs.items():
         k = traj.positions.shape[1]
         div = np.asarray(traj.diverged_at)
-        final = traj.loss[-1]
+        final = np.where(np.abs(traj.loss[-1]) < _LARGEST, traj.loss[-1], math.nan)
         dists = [nearest_minimum(surface, traj.positions[-1, i]) for i in range(k)]
         reached: list[int] = []
         if fstar is not None:
@@ -246,10 +256,11 @@ def result_rows(
         n_div = int((div >= 0).sum())
         if n_div:
             first = int(div[div >= 0].min())
+            went = "stopped: f not finite" if stop_reasons(surface, traj) else "diverged"
             status = (
-                f"diverged at step {first}"
+                f"{went} at step {first}"
                 if k == 1
-                else f"{n_div} of {k} runs diverged (first at step {first})"
+                else f"{n_div} of {k} runs {went} (first at step {first})"
             )
         elif k == 1:
             status = "reached tolerance" if reached else "not yet within tolerance"
@@ -278,11 +289,42 @@ def _median(values: Sequence[float]) -> float:
     return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
 
 
-def divergence_messages(runs: Mapping[str, Trajectory], titles: Mapping[str, str]) -> list[str]:
-    """One sentence per optimizer with a diverged run, with the likely cause."""
+def stop_reasons(surface: Surface, traj: Trajectory) -> dict[int, str]:
+    """Run k -> why it stopped, for the runs that stopped inside the surface's divergence box:
+    f or its gradient was not finite where the run stands (log of a negative number, ...).
+    A run that left the box has no entry."""
+    out: dict[int, str] = {}
+    (bx0, bx1), (by0, by1) = surface.box
+    steps = np.asarray(traj.steps)
+    for k, d in enumerate(np.asarray(traj.diverged_at).tolist()):
+        if d < 0:
+            continue
+        row = min(int(np.searchsorted(steps, d)), len(steps) - 1)
+        x, y = (float(v) for v in traj.positions[row, k])
+        if bx0 < x < bx1 and by0 < y < by1:
+            why = surfaces.explain_nonfinite(surface, x, y)
+            if why:
+                out[k] = why
+    return out
+
+
+def divergence_messages(
+    runs: Mapping[str, Trajectory], titles: Mapping[str, str], surface: Surface | None = None
+) -> list[str]:
+    """One sentence per optimizer with a diverged run, with the likely cause: for a run that
+    stopped where f is not finite (given ``surface``), why it is not."""
     out = []
     for name, traj in runs.items():
         div = np.asarray(traj.diverged_at)
+        reasons = stop_reasons(surface, traj) if surface is not None and (div >= 0).any() else {}
+        if reasons:
+            k = min(reasons, key=lambda i: int(div[i]))
+            out.append(
+                f"**{titles.get(name, name)}** stopped at step {int(div[k])}: "
+                f"{escape_markdown(reasons[k], limit=300)}. The ✕ marks the point; start "
+                "elsewhere or set bounds where f is defined."
+            )
+            continue
         if (div >= 0).any():
             first = int(div[div >= 0].min())
             lr = traj.hyperparams.get("lr")

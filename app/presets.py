@@ -281,6 +281,31 @@ PRESETS: tuple[Preset, ...] = (
         ),
         topic="momentum",
     ),
+    Preset(
+        "typed_kink",
+        "Your own function: a kink, |x| + y²",
+        "Typed as abs(x) + y^2: the field warns that |x| has no gradient at x = 0, and the "
+        "minimum search finds nothing there, because it needs a curvature that a kink does not "
+        "have. The slope along x is 1 right up to the kink, so gradient descent with rate 0.1 "
+        "takes equal steps, reaches x = 0.05 at step 20 and then hops between −0.05 and 0.05 "
+        "for good, while y, whose slope shrinks, settles at 0. Adam averages the flipping sign "
+        "towards zero, so its hops shrink and it ends within 0.02 of the minimum.",
+        _state(
+            surface="custom",
+            surface_params={
+                "formula": "abs(x) + y^2",
+                "x_min": -1.0,
+                "x_max": 2.5,
+                "y_min": -1.0,
+                "y_max": 2.0,
+            },
+            optimizers=("sgd", "adam"),
+            hyper={"sgd": {"lr": 0.1}, "adam": {"lr": 0.1}},
+            start=(2.05, 1.5),
+            steps=150,
+        ),
+        topic="landscapes",
+    ),
 )
 
 BY_KEY: dict[str, Preset] = {p.key: p for p in PRESETS}

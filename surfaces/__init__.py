@@ -7,7 +7,8 @@
 
 A new surface is one entry in a family module's SPECS; this registry keeps the UI order.
 
-``formula(text, bounds=None)`` builds a surface from a typed-in f(x, y) (surfaces/formula.py).
+``formula(text, bounds=None)`` builds a surface from a typed-in f(x, y) (surfaces/formula.py),
+the registered surface "custom": ``get("custom", formula="x^2 + 3*y^2", x_min=-2, ...)``.
 
 Networks are surfaces over D parameters rather than (x, y): ``surfaces.network("xor")`` gives
 the lessons' 2-4-1 network and its initial parameters (surfaces/network.py, data sets in
@@ -20,6 +21,7 @@ from surfaces import classics, data, datasets, landscapes, quadratic
 from surfaces.base import Param, Point, Surface, SurfaceSpec, make_surface
 from surfaces.batches import iter_batches
 from surfaces.datasets import Dataset, custom_dataset, make_dataset
+from surfaces.formula import SPECS as _FORMULA_SPECS
 from surfaces.formula import FormulaError, explain_nonfinite, formula, formula_feedback
 from surfaces.network import Network, ParamInfo, network
 
@@ -58,8 +60,10 @@ _ORDER = (
     "six_hump_camel",
     "linear_regression",
     "logistic_regression",
+    "custom",
 )
 _ALL = {s.name: s for m in (quadratic, landscapes, classics, data) for s in m.SPECS}
+_ALL.update((s.name, s) for s in _FORMULA_SPECS)
 SPECS: dict[str, SurfaceSpec] = {name: _ALL[name] for name in _ORDER}
 
 

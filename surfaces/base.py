@@ -211,20 +211,41 @@ class SampleGradFn(Protocol):
 class Param:
     """One tunable surface parameter; the UI builds its control from it.
 
-    kind is "float", "int" or "choice" (choices => a select box, low/high None).
+    kind is "float", "int", "choice" (choices => a select box, low/high None) or "text" (typed
+    in, e.g. a formula; low/high None): ``parse`` validates the text and raises ValueError
+    saying what is wrong and where.
+    A default of None makes the parameter optional: left out, the surface chooses it (the
+    formula surface's bounds); :meth:`SurfaceSpec.check_params` then leaves it out.
+    examples: valid values other than the default, for people (the UI offers them) and for the
+    tests (app/state/codec.py builds its example links from them).
     """
 
     name: str
-    default: float | str
+    default: float | str | None
     low: float | None
     high: float | None
     log: bool
     help: str
     choices: tuple[str, ...] = ()
     kind: str = "float"
+    examples: tuple[float | str, ...] = ()
+    parse: Callable[[str], object] | None = field(default=None, compare=False, repr=False)
 
-    def check(self, value: object) -> ParamValue:
-        """Return ``value`` validated (floats as Python float), or raise ValueError."""
+    @property
+    def optional(self) -> bool:
+        return self.default is None
+
+    def check(self, value: object) -> ParamValue | None:
+        """Return ``value`` validated (floats as Python float; None for an optional parameter
+        left out), or raise ValueError."""
+        if value is None and self.optional:
+            return None
+        if self.kind == "text":
+            if self.parse is not None:
+                self.parse(value)  # type: ignore[arg-type]  # the parser refuses non-text
+            if not isinstance(value, str):
+                raise ValueError(f"parameter {self.name!r} must be text; got {value!r}")
+            return value
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
                 raise ValueError(
@@ -266,13 +287,20 @@ class Point:
 
 @dataclass(frozen=True, kw_only=True)
 class Geometry:
-    """What every surface module states about its shape (keyword-only)."""
+    """What every surface module states about its shape (keyword-only).
+
+    ``description`` replaces the spec's (a typed formula describes its own f); ``params``
+    replaces the validated parameters where the builder chose an optional one (the bounds of
+    a formula), so that ``surfaces.get(name, **surface.params)`` builds the same surface.
+    """
 
     bounds: Bounds
     default_start: tuple[float, float]
     log_color: bool
     minima: tuple[Point, ...]
     saddles: tuple[Point, ...] = ()
+    description: str = ""
+    params: Params | None = None
 
 
 @dataclass(frozen=True)
@@ -305,7 +333,9 @@ class SurfaceSpec:
     build: Callable[[Params], Analytic | Data] = field(repr=False, compare=False)
 
     def check_params(self, given: dict[str, object]) -> Params:
-        """Fill in defaults and validate; unknown names and out-of-range values -> ValueError."""
+        """Fill in defaults and validate; unknown names and out-of-range values -> ValueError.
+
+        Optional parameters (default None) that are not given are left out."""
         known = [p.name for p in self.params]
         for key in given:
             if key not in known:
@@ -313,7 +343,12 @@ class SurfaceSpec:
                     f"surface {self.name!r} has no parameter {key!r}; "
                     f"valid parameters: {', '.join(known) or 'none'}"
                 )
-        return {p.name: p.check(given.get(p.name, p.default)) for p in self.params}
+        out: Params = {}
+        for p in self.params:
+            value = p.check(given.get(p.name, p.default))
+            if value is not None:  # an optional parameter left out: the builder chooses it
+                out[p.name] = value
+        return out
 
 
 def divergence_box(bounds: Bounds, factor: float = 10.0) -> Bounds:
@@ -672,10 +707,6 @@ class Surface:
 def _rebuild(name: str, params: Params) -> Surface:
     import surfaces  # the registry imports this module: resolve it at call time
 
-    if name == CUSTOM:  # a typed-in formula: not in the registry, rebuilt from its text
-        from surfaces.formula import from_params
-
-        return from_params(params)
     return surfaces.get(name, **params)
 
 
@@ -691,8 +722,8 @@ def make_surface(spec: SurfaceSpec, params: Params) -> Surface:
     return Surface(
         name=spec.name,
         title=spec.title,
-        description=spec.description,
-        params=dict(params),
+        description=model.description or spec.description,
+        params=dict(params if model.params is None else model.params),
         bounds=model.bounds,
         minima=model.minima,
         saddles=model.saddles,

@@ -14,9 +14,12 @@ was expected; each limit names itself ("length limit", "nesting limit", "size li
 
 The surface is an ordinary :class:`~surfaces.base.Surface` named ``"custom"``, built by
 ``make_surface`` from an :class:`~surfaces.base.Analytic` model like the registered analytic
-surfaces, so every engine and the mini-batch noise construction accept it. Its ``params`` hold
-the formula text, the bounds and the noise: :func:`from_params` rebuilds it (share links,
-pickling). It is not in ``surfaces.SPECS``.
+surfaces, so every engine and the mini-batch noise construction accept it. It is registered
+(:data:`SPEC`, ``surfaces.get("custom", formula=..., x_min=..., noise=...)``) like every other
+surface: its parameters are the formula text (a "text" :class:`~surfaces.base.Param` whose
+``parse`` is :func:`compile_formula`), the four optional bounds (left out, they are chosen
+from f) and the noise; ``surface.params`` holds the bounds it was built with, so it rebuilds
+exactly (share links, pickling).
 
 Note: ``surfaces.formula`` is the function; import this module's other names with
 ``from surfaces.formula import ...``.
@@ -29,7 +32,7 @@ import math
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -47,6 +50,7 @@ from surfaces.base import (
     Bounds,
     GradFn,
     Ops,
+    Param,
     Params,
     Point,
     Surface,
@@ -632,7 +636,8 @@ def _critical(
     """Critical points of f inside ``box``: (x, y, kind), kind "minimum", "saddle" or "maximum".
 
     Multi-start Newton on the exact gradient and Hessian, all starts at once in NumPy: a
-    12 x 12 grid plus 64 seeded random points of the box, at most 60 steps, each capped at a
+    12 x 12 grid, 64 seeded random points of the box and the lowest points of up to 64 valleys
+    of a 61 x 61 grid (:func:`_valley_starts`), at most 60 steps, each capped at a
     quarter of the box. A start is dropped when its gradient or step turns non-finite (a
     singular Hessian: planes, flat regions) or it leaves the box by more than a tenth. It has
     converged when its step falls below 1e-12 of the box; after the last step, also when its
@@ -646,8 +651,9 @@ def _critical(
     g = np.linspace(0.02, 0.98, 12)
     ux, uy = np.meshgrid(g, g)
     r = np.random.default_rng(0).random((2, 64))
-    x = x0 + sx * np.concatenate([ux.ravel(), r[0]])
-    y = y0 + sy * np.concatenate([uy.ravel(), r[1]])
+    bx, by = _valley_starts(c, box)
+    x = np.concatenate([x0 + sx * np.concatenate([ux.ravel(), r[0]]), bx])
+    y = np.concatenate([y0 + sy * np.concatenate([uy.ravel(), r[1]]), by])
     prog = c.search_program
 
     def at(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -722,6 +728,27 @@ def _critical(
     return out
 
 
+def _valley_starts(c: Compiled, box: Bounds, n: int = 61, most: int = 64) -> tuple[Any, Any]:
+    """Extra Newton starts: the points of an n x n grid of the box lower than their eight
+    neighbours (the ``most`` lowest), so that every valley the grid resolves gets a start even
+    when the box holds more of them than the regular starts reach (sin(3x) cos(3y) + ...)."""
+    (x0, x1), (y0, y1) = box
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    gx, gy = np.meshgrid(xs, ys)
+    with np.errstate(all="ignore"):
+        z = np.asarray(c.value(gx, gy, NUMPY), dtype=np.float64)
+    z = np.where(np.isfinite(z), z, np.inf)
+    mid = z[1:-1, 1:-1]
+    low = np.isfinite(mid)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                low &= mid <= z[1 + di : n - 1 + di, 1 + dj : n - 1 + dj]
+    i, j = np.nonzero(low)
+    order = np.argsort(mid[i, j], kind="stable")[:most]
+    return xs[j[order] + 1], ys[i[order] + 1]
+
+
 def _classify(
     c: Compiled, x: float, y: float, a: float, b: float, d: float, r: float
 ) -> str | None:
@@ -779,14 +806,25 @@ def explain_nonfinite(surface: Surface | Compiled | str, x: float, y: float) -> 
 
     >>> explain_nonfinite("log(x) + y^2", -1.0, 0.5)
     'f is not defined at (x, y) = (-1, 0.5): log of a negative number, in log(x) = log(-1)'
+
+    Any surface is accepted: one that is not a formula is only said to be not finite there.
     """
+    where = f"(x, y) = ({x:g}, {y:g})"
     if isinstance(surface, Surface):
+        if surface.name != CUSTOM:
+            with np.errstate(all="ignore"):
+                xy = np.array([x, y], dtype=np.float64)
+                value, grad = surface.value(xy), surface.grad(xy)
+            if not np.isfinite(value):
+                return f"f is not finite at {where}"
+            if not np.isfinite(grad).all():
+                return f"the gradient of f is not finite at {where}"
+            return None
         c = compile_formula(str(surface.params["formula"]))
     elif isinstance(surface, str):
         c = compile_formula(surface)
     else:
         c = surface
-    where = f"(x, y) = ({x:g}, {y:g})"
     why = _first_nonfinite(c.value_program, x, y)
     if why:
         return f"f is not defined at {where}: {why}"
@@ -907,14 +945,119 @@ def _constant_value(e: E.Expr) -> float | None:
 
 # ---------------------------------------------------------------- the surface
 
+# a tilted double well: the global minimum f = 0 at (-1, 0), a local one near (0.82, 0) and
+# a saddle point between them; never negative, so its steep walls get a log colour scale
+DEFAULT_FORMULA = "(x^2 - 1)^2 + 0.3*(x + 1)^2 + y^2"
+EXAMPLES = (
+    "x^2 + 10*y^2",
+    "(1 - x)^2 + 100*(y - x^2)^2",
+    "abs(x) + y^2",
+    "sin(3*x)*cos(3*y) + 0.1*(x^2 + y^2)",
+    "log(1 + x^2 + y^2) - exp(-(x - 1)^2 - y^2)",
+)
+BOUND_NAMES = ("x_min", "x_max", "y_min", "y_max")
 
-def _params(text: str, bounds: Bounds, noise: float) -> Params:
+
+def _check_text(text: object) -> None:
+    compile_formula(text)  # type: ignore[arg-type]  # refuses non-text with a FormulaError
+
+
+FORMULA = Param(
+    "formula",
+    DEFAULT_FORMULA,
+    None,
+    None,
+    False,
+    "f(x, y) with + - * / ^ ( ), numbers (1e-3), x, y, pi, e and sin cos tan exp log sqrt "
+    "abs tanh sinh cosh arctan, min(a, b) and max(a, b); at most "
+    f"{MAX_LENGTH} characters. Gradients are exact, from the formula.",
+    kind="text",
+    examples=EXAMPLES,
+    parse=_check_text,
+)
+BOUNDS = tuple(
+    Param(
+        name,
+        None,
+        -MAX_COORD,
+        MAX_COORD,
+        False,
+        f"{'smallest' if name.endswith('min') else 'largest'} {name[0]} shown; left empty, it is "
+        "chosen from f (around its minima and saddle points)",
+        examples=(-4.0 if name.endswith("min") else 4.0,),
+    )
+    for name in BOUND_NAMES
+)
+SPEC = SurfaceSpec(
+    CUSTOM,
+    "Your own function",
+    "Type any f(x, y): exact gradients, minima and saddle points found numerically.",
+    (FORMULA, *BOUNDS, NOISE),
+    ("x", "y"),
+    lambda params: _model(params),
+)
+SPECS = (SPEC,)
+
+
+def _model(params: Params) -> Analytic:
+    """The registry's builder: ``params`` validated by ``SPEC.check_params`` (the formula
+    parses; bounds left out are chosen from f)."""
+    c = compile_formula(str(params["formula"]))
+    deadline = time.monotonic() + SEARCH_SECONDS
+    given = [params.get(k) for k in BOUND_NAMES]
+    auto: Bounds | None = None
+    if any(v is None for v in given):
+        auto = auto_bounds(c, deadline)
+    box = _merge_bounds(given, auto)
+    minima, saddles = critical_points(c, box, deadline)
+    pts = [p.xy for p in (*minima, *saddles)]
+    start = choose_start(c, box, pts)
+    (x0, x1), (y0, y1) = box
+    gxs, gys = np.meshgrid(np.linspace(x0, x1, 101), np.linspace(y0, y1, 101))
+    log_color = choose_log_color(np.asarray(c.value(gxs, gys, NUMPY)))
+    shown = E.to_text(c.tree)
+    return Analytic(
+        c.value,
+        c.grad,
+        bounds=box,
+        default_start=start,
+        log_color=log_color,
+        minima=minima,
+        saddles=saddles,
+        description=f"f(x, y) = {shown if len(shown) <= 80 else shown[:77] + '...'}",
+        params={
+            "formula": params["formula"],
+            **dict(zip(BOUND_NAMES, (x0, x1, y0, y1), strict=True)),
+            "noise": params.get("noise", 0.0),
+        },
+    )
+
+
+def _merge_bounds(given: Sequence[object], auto: Bounds | None) -> Bounds:
+    """The bounds given, the automatic ones where a bound was left out, checked together."""
+    chosen = [a if g is None else g for g, a in zip(given, _flat(auto), strict=True)]
+    for axis, lo, hi in (("x", 0, 1), ("y", 2, 3)):
+        left_out = [BOUND_NAMES[i] for i in (lo, hi) if given[i] is None]
+        if len(left_out) == 1:  # one bound given: say which was chosen
+            a, b = chosen[lo], chosen[hi]
+            if isinstance(a, float) and isinstance(b, float) and b - a < MIN_SPAN:
+                raise ValueError(
+                    f"bounds: {axis}_min = {a:g} must be below {axis}_max = {b:g} (the "
+                    f"{left_out[0]} chosen from f); set {left_out[0]} as well"
+                )
+    return check_bounds(((chosen[0], chosen[1]), (chosen[2], chosen[3])))
+
+
+def _flat(bounds: Bounds | None) -> tuple[float | None, ...]:
+    if bounds is None:
+        return (None, None, None, None)
     (x0, x1), (y0, y1) = bounds
-    return {"formula": text, "x_min": x0, "x_max": x1, "y_min": y0, "y_max": y1, "noise": noise}
+    return (x0, x1, y0, y1)
 
 
 def formula(text: str, bounds: object = None, *, noise: float = 0.0) -> Surface:
-    """The surface f(x, y) = ``text``, with exact gradients, on every engine.
+    """The surface f(x, y) = ``text``, with exact gradients, on every engine: the registered
+    surface ``"custom"`` (``surfaces.get("custom", formula=text, x_min=..., ...)``).
 
     text: at most 300 characters of + - * / ^ ** ( ), numbers (1e-3), x, y, pi, e and the
     functions sin cos tan exp log sqrt abs tanh sinh cosh arctan (or atan), min and max of two.
@@ -925,57 +1068,13 @@ def formula(text: str, bounds: object = None, *, noise: float = 0.0) -> Surface:
     empty tuples). The colour scale is chosen by :func:`choose_log_color`, the default start by
     :func:`choose_start`. Anything refused raises :class:`FormulaError` (a ValueError).
     """
-    noise_v = float(NOISE.check(noise))
-    c = compile_formula(_precheck(text))
-    deadline = time.monotonic() + SEARCH_SECONDS
-    box = auto_bounds(c, deadline) if bounds is None else check_bounds(bounds)
-    minima, saddles = critical_points(c, box, deadline)
-    pts = [p.xy for p in (*minima, *saddles)]
-    start = choose_start(c, box, pts)
-    (x0, x1), (y0, y1) = box
-    gxs, gys = np.meshgrid(np.linspace(x0, x1, 101), np.linspace(y0, y1, 101))
-    log_color = choose_log_color(np.asarray(c.value(gxs, gys, NUMPY)))
-    model = Analytic(
-        c.value,
-        c.grad,
-        bounds=box,
-        default_start=start,
-        log_color=log_color,
-        minima=minima,
-        saddles=saddles,
-    )
-    shown = E.to_text(c.tree)
-    spec = SurfaceSpec(
-        CUSTOM,
-        "Your own function",
-        f"f(x, y) = {shown if len(shown) <= 80 else shown[:77] + '...'}",
-        (NOISE,),
-        ("x", "y"),
-        lambda _p: model,
-    )
-    return make_surface(spec, _params(text, box, noise_v))
+    params: dict[str, object] = {"formula": text, "noise": noise}
+    if bounds is not None:
+        params.update(zip(BOUND_NAMES, _flat(check_bounds(bounds)), strict=True))
+    return make_surface(SPEC, SPEC.check_params(params))
 
 
-def from_params(params: Params) -> Surface:
-    """Rebuild a formula surface from its ``params`` (a share link, a pickle), validated."""
-    p = dict(params)
-    known = {"formula", "x_min", "x_max", "y_min", "y_max", "noise"}
-    unknown = sorted(set(p) - known)
-    if unknown:
-        raise ValueError(
-            f"surface {CUSTOM!r} has no parameter {unknown[0]!r}; valid parameters: "
-            + ", ".join(sorted(known))
-        )
-    text = p.get("formula")
-    if not isinstance(text, str):
-        raise ValueError(f"parameter 'formula' must be text; got {text!r}")
-    keys = ("x_min", "x_max", "y_min", "y_max")
-    given = [p.get(k) for k in keys]
-    if all(v is None for v in given):
-        bounds = None
-    elif any(v is None for v in given):
-        missing = [k for k, v in zip(keys, given, strict=True) if v is None]
-        raise ValueError(f"bounds need all of x_min, x_max, y_min, y_max; missing {missing}")
-    else:
-        bounds = ((given[0], given[1]), (given[2], given[3]))
-    return formula(text, bounds, noise=p.get("noise", 0.0))  # type: ignore[arg-type]
+def from_params(params: Mapping[str, object]) -> Surface:
+    """Rebuild a formula surface from its ``params`` (a share link, a pickle), validated:
+    the same as ``surfaces.get("custom", **params)``. A bound left out is chosen from f."""
+    return make_surface(SPEC, SPEC.check_params(dict(params)))

@@ -11,6 +11,7 @@ import importlib
 import math
 import pickle
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ import surfaces
 from optimizers.engines import compiled
 from surfaces import expr as E
 from surfaces.formula import (
+    BOUND_NAMES,
+    DEFAULT_FORMULA,
     MAX_LENGTH,
     FormulaError,
     compile_formula,
@@ -180,7 +183,7 @@ def _torch_reference(fn: Fn, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_value_and_gradient_equal_torch_autograd(text: str, fn: Fn, bounds: Any) -> None:
     s = surfaces.formula(text, bounds)
     (x0, x1), (y0, y1) = s.bounds
-    rng = np.random.default_rng(abs(hash(text)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(text.encode()))  # hash() varies by process
     xy = np.stack([rng.uniform(x0, x1, 64), rng.uniform(y0, y1, 64)], axis=-1)
     f_ref, g_ref = _torch_reference(fn, xy)
     finite = np.isfinite(f_ref) & np.isfinite(g_ref).all(axis=-1)
@@ -370,21 +373,30 @@ def test_a_hostile_share_link_is_refused_with_a_value_error(params: dict[str, An
     if e is not None:
         assert str(e)
     else:
-        assert s.params["formula"] == params["formula"]
+        assert s.params["formula"] == params.get("formula", DEFAULT_FORMULA)
+        for name in BOUND_NAMES:  # a bound given is kept; one left out is chosen from f
+            assert params.get(name) is None or s.params[name] == params[name]
+        assert surfaces.get("custom", **params).params == s.params  # the registry's entry
     assert time.perf_counter() - t0 < 1.0
 
 
 def test_share_link_errors_name_the_parameter() -> None:
     with pytest.raises(ValueError, match="no parameter 'evil'"):
         from_params({"formula": "x^2", "evil": "__import__('os')"})
-    with pytest.raises(ValueError, match="'formula' must be text"):
-        from_params({"x_min": 0.0})
-    with pytest.raises(ValueError, match="missing"):
-        from_params({"formula": "x^2", "x_min": 0.0})
-    with pytest.raises(ValueError, match="bound x_min must be a number"):
+    with pytest.raises(ValueError, match="the formula must be text"):
+        from_params({"formula": 3.0, "x_min": 0.0})
+    with pytest.raises(ValueError, match="'x_min' must be a number"):
         from_params({"formula": "x^2", "x_min": "0", "x_max": 1.0, "y_min": 0.0, "y_max": 1.0})
+    with pytest.raises(ValueError, match=r"'x_max' must be in \[-10000, 10000\]"):
+        from_params({"formula": "x^2", "x_max": 1e5})
     with pytest.raises(ValueError, match="unknown name"):
         from_params({"formula": "__import__('os')"})
+    # one bound given: the other is chosen from f, and a clash names both
+    assert from_params({"formula": "x^2 + y^2", "x_min": 0.0}).bounds == ((0.0, 2.0), (-2.0, 2.0))
+    with pytest.raises(ValueError, match=r"x_min = 3 must be below x_max = 2 \(the x_max chosen"):
+        from_params({"formula": "x^2 + y^2", "x_min": 3.0})
+    # left out entirely: the registry's default formula
+    assert from_params({}).params["formula"] == DEFAULT_FORMULA
 
 
 # ---------------------------------------------------------------- limits
@@ -695,7 +707,12 @@ def test_metadata_params_and_rebuild() -> None:
     assert s.grid(101)[2].min() >= 0.0
     assert not surfaces.formula("x^3 - 3*x + y^2").log_color  # goes negative
     assert not surfaces.formula("x^2 + y^2").log_color  # no steep walls: linear
-    assert "custom" not in surfaces.SPECS
+    # registered like every surface: the same surface from surfaces.get, with or without bounds
+    assert surfaces.SPECS["custom"].title == "Your own function"
+    auto = surfaces.get("custom", formula="(x^2 - 1)^2 + y^2")
+    assert auto.params == s.params
+    assert auto.description == s.description
+    assert surfaces.get("custom", **s.params).bounds == s.bounds
 
     again = from_params(s.params)
     assert again.params == s.params
@@ -739,3 +756,14 @@ def re_escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def test_every_valley_of_a_crowded_box_gets_a_start() -> None:
+    """Sixty valleys: the regular starts miss some, the 61 x 61 grid's lowest points do not,
+    so the global minimum listed is the lowest point of the box."""
+    s = surfaces.formula("sin(3*x)*cos(3*y) + 0.1*(x^2 + y^2)", ((-2.0, 15.0), (-15.0, 2.5)))
+    best = min(s.minima, key=lambda p: p.value)
+    assert best.kind == "global"
+    _, _, z = s.grid(301)
+    assert best.value <= z.min()
+    assert len(s.minima) == 32  # the 32 lowest of the box's minima are kept

@@ -226,6 +226,24 @@ def test_nesterov_settles_where_momentum_circles() -> None:
 # ---------------------------------------------------------------- the lesson buttons (AppTest)
 
 
+def test_typed_kink_gd_hops_across_it_adam_settles() -> None:
+    p = presets.BY_KEY["typed_kink"]
+    surf = surfaces.get(p.state.surface, **p.state.surface_params)
+    fb = surfaces.formula_feedback(str(p.state.surface_params["formula"]))
+    assert fb.ok
+    assert any("abs(x) has a kink" in w for w in fb.warnings)  # the field's warning
+    assert surf.minima == ()  # the search finds nothing at a kink ("None found")
+    runs = simulate(p)
+    gd, adam = runs["sgd"].positions[:, 0], runs["adam"].positions[:, 0]
+    # equal steps of 0.1 along x: x = 0.05 at step 20, then -0.05, 0.05, ... for good
+    np.testing.assert_allclose(gd[20, 0], 0.05, atol=1e-12)
+    np.testing.assert_allclose(np.abs(gd[20:, 0]), 0.05, atol=1e-12)
+    assert (np.sign(gd[20:-1, 0]) != np.sign(gd[21:, 0])).all()
+    assert np.abs(gd[-50:, 1]).max() < 1e-8  # y, whose slope shrinks, settles at 0
+    assert np.hypot(*adam[-1]) < 0.02  # Adam ends within 0.02 of the minimum
+    assert np.abs(adam[-50:, 0]).max() < 0.05  # its hops are smaller than GD's
+
+
 def _lesson_script() -> None:
     import streamlit as st
 
@@ -301,7 +319,7 @@ def test_lesson_link_opens_the_page_with_exactly_that_lesson(p: Preset) -> None:
     assert normalized(page_state) == normalized(p.state)
 
 
-@pytest.mark.parametrize("key", ["learning_rate", "lesson_regression"])
+@pytest.mark.parametrize("key", ["learning_rate", "lesson_regression", "typed_kink"])
 def test_lesson_button_on_the_real_page(key: str) -> None:
     from streamlit.testing.v1 import AppTest
 

@@ -33,6 +33,7 @@ CONTRACT_NAMES = [
     "six_hump_camel",
     "linear_regression",
     "logistic_regression",
+    "custom",  # a typed formula (surfaces/formula.py): the default one, and the cases below
 ]
 DATA = {"linear_regression", "logistic_regression"}
 ANALYTIC = [n for n in CONTRACT_NAMES if n not in DATA]
@@ -45,6 +46,8 @@ CASES += [
     ("ravine", {"kappa": 400.0, "angle": 30.0, "noise": 0.5}),
     ("rosenbrock", {"a": -0.5, "b": 10.0, "noise": 2.0}),
     ("linear_regression", {"loss": "mae"}),
+    ("custom", {"formula": "(1 - x)^2 + 100*(y - x^2)^2", "noise": 1.0}),
+    ("custom", {"formula": "(x^2 + y - 11)^2 + (x + y^2 - 7)^2", "x_min": -1.0, "y_max": 4.5}),
 ]
 CASES += [
     (n, {"noise": 2.0}) for n in ANALYTIC if n not in ("quadratic_bowl", "rosenbrock", "ravine")
@@ -108,10 +111,11 @@ def test_spec_metadata(name: str) -> None:
     assert 20 < len(spec.description) <= 110
     for p in spec.params:
         assert p.help
-        assert p.kind in ("float", "int", "choice")
-        assert p.check(p.default) == p.default  # every default is valid
-        if p.kind == "choice":
-            assert p.default in p.choices
+        assert p.kind in ("float", "int", "choice", "text")
+        assert p.check(p.default) == p.default  # every default is valid (None: optional)
+        assert all(p.check(v) == v and v != p.default for v in p.examples)
+        if p.kind in ("choice", "text"):
+            assert p.default in p.choices or p.kind == "text"
             assert p.low is None
             assert p.high is None
         else:
@@ -120,8 +124,14 @@ def test_spec_metadata(name: str) -> None:
             assert p.low <= p.high
             assert not p.log or p.low > 0
     s = surfaces.get(name)
-    assert s.params == {p.name: p.default for p in spec.params}
-    assert (s.name, s.title, s.description) == (name, spec.title, spec.description)
+    optional = {p.name for p in spec.params if p.optional}
+    assert s.params == {  # an optional parameter holds the value the surface chose
+        p.name: s.params[p.name] if p.name in optional else p.default for p in spec.params
+    }
+    assert surfaces.get(name, **s.params).params == s.params
+    typed = name == "custom"  # a typed formula describes its own f
+    assert s.description == (f"f(x, y) = {s.params['formula']}" if typed else spec.description)
+    assert (s.name, s.title) == (name, spec.title)
     assert s.axis_labels == (("w", "b") if name in DATA else ("x", "y"))
     assert s.n_samples == {"linear_regression": 4, "logistic_regression": 10}.get(name, 16)
 

@@ -21,6 +21,8 @@ from app.state.explore import ExploreState, decode, encode
 def _value_strategy(meta: Any) -> st.SearchStrategy[Any]:
     """Values a Param / Hyper accepts, drawn from its own range (the core's check decides)."""
     kind = getattr(meta, "kind", "float")
+    if kind == "text" or meta.default is None:  # a formula; a bound chosen from f when left out
+        return st.sampled_from(meta.examples)
     if kind == "bool":
         return st.booleans()
     if kind == "choice":
@@ -188,6 +190,27 @@ def test_every_hyper_range_is_the_cores(name: str) -> None:
 @pytest.mark.parametrize("surface", surfaces.names())
 def test_every_surface_param_range_is_the_cores(surface: str) -> None:
     for p in urlstate.surface_params(surface).values():
+        if p.kind == "text":  # a formula: the core's parser decides, and says why
+            state, w = decode({"surface": surface, f"{surface}.{p.name}": "x^^2"})
+            assert len(w) == 1
+            assert "unexpected '\\^'" in w[0]  # markdown-escaped
+            assert "column 3" in w[0]
+            assert p.name not in state.surface_params
+            for example in p.examples:
+                state, w = decode({"surface": surface, f"{surface}.{p.name}": str(example)})
+                assert w == []
+                assert state.surface_params[p.name] == example
+            continue
+        if p.default is None:  # optional (a bound): its range, and left out by default
+            assert p.high is not None
+            state, w = decode({"surface": surface, f"{surface}.{p.name}": repr(p.high + 1.0)})
+            assert w
+            assert p.name not in state.surface_params
+            (example,) = p.examples
+            state, w = decode({"surface": surface, f"{surface}.{p.name}": repr(example)})
+            assert w == []
+            assert state.surface_params[p.name] == example
+            continue
         if p.kind == "choice":
             state, w = decode({"surface": surface, f"{surface}.{p.name}": "nope"})
             assert w
@@ -268,6 +291,22 @@ HOSTILE: list[tuple[dict[str, Any], str]] = [
     ({"steps": "9" * 201}, "steps"),
     ({"opt": ",".join(optimizers.names()) + ",sgd"}, "opt"),
     ({"\u202e\u0000evil": "1"}, "evil"),
+    # a typed formula goes through the core's parser and limits (surfaces/formula.py)
+    ({"surface": "custom", "custom.formula": "__import__('os').system('ls')"}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "x.__class__"}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "x[0]"}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "(lambda: 1)()"}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "[x for x in y]"}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "9**9**9"}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "(" * 10_000 + "x" + ")" * 10_000}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "(" * 60 + "x" + ")" * 60}, "custom.formula"),
+    ({"surface": "custom", "custom.formula": "x" * 10 * 2**20}, "custom.formula"),  # 10 MB
+    ({"surface": "custom", "custom.formula": "\uff58^2 + y^2"}, "custom.formula"),  # full-width
+    ({"surface": "custom", "custom.formula": "\u0445^2 + y^2"}, "custom.formula"),  # Cyrillic
+    ({"surface": "custom", "custom.formula": "x\u00b2 + y^2"}, "custom.formula"),  # superscript
+    ({"surface": "custom", "custom.formula": "sqrt(-1 - x^2 - y^2)"}, "custom"),  # nowhere finite
+    ({"surface": "custom", "custom.x_min": "5"}, "custom"),  # past the x_max chosen from f
+    ({"surface": "custom", "custom.x_max": "1e9"}, "custom.x_max"),
 ]
 
 
@@ -363,6 +402,8 @@ HOSTILE_PAGES: list[dict[str, str | list[str]]] = [
     {"opt": "momentum", "momentum.momentum": "1", "conv": "x", "explain": "momentum"},
     {"sched": "step", "sched.step_size": "0", "sched.gamma": "nan", "lrs": "1e9"},
     {"\u202e": "\u0000", "steps": ["10", "20"], "x" * 61: "1", "dark": "ja"},
+    {"surface": "custom", "custom.formula": "__import__('os')", "custom.x_min": "nan"},
+    {"surface": "custom", "custom.formula": "(" * 10_000 + "x" + ")" * 10_000, "start": "9,9"},
 ]
 
 

@@ -130,7 +130,7 @@ def prepare(
             r = min(r, len(steps) - 1)
             exits[k] = exit_point(pos[: r + 1, k], surface.bounds)
             pos[r:, k] = exits[k]
-        loss = np.asarray(traj.loss[:, 0], dtype=np.float64)
+        loss = _drawable(traj.loss[:, 0])
         gap = loss - fstar if fstar is not None else loss
         out.append(
             Series(
@@ -143,10 +143,21 @@ def prepare(
                 diverged_at=div,
                 exits=exits,
                 gap=gap,
-                grad_norm=np.asarray(traj.grad_norm[:, 0], dtype=np.float64),
+                grad_norm=_drawable(traj.grad_norm[:, 0]),
             )
         )
     return out
+
+
+_LARGEST = float(np.finfo(np.float64).max)
+
+
+def _drawable(values: np.ndarray) -> np.ndarray:
+    """A recorded curve with the core's stand-in for a non-finite value (the largest float,
+    where a run stopped because f was not defined) as NaN: a gap in the curve, not a value."""
+    a = np.array(values, dtype=np.float64)
+    a[np.abs(a) >= _LARGEST] = np.nan
+    return a
 
 
 def _click_grid(surface: Surface, dec: int) -> dict[str, Any]:

@@ -38,7 +38,7 @@ Scalar = float | int | bool | str
 Ctx = Mapping[str, Any]  # the fields decoded so far, by field name
 Query = Mapping[str, str | list[str]]
 
-MAX_VALUE_LEN = 200  # longer values are rejected unread
+MAX_VALUE_LEN = 400  # longer values are rejected unread (a typed formula has up to 300)
 MAX_KEY_LEN = 60
 MAX_KEYS = 300  # keys beyond this many are ignored (one warning)
 MAX_WARNINGS = 12
@@ -64,6 +64,20 @@ def shown(raw: str) -> str:
     only a backtick could break out of it; control characters are replaced too)."""
     clean = "".join(c if c.isprintable() and c not in "`\\<>" else "?" for c in raw)
     return clean[:30] + ("…" if len(clean) > 30 else "")
+
+
+_MARKDOWN = set("\\`*_{}[]()<>#+-!|$~^=&")
+
+
+def escape_markdown(text: str, limit: int = 120) -> str:
+    """A message that may quote user input (a formula's error), safe inside markdown: its first
+    line only, control characters replaced, every markdown (and LaTeX ``$``) character escaped,
+    at most ``limit`` characters before escaping."""
+    line = text.split("\n", 1)[0]
+    line = "".join(c if c.isprintable() else "?" for c in line)
+    if len(line) > limit:
+        line = line[: limit - 1] + "…"
+    return "".join("\\" + c if c in _MARKDOWN else c for c in line)
 
 
 def fmt(v: Any) -> str:
@@ -135,6 +149,11 @@ def parse_meta(meta: Any, raw: str, check: Callable[[Any], Any] | None = None) -
     own ``check`` (so ranges, open ends and choices are exactly the core's)."""
     kind = getattr(meta, "kind", "float")
     value: Scalar
+    if kind == "text":  # typed text (a formula): the core's parser says what is wrong, where
+        try:
+            return str((check or meta.check)(raw))
+        except (ValueError, TypeError) as exc:
+            raise Bad(escape_markdown(str(exc))) from None
     if kind == "bool":
         value = parse_bool(raw)
     elif kind == "choice":
@@ -154,7 +173,11 @@ def parse_meta(meta: Any, raw: str, check: Callable[[Any], Any] | None = None) -
 
 
 def meta_examples(meta: Any) -> list[Scalar]:
-    """Valid values other than the default of a core ``Param`` / ``Hyper`` (for the tests)."""
+    """Valid values other than the default of a core ``Param`` / ``Hyper`` (for the tests):
+    the ones it lists itself (``examples``), else from its kind and range."""
+    given = [v for v in getattr(meta, "examples", ()) if v != meta.default]
+    if given:
+        return given
     kind = getattr(meta, "kind", "float")
     if kind == "bool":
         return [not bool(meta.default)]
@@ -387,6 +410,15 @@ class Plain:
         return [{self.key: raw} for raw in self.parse.examples(ctx)]
 
 
+def _default_of(meta: Any) -> str:
+    """How a warning names what a parameter falls back to."""
+    if meta.default is None:  # optional: the owner chooses it
+        return "the value chosen automatically"
+    if getattr(meta, "kind", "") == "text":
+        return f"`{shown(str(meta.default))}`"
+    return fmt(meta.default)
+
+
 def _named(
     rd: Reader,
     prefix: str,
@@ -409,7 +441,7 @@ def _named(
             check = None if owner is None else (lambda v, m=meta: m.check(v, owner))
             out[name] = parse_meta(meta, raw, check)
         except Bad as exc:
-            rd.warn(f"Ignored `{prefix}{name}={shown(raw)}`: {exc}; using {fmt(meta.default)}.")
+            rd.warn(f"Ignored `{prefix}{name}={shown(raw)}`: {exc}; using {_default_of(meta)}.")
     return out
 
 
@@ -438,8 +470,8 @@ class Params:
                 self.together(values, ctx)
             except Bad as exc:
                 rd.warn(
-                    f"Ignored the {prefix[:-1]} parameters ({shown(str(exc))}); using their "
-                    "defaults."
+                    f"Ignored the {prefix[:-1]} parameters ({escape_markdown(str(exc))}); "
+                    "using their defaults."
                 )
                 return default
         return values

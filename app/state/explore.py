@@ -10,6 +10,7 @@ Pure Python: no streamlit import.
 Query keys (only fields that differ from ``ExploreState()`` are written)::
 
     surface=ravine              ravine.noise=0.3        <surface>.<param>
+    surface=custom  custom.formula=x^2%2B3*y^2  custom.x_min=-2     a typed formula
     opt=sgd,momentum,adam       adam.lr=0.003           <optimizer>.<hyper>
     shared=1  lr=0.05  beta=0.9  rho=0.9  beta2=0.999   global controls
     start=-1.5,2  swarm=8  steps=300  batch=4  seed=7   run settings
@@ -118,6 +119,14 @@ def _surface(name: str, params: tuple[tuple[str, Scalar], ...]) -> surfaces.Surf
 def surface_of(ctx: Ctx) -> surfaces.Surface:
     """The surface the fields decoded so far describe."""
     return _surface(ctx["surface"], tuple(sorted(ctx["surface_params"].items())))
+
+
+def start_owner(name: str, params: Mapping[str, Any]) -> str:
+    """What a start belongs to: the surface and, for a typed formula, its text (another f is
+    another surface: the start goes back to its default; other parameters keep the start)."""
+    spec = surfaces.SPECS.get(name)
+    typed = [p for p in spec.params if p.kind == "text"] if spec is not None else []
+    return "\n".join([name, *(str(params.get(p.name, p.default)) for p in typed)])
 
 
 def n_samples(state: ExploreState) -> int:
@@ -295,7 +304,7 @@ def _bind_hyper(ss: Session, value: Any, _state: Any) -> None:
 def _bind_start(ss: Session, value: Any, state: Any) -> None:
     if value is not None:
         ss[K("start_x")], ss[K("start_y")] = float(value[0]), float(value[1])
-        ss[START_SURFACE] = state.surface
+        ss[START_SURFACE] = start_owner(state.surface, state.surface_params)
     else:
         ss.pop(START_SURFACE, None)  # the start widgets reset to the surface's default start
 
@@ -426,6 +435,7 @@ CODEC: Codec[ExploreState] = Codec(
         {},
         {"surface": "linear_regression", "opt": "sgd,momentum,adam", "sched": "step"},
         {"surface": "rosenbrock", "opt": "rmsprop,adadelta", "sched": "plateau"},
+        {"surface": "custom", "opt": "sgd,adam"},  # a typed formula: custom.formula=...
     ),
 )
 KEYS = CODEC.keys()  # field name -> URL key, for the fields under one key

@@ -149,13 +149,14 @@ with frame.error_boundary("Explore", K):
     race = compute.race(state)
     surface = race.surface
     titles = {label: compute.run_title(label) for label in race.runs}
-    head.markdown(f"**{surface.title}** · {surface.description}")
+    described = surface.description.replace("*", r"\*")  # a typed formula's x*y is not italics
+    head.markdown(f"**{surface.title}** · {described}")
     lesson_note_ui(K)
     if not state.optimizers:
         st.info("Pick at least one optimizer in the sidebar to start a race.")
     for label, message in race.errors.items():
         st.error(f"{compute.run_title(label)} cannot run with these settings: {message}")
-    for message in compute.divergence_messages(race.runs, titles):
+    for message in compute.divergence_messages(race.runs, titles, surface):
         st.warning(message)
     if state.steps == 0:
         st.info("Steps is 0: every optimizer stays at its start. Raise Steps to start the race.")

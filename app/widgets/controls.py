@@ -190,13 +190,50 @@ def hyper_control(
     )
 
 
-def param_control(key: str, p: Param) -> Scalar:
-    """A control built from a surface ``Param``."""
+def text_control(key: str, label: str, default: str, help: str, *, live: str = "400ms") -> str:
+    """A typed text (a formula): committed after a pause in typing, so the page answers as
+    the user types. Nothing is refused here; the caller validates and explains."""
+    ensure(key, lambda v: isinstance(v, str), default)
+    return str(
+        st.text_input(label, key=key, help=help, live=live, autocomplete="off", placeholder=default)
+    )
+
+
+def optional_number_control(
+    key: str, label: str, *, low: float | None, high: float | None, help: str, placeholder: str
+) -> float | None:
+    """A number box that may stay empty (None: the value is chosen automatically)."""
+    ensure(key, lambda v: v is None or in_range(low, high)(v), None)
+    value = st.number_input(
+        label,
+        min_value=None if low is None else float(low),
+        max_value=None if high is None else float(high),
+        value=None,
+        key=key,
+        help=help,
+        placeholder=placeholder,
+        format="%g",
+    )
+    return None if value is None else float(value)
+
+
+def param_control(
+    key: str, p: Param, *, label: str | None = None, placeholder: str = "automatic"
+) -> Scalar | None:
+    """A control built from a surface ``Param`` (an optional one may return None: left empty,
+    shown as ``placeholder``)."""
+    text = label or p.name
     if p.kind == "choice":
-        return choice_control(key, p.name, p.choices, str(p.default), p.help)
+        return choice_control(key, text, p.choices, str(p.default), p.help)
+    if p.kind == "text":
+        return text_control(key, text, str(p.default), p.help)
+    if p.default is None:
+        return optional_number_control(
+            key, text, low=p.low, high=p.high, help=p.help, placeholder=placeholder
+        )
     return number_control(
         key,
-        p.name,
+        text,
         default=float(p.default),
         low=p.low,
         high=p.high,

@@ -13,17 +13,25 @@ import streamlit as st
 
 import optimizers
 import surfaces
-from app.state.codec import Scalar
+from app.state.codec import Scalar, escape_markdown
 from app.state.explore import OWN, hyper_store
 from app.state.keys import Keys
 from app.widgets.controls import bool_control, ensure, hyper_control, param_control
+from app.widgets.formula import critical_points_caption, formula_feedback_ui
 from optimizers import Hyper
 
+STAYS = "The race stays on the last version that worked."
 GLOBAL_ROLES = ("beta", "rho", "beta2")  # the global controls that lock an optimizer's own
 
 
 def surface_ui(keys: Keys, default: str) -> tuple[str, dict[str, Scalar]]:
-    """Surface picker and its own parameters (only those not at their defaults returned)."""
+    """Surface picker and its own parameters (only those not at their defaults returned).
+
+    A typed parameter (a formula) is drawn in full view with its feedback; optional ones (a
+    formula's bounds) may stay empty; the rest wait in an expander. Parameters that do not
+    make a surface together (f undefined everywhere in the bounds, a bound past the other)
+    are explained, and the race keeps the last ones that did.
+    """
     names = surfaces.names()
     ensure(keys("surface"), lambda v: v in names, default if default in names else names[0])
     name = str(
@@ -36,13 +44,66 @@ def surface_ui(keys: Keys, default: str) -> tuple[str, dict[str, Scalar]]:
     )
     params: dict[str, Scalar] = {}
     spec = surfaces.SPECS[name]
-    if spec.params:
-        with st.expander("Surface parameters", expanded=False):
-            for p in spec.params:
-                value = param_control(keys.surface_param(name, p.name), p)
-                if value != p.default:
+    typed = [p for p in spec.params if p.kind == "text"]
+    optional = [p for p in spec.params if p.default is None]
+    tuned = [p for p in spec.params if p not in typed and p not in optional]
+    readable = True
+    for p in typed:  # a formula, the only text the core reads: feedback as the user types
+        value = param_control(keys.surface_param(name, p.name), p, label="f(x, y) =")
+        if not formula_feedback_ui(str(value)).ok:
+            readable = False
+            st.caption(STAYS)
+        if value != p.default:
+            params[p.name] = str(value)
+    shown = None
+    if optional:
+        with st.expander("Bounds (empty: chosen from f)", expanded=False):
+            cols = st.columns(2)
+            for i, p in enumerate(optional):
+                with cols[i % 2]:
+                    value = param_control(
+                        keys.surface_param(name, p.name),
+                        p,
+                        label=p.name.replace("_", " "),
+                        placeholder="auto",
+                    )
+                if value is not None:
                     params[p.name] = value
+            shown = st.empty()
+    if tuned:
+        with st.expander("Surface parameters", expanded=False):
+            for p in tuned:
+                value = param_control(keys.surface_param(name, p.name), p)
+                if value is not None and value != p.default:
+                    params[p.name] = value
+    params, surface = _buildable(keys, name, params, explain=readable)
+    if shown is not None:
+        (x0, x1), (y0, y1) = surface.bounds
+        shown.caption(f"Shown: x from {x0:g} to {x1:g}, y from {y0:g} to {y1:g}.")
+    if typed:
+        st.caption(critical_points_caption(surface))
     return name, params
+
+
+def _buildable(
+    keys: Keys, name: str, params: dict[str, Scalar], *, explain: bool
+) -> tuple[dict[str, Scalar], surfaces.Surface]:
+    """``params`` and their surface if they make one, else the last ones that did (the
+    defaults at first), with the reason said when ``explain`` (else the feedback said it)."""
+    from app import compute  # the cached builder (compute does not import the widgets)
+
+    ss = st.session_state
+    good = keys("_good", name)
+    try:
+        surface = compute.surface_of(name, params)
+    except ValueError as exc:
+        fallback = ss.get(good, {})
+        if explain:  # else the feedback under the field said why
+            st.error(escape_markdown(str(exc), limit=400), icon=":material/error:")
+            st.caption(STAYS)
+        return dict(fallback), compute.surface_of(name, fallback)
+    ss[good] = dict(params)
+    return params, surface
 
 
 def default_optimizers() -> list[str]:

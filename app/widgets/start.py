@@ -1,7 +1,7 @@
 """Where the runs start: exact coordinates, a click on the surface, and a swarm of starts.
 
 Keys (under the page's namespace): ``start_x``, ``start_y`` (``_start_surface`` remembers
-which surface they belong to), ``swarm``.
+which surface, and which typed formula, they belong to), ``swarm``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 import surfaces
-from app.state.explore import MAX_SWARM
+from app.state.explore import MAX_SWARM, start_owner
 from app.state.keys import Keys
 from app.widgets.controls import ensure, in_range
 
@@ -23,9 +23,10 @@ def start_ui(keys: Keys, surface: surfaces.Surface) -> dict[str, Any]:
     """
     ss = st.session_state
     dx, dy = surface.default_start
-    if ss.get(keys("_start_surface")) != surface.name:
+    owner = start_owner(surface.name, surface.params)
+    if ss.get(keys("_start_surface")) != owner:
         ss[keys("start_x")], ss[keys("start_y")] = float(dx), float(dy)
-        ss[keys("_start_surface")] = surface.name
+        ss[keys("_start_surface")] = owner
     coords = []
     for col, key, label, (lo, hi), d in zip(
         st.columns(2),
