@@ -287,6 +287,19 @@ BY_KEY: dict[str, Preset] = {p.key: p for p in PRESETS}
 TOPIC_BY_KEY: dict[str, Topic] = {t.key: t for t in TOPICS}
 
 
+def course(page: str | None = None) -> list[Preset]:
+    """Every lesson in course order (topic by topic), or those that open on ``page``."""
+    return [p for _, ps in by_topic() for p in ps if page is None or p.page == page]
+
+
+def with_note(p: Preset) -> Any:
+    """The lesson's state with its own note named in it (``lesson=<key>``), where the page's
+    state has such a field."""
+    if "lesson" in {f.name for f in dataclasses.fields(p.state)}:
+        return dataclasses.replace(p.state, lesson=p.key)
+    return p.state
+
+
 def by_topic(topic: str | None = None) -> list[tuple[Topic, list[Preset]]]:
     """The lessons grouped by topic, in course order (one topic, or all when ``None``)."""
     return [

@@ -18,6 +18,15 @@ LIGHT = {"paper": "#FFFFFF", "font": "#262730", "grid": "#D5D8DE", "muted": "#6B
 DARK = {"paper": "#0E1117", "font": "#FAFAFA", "grid": "#3A3F4B", "muted": "#A3A8B8"}
 
 
+MIN_HEIGHT = 380  # the chart never gets shorter than this, whatever is shown above it
+
+
+def above_px(*, note: bool, messages: bool, large: bool = False) -> int:
+    """Pixels a lesson note (two or three lines) and the one-line warnings take above the
+    chart, as measured at 1280 x 720 (tests/test_fold.py): the chart gives them up."""
+    return (note and (140 if large else 84)) + (messages and 56)
+
+
 @dataclass(frozen=True)
 class Style:
     """How the figure looks; nothing here changes the maths."""
@@ -28,6 +37,8 @@ class Style:
     max_frames: int = 150
     cmap: str = "viridis"
     stacked: bool = False  # narrow screens: the curves under the surface instead of beside it
+    above: int = 0  # px the page shows above the chart besides its head row (see above_px)
+    lr_curve: bool = False  # a third curve band: the learning rate per step (a schedule)
 
     @property
     def colors(self) -> dict[str, str]:
@@ -39,30 +50,43 @@ class Style:
 
     @property
     def height(self) -> int:
+        """Pixels: a 1280 x 720 screen shows the whole chart, Play included, below the page's
+        head row, and below a lesson note and the warnings line when they are shown (they
+        take ``above`` pixels from it)."""
         base = 620 if self.embed else 540  # presenter: fills a 1280 x 720 projector
-        return base + (40 if self.large_fonts else 0) + (440 if self.stacked else 0)
+        base += (40 if self.large_fonts else 0) - self.above
+        return max(base, MIN_HEIGHT) + (440 if self.stacked else 0)
 
     @property
     def domains(self) -> dict[str, list[float]]:
         """Paper fractions: the surface's axes (x, y), the curves' x range (x2) and the heights
-        of the loss band (y2) and the gradient-norm band (y3); the controls' anchors."""
-        if self.stacked:  # the two curve bands under the surface, full width
+        of the loss band (y2), the gradient-norm band (y3) and the learning-rate band (y4, with
+        ``lr_curve``); the controls' anchors."""
+        if self.stacked:  # the curve bands under the surface, full width
+            bands = (
+                {"y2": [0.27, 0.37], "y3": [0.135, 0.235], "y4": [0.0, 0.1]}
+                if self.lr_curve
+                else {"y2": [0.22, 0.37], "y3": [0.0, 0.15]}
+            )
             return {
                 "x": [0.0, 1.0],
                 "y": [0.45, 1.0],
                 "x2": [0.0, 1.0],
-                "y2": [0.22, 0.37],
-                "y3": [0.0, 0.15],
+                **bands,
                 "slider": [0.0, 1.0],
                 "buttons": [1.0, -0.06],
                 "slider_y": [-0.11],
             }
+        bands = (
+            {"y2": [0.7, 1.0], "y3": [0.35, 0.65], "y4": [0.0, 0.3]}
+            if self.lr_curve
+            else {"y2": [0.54, 1.0], "y3": [0.0, 0.46]}
+        )
         return {
             "x": [0.0, 0.58],
             "y": [0.0, 1.0],
             "x2": [0.68, 1.0],
-            "y2": [0.54, 1.0],
-            "y3": [0.0, 0.46],
+            **bands,
             # large fonts: wider buttons, so a shorter slider and the buttons a row lower
             "slider": [0.0, 0.46 if self.large_fonts else 0.58],
             "buttons": [1.0, -0.2 if self.large_fonts else -0.17],

@@ -14,14 +14,28 @@ from typing import Any
 
 import streamlit as st
 
-from app import compute, figures, runtime
-from app.state.explore import CODEC, PAGE_HYPER, ExploreState
+import surfaces
+from app import compute, figures, presets, runtime
+from app.state.explore import (
+    CODEC,
+    KEYS,
+    ExploreState,
+    follow_surface,
+    page_hyper,
+    page_table,
+)
 from app.state.keys import EXPLORE as K
 from app.ui import frame
 from app.ui.about import about_ui
-from app.ui.explain_panel import explain_ui
+from app.ui.bridge import bridge
+from app.ui.explain_panel import explain_ui, explained_run
 from app.ui.exports_panel import exports_ui
-from app.ui.lessons_panel import lesson_note_ui, presets_ui
+from app.ui.lessons_panel import (
+    lesson_note_ui,
+    lesson_steps_ui,
+    open_lesson_key,
+    presets_ui,
+)
 from app.ui.share import share_popover
 from app.widgets.display import stacked_ui, view_3d_ui, view_ui
 from app.widgets.pickers import default_optimizers, optimizers_ui, surface_ui
@@ -38,17 +52,41 @@ ss = st.session_state
 
 
 def apply(state: ExploreState) -> None:
-    """Write ``state`` into every widget of the page (a lesson, a link, the last visit)."""
+    """Write ``state`` into every widget of the page (a link, the last visit)."""
     CODEC.apply(state, ss)
+    _after_apply(state)
+
+
+def open_lesson(p: presets.Preset) -> None:
+    """A lesson changes the race, never the display: large fonts, the dark figure, the 3-D
+    view and presenter mode stay as they are. Its note is shown and named in the URL."""
+    state = presets.with_note(p)
+    CODEC.apply(state, ss, skip=lambda name: name in CODEC.display)
+    _after_apply(state)
+
+
+def _after_apply(state: ExploreState) -> None:
     ss.pop(K("explain_label"), None)  # the explain panel re-reads explain_optimizer
     if state.explain_optimizer:
         ss[K("panels")] = [MATHS, ABOUT]
 
 
 def complete(state: ExploreState, query: dict[str, Any]) -> ExploreState:
-    """A link that names no optimizers races the default ones."""
-    if not state.optimizers and CODEC.keys()["optimizers"] not in query:
-        return replace(state, optimizers=tuple(default_optimizers()))
+    """What a link leaves to the page.
+
+    ``?lesson=<key>`` alone (with view options) opens that lesson. A link that names no
+    optimizers (or only unusable ones, which it was warned about) races the default ones, from
+    the page's learning rates for its surface in a link of version 2, from torch's defaults in
+    an older link (as that link did when it was made).
+    """
+    display_keys = {CODEC.keys()[f] for f in CODEC.display} | {CODEC.VERSION_KEY}
+    if state.lesson in presets.BY_KEY and set(query) - display_keys <= {KEYS["lesson"]}:
+        lesson: ExploreState = presets.with_note(presets.BY_KEY[state.lesson])
+        return replace(lesson, **{f: getattr(state, f) for f in CODEC.display})
+    if not state.optimizers:
+        names = tuple(default_optimizers())
+        own = page_hyper(state.surface, names) if CODEC.version_of(query) >= 2 else {}
+        return replace(state, optimizers=names, hyper=own)
     return state
 
 
@@ -62,7 +100,8 @@ def sidebar_ui() -> ExploreState:
         ExploreState(surface=surface_name, surface_params=surface_params)
     )
     st.markdown("#### Optimizers")
-    chosen, hyper = optimizers_ui(K, bool(ss.get(K("shared_lr"), False)), PAGE_HYPER)
+    follow_surface(ss, surface_name)
+    chosen, hyper = optimizers_ui(K, bool(ss.get(K("shared_lr"), False)), page_table(surface_name))
     st.markdown("#### Training")
     training = training_ui(K, surface.n_samples, chosen, lr=DEFAULT.lr, steps=DEFAULT.steps)
     st.markdown("#### Start")
@@ -77,6 +116,7 @@ def sidebar_ui() -> ExploreState:
         optimizers=tuple(chosen),
         hyper=hyper,
         explain_optimizer=ss.get(K("explain_optimizer")),
+        lesson=open_lesson_key(K),
         compare_lrs=tuple(ss.get(K("compare_lrs"), ())),
         compare_batch_sizes=tuple(ss.get(K("compare_batch_sizes"), ())),
         view_3d=view_3d,
@@ -96,11 +136,19 @@ def results_table(rows: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def panels_ui(state: ExploreState, race: compute.Race, fig: dict[str, Any]) -> None:
-    """The panels under the race, drawn only when opened (so they cost nothing otherwise)."""
+def open_panels() -> list[str]:
+    """The panels open under the race (made valid first)."""
     value = ss.get(K("panels"))
     if not isinstance(value, list) or not all(v in PANELS for v in value):
-        ss[K("panels")] = [ABOUT]
+        value = ss[K("panels")] = [ABOUT]
+    return list(value)
+
+
+def panels_ui(
+    state: ExploreState, race: compute.Race, fig: dict[str, Any], colors: dict[str, str]
+) -> None:
+    """The panels under the race, drawn only when opened (so they cost nothing otherwise)."""
+    open_panels()
     shown = st.segmented_control(
         "More",
         options=list(PANELS),
@@ -110,12 +158,87 @@ def panels_ui(state: ExploreState, race: compute.Race, fig: dict[str, Any]) -> N
     )
     if MATHS in shown:  # an open expander: one box to read, closable without a rerun
         with st.expander(MATHS, expanded=True):
-            explain_ui(state, race.runs, race.surface, 1, K)
+            explain_ui(state, race.runs, race.surface, K, colors)
     if EXPORT in shown:
         st.markdown(f"##### {EXPORT}")
         exports_ui(state, race.runs, race.surface, fig, K)
     if ABOUT in shown:
-        about_ui(list(state.optimizers), K, PAGE_HYPER)
+        about_ui(list(state.optimizers), K, page_table(state.surface))
+
+
+def chart_traces(fig: dict[str, Any], surface: surfaces.Surface) -> None:
+    """What app/widgets/start.py needs to read the chart's reports on the next run."""
+    ss[K("_chart_traces")] = {t.get("name"): i for i, t in enumerate(fig["data"])}
+    ss[K("_click_bounds")] = surface.bounds
+    (x0, x1), (y0, y1) = surface.bounds
+    ss[K("_click_decimals")] = figures.decimals_for(max(x1 - x0, y1 - y0))
+
+
+def head_ui(presenter: bool) -> tuple[Any, bool]:
+    """The row above the chart: the lesson note (or the surface's one-line description),
+    Lessons, Share (drawn later into the returned slot, once the state is known) and, in
+    presenter mode, previous / next lesson. Opens a lesson clicked here before the sidebar's
+    widgets are drawn, so that it may set all of them. Returns (share slot, note shown)."""
+    widths = [10, 2.2, 2.2, 2.2, 2.2] if presenter else [10, 2.2, 2.2]
+    text, *cells = st.columns(widths, vertical_alignment="top", gap="small")
+    clicked = lesson_steps_ui(K, cells[0], cells[1]) if presenter else None
+    # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
+    pop = cells[-2].popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
+    if pop.open:
+        with pop:
+            clicked = presets_ui(K) or clicked
+    share_slot = cells[-1].empty()
+    if clicked is not None:
+        open_lesson(clicked)
+    with text:
+        shown = lesson_note_ui(K)
+        if not shown:
+            surface = ss.get(K("surface"), DEFAULT.surface)
+            spec = surfaces.SPECS.get(str(surface))
+            if spec is not None:
+                st.markdown(f"**{spec.title}** · {spec.description}")
+    return share_slot, shown
+
+
+def messages_ui(messages: list[tuple[str, str]]) -> bool:
+    """Every warning and notice in one compact line; the details open on demand.
+
+    ``messages``: (short text for the line, full sentence). Five diverged optimizers and a
+    link's ignored settings take one line above the chart, not five boxes."""
+    if not messages:
+        return False
+    shorts = list(dict.fromkeys(short for short, _ in messages))
+    line = " · ".join(shorts[:3]) + (f" · {len(shorts) - 3} more" if len(shorts) > 3 else "")
+    with st.expander(line, icon=":material/warning:", expanded=False):
+        for _, full in messages:
+            st.warning(full)
+    return True
+
+
+def race_messages(
+    state: ExploreState, race: compute.Race, titles: dict[str, str], url_warnings: list[str]
+) -> list[tuple[str, str]]:
+    """The page's warnings and notices as (short, full) pairs, most important first."""
+    out: list[tuple[str, str]] = []
+    if not state.optimizers:
+        out.append(("no optimizer", "Pick at least one optimizer in the sidebar to start a race."))
+    for label, message in race.errors.items():
+        title = compute.run_title(label)
+        out.append((f"{title} cannot run", f"{title} cannot run with these settings: {message}"))
+    for short, full in compute.divergence_messages(race.surface, race.runs, titles):
+        out.append((short, full))
+    if state.steps == 0:
+        out.append(
+            (
+                "Steps is 0",
+                "Steps is 0: every optimizer stays at its start. Raise Steps to start the race.",
+            )
+        )
+    if url_warnings:
+        n = len(url_warnings)
+        short = f"{n} link setting{'s' if n > 1 else ''} ignored"
+        out += [(short, w) for w in url_warnings]
+    return out
 
 
 # ---------------------------------------------------------------- the page
@@ -123,53 +246,42 @@ def panels_ui(state: ExploreState, race: compute.Race, fig: dict[str, Any]) -> N
 url_warnings = frame.enter(CODEC, K, apply, complete)
 with frame.error_boundary("Explore", K):
     take_click(K, CHART)
+    bridge()
     presenter = frame.presenting()
     frame.style_page(presenter=presenter)
-    head, lessons = st.columns([5, 1], vertical_alignment="center")
-    # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
-    pop = lessons.popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
-    if pop.open:
-        with pop:
-            preset = presets_ui(K)  # before the widgets are drawn, so it may set all of them
-        if preset is not None:
-            apply(preset)
+    share_slot, note_shown = head_ui(presenter)
 
     with st.sidebar:
         state = sidebar_ui()
         if presenter and not state.embed:
             state = replace(state, embed=True)
+    with share_slot.container():
         share_popover(
-            state, K, what="surface, optimizers, settings, start and random seed of this race"
+            state,
+            K,
+            label="Share",
+            what="surface, optimizers, settings, start and random seed of this race",
         )
     if state.embed and not frame.embedded_by_link():
         frame.leave_presenter_button()
-    for w in url_warnings:
-        st.warning(w)
 
     race = compute.race(state)
     surface = race.surface
     titles = {label: compute.run_title(label) for label in race.runs}
-    head.markdown(f"**{surface.title}** · {surface.description}")
-    lesson_note_ui(K)
-    if not state.optimizers:
-        st.info("Pick at least one optimizer in the sidebar to start a race.")
-    for label, message in race.errors.items():
-        st.error(f"{compute.run_title(label)} cannot run with these settings: {message}")
-    for message in compute.divergence_messages(race.runs, titles):
-        st.warning(message)
-    if state.steps == 0:
-        st.info("Steps is 0: every optimizer stays at its start. Raise Steps to start the race.")
+    warned = messages_ui(race_messages(state, race, titles, url_warnings))
 
     style = figures.Style(
         dark=frame.dark_figures(state.dark),
         large_fonts=state.large_fonts,
         embed=state.embed,
         stacked=bool(ss.get(K("stacked"))),
+        above=figures.above_px(note=note_shown, messages=warned, large=state.large_fonts),
+        lr_curve=state.schedule != "constant",
     )
-    fig = compute.race_figure(race, titles, style)
-    ss[K("_surface_traces")] = tuple(
-        i for i, t in enumerate(fig["data"]) if "xaxis" not in t and t.get("name") != "heads"
-    )
+    picked = explained_run(state, race.runs, K) if MATHS in open_panels() else None
+    explained = figures.Explained(*picked) if picked else None
+    fig = compute.race_figure(race, titles, style, explained)
+    chart_traces(fig, surface)
     st.plotly_chart(
         figures.PlainFigure(fig),
         key=CHART,
@@ -180,7 +292,8 @@ with frame.error_boundary("Explore", K):
         config={"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE},
     )
     st.caption(
-        "Click anywhere on the surface to start there. The lines are the whole paths; "
+        (f"**{surface.title}** · {surface.description} " if note_shown else "")
+        + "Click anywhere on the surface to start there. The lines are the whole paths; "
         "▶ Play races the markers along them. Right: loss gap and gradient norm per step"
         + (" (centre start)." if state.swarm > 1 else ".")
     )
@@ -194,5 +307,6 @@ with frame.error_boundary("Explore", K):
             theme=None,
             width="stretch",
         )
-    panels_ui(state, race, fig)
+    colors = {label: c for label, _, (c, _) in figures.run_styles(race.runs, dark=style.dark)}
+    panels_ui(state, race, fig, colors)
     frame.leave(CODEC, K, state)
