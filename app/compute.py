@@ -273,10 +273,17 @@ def outcome(surface: Surface, traj: Trajectory, k: int, tol: float = TOLERANCE) 
         return Outcome("escaped" if escaped_downhill(surface, traj, k) else "diverged", int(div[k]))
     loss = np.asarray(traj.loss[:, k], dtype=np.float64)
     fstar = min((p.value for p in surface.minima), default=None)
-    if fstar is not None:
-        i = stays_within(loss - fstar, tol)
-        if i is not None:
-            return Outcome("reached", int(traj.steps[i]))
+    if fstar is None:  # nothing to reach: did it leave the plot, downhill?
+        pos = np.asarray(traj.positions[:, k])
+        (x0, x1), (y0, y1) = surface.bounds
+        out = (pos[:, 0] < x0) | (pos[:, 0] > x1) | (pos[:, 1] < y0) | (pos[:, 1] > y1)
+        i = int(np.argmax(out))
+        if out[i] and loss[i] < loss[0]:
+            return Outcome("escaped", int(traj.steps[i]))
+        return Outcome("moving")
+    i = stays_within(loss - fstar, tol)
+    if i is not None:
+        return Outcome("reached", int(traj.steps[i]))
     p, _ = _nearest(surface, np.asarray(traj.positions[-1, k]))
     lowest = fstar if fstar is not None else -math.inf
     if p is not None and p.value > lowest + tol and stays_within(loss - p.value, tol) is not None:
@@ -430,6 +437,23 @@ def race_figure(
     returned dict (the page, the exports and plotly only read it).
     """
     return _race_figure(race.signature(), repr(style), race, titles, style, explained)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _race_3d_figure(
+    signature: str,  # noqa: ARG001 (with style_key: the cache key; the rest is not hashed)
+    style_key: str,  # noqa: ARG001
+    _race: Race,
+    _titles: dict[str, str],
+    _style: figures.Style,
+) -> dict[str, Any]:
+    series = figures.prepare(_race.surface, _race.runs, _titles, dark=_style.dark)
+    return figures.surface_3d_figure(_race.surface, series, _style)
+
+
+def race_3d_figure(race: Race, titles: dict[str, str], style: figures.Style) -> dict[str, Any]:
+    """The race in 3-D with its playback, built once per (runs, view options)."""
+    return _race_3d_figure(race.signature(), repr(style), race, titles, style)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -57,21 +57,14 @@ def make_fig(runs: dict[str, optimizers.Trajectory]) -> dict[str, Any]:
     return figures.race_figure(surf, series, np.array([STATE.start, (5.0, -3.0)]))
 
 
-def test_csv_has_every_point_and_the_settings() -> None:
+def test_csv_is_plain_with_every_point() -> None:
+    """One header row, then data: any CSV reader takes it as it is (the settings are in the
+    JSON export)."""
     runs = make_runs()
-    text = exports.to_csv(STATE, runs, "http://host/app")
-    comments = [ln for ln in text.splitlines() if ln.startswith("#")]
-    share = next(c for c in comments if c.startswith("# share: "))[len("# share: ") :]
-    assert share.startswith("http://host/app?")
-    from urllib.parse import parse_qs, urlsplit
-
-    query = {k: v[0] for k, v in parse_qs(urlsplit(share).query).items()}
-    assert urlstate.decode(query) == (STATE, [])
-    rows = list(
-        csv.DictReader(
-            io.StringIO("\n".join(ln for ln in text.splitlines() if not ln.startswith("#")))
-        )
-    )
+    text = exports.to_csv(runs)
+    assert text.splitlines()[0] == ",".join(exports.CSV_COLUMNS)
+    assert not any(ln.startswith("#") for ln in text.splitlines())
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0]) == list(exports.CSV_COLUMNS)
     assert len(rows) == sum(t.positions.shape[0] * t.positions.shape[1] for t in runs.values())
     for label, traj in runs.items():
@@ -85,6 +78,10 @@ def test_csv_has_every_point_and_the_settings() -> None:
             assert float(r["grad_norm"]) == traj.grad_norm[t, k]
             if t < STATE.steps:
                 assert float(r["lr"]) == traj.lr[t, k]
+    pandas = pytest.importorskip("pandas", reason="pandas is not installed")
+    frame = pandas.read_csv(io.StringIO(text))  # a plain read, no options
+    assert list(frame.columns) == list(exports.CSV_COLUMNS)
+    assert len(frame) == len(rows)
 
 
 def test_json_round_trips_paths_and_settings() -> None:
@@ -111,7 +108,7 @@ def test_diverged_runs_export_without_nan() -> None:
     state = ExploreState(surface="quadratic_bowl", optimizers=("sgd",), hyper={"sgd": {"lr": 1.5}})
     data = json.loads(exports.to_json(state, {"sgd": traj}))  # allow_nan=False inside
     assert data["runs"]["sgd"]["paths"][0]["diverged_at"] == int(traj.diverged_at[0])
-    rows = exports.to_csv(state, {"sgd": traj}).splitlines()
+    rows = exports.to_csv({"sgd": traj}).splitlines()
     assert rows[-1].endswith(",1")  # diverged flag on the last row
     assert "nan" not in "\n".join(rows).lower()
 

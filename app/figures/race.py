@@ -515,9 +515,9 @@ def _explained_trace(s: Series, arrow: dict[str, Any], style: Style) -> dict[str
     }
 
 
-def _anim_args(duration: int) -> dict[str, Any]:
+def _anim_args(duration: int, redraw: bool = False) -> dict[str, Any]:
     return {
-        "frame": {"duration": duration, "redraw": False},
+        "frame": {"duration": duration, "redraw": redraw},
         "transition": {"duration": 0},
         "fromcurrent": True,
         "mode": "immediate",
@@ -583,74 +583,77 @@ def _layout(
     )
     if not animated:
         return layout
-    button = {"method": "animate"}
-    layout["updatemenus"] = [
-        {
-            "type": "buttons",
-            "direction": "left",
-            "showactive": False,
-            "x": dom["buttons"][0],
-            "xanchor": "right",  # never past the right edge: plotly would widen the margin
-            "y": dom["buttons"][1],
-            "yanchor": "top",
-            "pad": {"t": 0, "r": 8},
-            "font": {"size": f - 1, "color": "#262730"},
-            "bgcolor": "#F0F2F6",
-            "bordercolor": colors["grid"],
-            "buttons": [
-                button | {"label": "▶ Play", "args": [None, _anim_args(FRAME_MS)]},
-                button
-                | {
-                    "label": "Pause",
-                    "args": [
-                        [None],
-                        {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"},
-                    ],
-                },
-                button | {"label": "Slow", "args": [None, _anim_args(3 * FRAME_MS)]},
-                button | {"label": "Fast", "args": [None, _anim_args(FRAME_MS // 2)]},
-                button
-                | {
-                    "label": "Replay",
-                    "args": [None, _anim_args(FRAME_MS) | {"fromcurrent": False}],
-                },
-            ],
-        }
-    ]
-    layout["sliders"] = [
-        {
-            "active": 0,
-            "x": 0.0,
-            "len": dom["slider"][1] - dom["slider"][0],
-            "y": dom["slider_y"][0],
-            "yanchor": "top",
-            # The room the step label above the rail and the tick labels below it took, so
-            # the chart keeps its layout (the step readout shows the step instead).
-            "pad": {"t": round(1.6 * f), "b": round(1.6 * (f - 2))},
-            "font": {"size": f - 2},
-            "currentvalue": {"visible": False},
-            "transition": {"duration": 0},
-            "bgcolor": "#F0F2F6",
-            "activebgcolor": "#E69F00",
-            "tickcolor": colors["muted"],
-            "steps": [
-                {
-                    "method": "animate",
-                    "label": "",  # no 50 labels to lay out and measure on every draw
-                    "args": [
-                        [str(int(t))],
-                        {
-                            "frame": {"duration": 0, "redraw": False},
-                            "mode": "immediate",
-                            "transition": {"duration": 0},
-                        },
-                    ],
-                }
-                for t in slider_steps(fsteps)
-            ],
-        }
-    ]
+    layout |= playback_controls(style, fsteps)
     return layout
+
+
+def playback_controls(style: Style, fsteps: np.ndarray, *, redraw: bool = False) -> dict[str, Any]:
+    """The Play / Pause / Slow / Fast / Replay buttons and the scrubber (layout keys
+    ``updatemenus`` and ``sliders``), shared by the race and its 3-D view. ``redraw``: the
+    figure's frames need a full redraw (a 3-D scene does)."""
+    colors = style.colors
+    f = style.font
+    dom = style.domains
+    frame = {"duration": 0, "redraw": redraw}
+    button = {"method": "animate"}
+    return {
+        "updatemenus": [
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": dom["buttons"][0],
+                "xanchor": "right",  # never past the right edge: plotly would widen the margin
+                "y": dom["buttons"][1],
+                "yanchor": "top",
+                "pad": {"t": 0, "r": 8},
+                "font": {"size": f - 1, "color": "#262730"},
+                "bgcolor": "#F0F2F6",
+                "bordercolor": colors["grid"],
+                "buttons": [
+                    button | {"label": "▶ Play", "args": [None, _anim_args(FRAME_MS, redraw)]},
+                    button
+                    | {"label": "Pause", "args": [[None], {"frame": frame, "mode": "immediate"}]},
+                    button | {"label": "Slow", "args": [None, _anim_args(3 * FRAME_MS, redraw)]},
+                    button | {"label": "Fast", "args": [None, _anim_args(FRAME_MS // 2, redraw)]},
+                    button
+                    | {
+                        "label": "Replay",
+                        "args": [None, _anim_args(FRAME_MS, redraw) | {"fromcurrent": False}],
+                    },
+                ],
+            }
+        ],
+        "sliders": [
+            {
+                "active": 0,
+                "x": 0.0,
+                "len": dom["slider"][1] - dom["slider"][0],
+                "y": dom["slider_y"][0],
+                "yanchor": "top",
+                # The room the step label above the rail and the tick labels below it took,
+                # so the chart keeps its layout (the step readout shows the step instead).
+                "pad": {"t": round(1.6 * f), "b": round(1.6 * (f - 2))},
+                "font": {"size": f - 2},
+                "currentvalue": {"visible": False},
+                "transition": {"duration": 0},
+                "bgcolor": "#F0F2F6",
+                "activebgcolor": "#E69F00",
+                "tickcolor": colors["muted"],
+                "steps": [
+                    {
+                        "method": "animate",
+                        "label": "",  # no 50 labels to lay out and measure on every draw
+                        "args": [
+                            [str(int(t))],
+                            {"frame": frame, "mode": "immediate", "transition": {"duration": 0}},
+                        ],
+                    }
+                    for t in slider_steps(fsteps)
+                ],
+            }
+        ],
+    }
 
 
 def slider_steps(fsteps: np.ndarray, n: int = SLIDER_STEPS) -> np.ndarray:

@@ -486,13 +486,17 @@ class OwnedParams:
     defaults: Callable[[Ctx, str], Mapping[str, Scalar]] | None = None
     since: int = 2  # the link version from which ``defaults`` apply
 
-    def base(self, ctx: Ctx, owner: str, version: int) -> dict[str, Scalar]:
-        """Owner's starting values (every parameter) in a link of ``version``."""
+    def page_values(self, ctx: Ctx, owner: str, version: int) -> dict[str, Scalar]:
+        """The values a chosen ``owner`` starts from in a link of ``version`` where they are not
+        the metadata's defaults (none before version ``since``)."""
+        if self.defaults is None or version < self.since:
+            return {}
         metas = self.metas(owner)
-        out: dict[str, Scalar] = {n: m.default for n, m in metas.items()}
-        if self.defaults is not None and version >= self.since:
-            out |= {n: v for n, v in self.defaults(ctx, owner).items() if n in metas}
-        return out
+        return {
+            n: v
+            for n, v in self.defaults(ctx, owner).items()
+            if n in metas and v != metas[n].default
+        }
 
     def decode(self, rd: Reader, ctx: Ctx, _default: Any) -> Any:
         chosen = tuple(self.chosen(ctx))
@@ -507,9 +511,11 @@ class OwnedParams:
                     )
                 continue
             metas = self.metas(name)
-            base = self.base(ctx, name, rd.version)
-            vals = base | _named(rd, name + ".", raws, metas, owner=name, fallback=base)
-            vals = {n: v for n, v in vals.items() if v != metas[n].default}
+            page = self.page_values(ctx, name, rd.version)
+            given = _named(rd, name + ".", raws, metas, owner=name, fallback=page)
+            # a page value the link sets back to the metadata's default is that default
+            given = {n: v for n, v in given.items() if n not in page or v != metas[n].default}
+            vals = {n: v for n, v in page.items() if n not in raws} | given
             if vals:
                 out[name] = vals
         return {o: out[o] for o in chosen if o in out}
@@ -520,15 +526,14 @@ class OwnedParams:
         version = int(ctx.get(VERSION, 1))
         for o in [*chosen, *(o for o in value if o not in chosen)]:
             own = value.get(o, {})
-            if o not in chosen:
-                out |= {f"{o}.{h}": fmt(v) for h, v in own.items()}
-                continue
-            metas = self.metas(o)
-            base = self.base(ctx, o, version)
-            for h, meta in metas.items():
-                v = own.get(h, meta.default)
-                if v != base[h]:
+            page = self.page_values(ctx, o, version) if o in chosen else {}
+            for h, v in own.items():
+                if h not in page or v != page[h]:
                     out[f"{o}.{h}"] = fmt(v)
+            metas = self.metas(o) if page else {}
+            for h in page:  # at the metadata's default, where the page starts elsewhere
+                if h not in own:
+                    out[f"{o}.{h}"] = fmt(metas[h].default)
         return out
 
     def examples(self, ctx: Ctx) -> list[dict[str, str]]:

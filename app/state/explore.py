@@ -502,7 +502,44 @@ PAGE_HYPER: dict[str, dict[str, Scalar]] = {
     "adagrad": {"lr": 0.3},
     "lion": {"lr": 0.03},
 }
-SURFACE_HYPER: dict[str, dict[str, dict[str, Scalar]]] = {}
+
+
+def _rates(**lr: float) -> dict[str, dict[str, Scalar]]:
+    """A surface's learning rates; finite differences (gradient descent on a numeric
+    gradient) takes gradient descent's."""
+    out: dict[str, dict[str, Scalar]] = {name: {"lr": v} for name, v in lr.items()}
+    if "sgd" in lr:
+        out.setdefault("finite_difference", {"lr": lr["sgd"]})
+    return out
+
+
+SURFACE_HYPER: dict[str, dict[str, dict[str, Scalar]]] = {
+    # every optimizer arrives (the easy case)
+    "quadratic_bowl": _rates(sgd=0.05, momentum=0.01, nesterov=0.01, rmsprop=0.05, adam=0.1),
+    # gradient descent's step is large enough to zig-zag from wall to wall
+    "ravine": _rates(sgd=0.07, momentum=0.01, nesterov=0.01, rmsprop=0.1, adam=0.3),
+    # everyone slides to the saddle, lingers, then leaves downhill (and the plot)
+    "saddle": _rates(sgd=0.02, momentum=0.002, nesterov=0.002, rmsprop=0.01, adam=0.02),
+    "saddle_escape": _rates(sgd=0.1, momentum=0.01, nesterov=0.01, rmsprop=0.01, adam=0.05),
+    # every optimizer settles in the nearer, shallower well
+    "multi_minima": _rates(sgd=0.3, momentum=0.05, nesterov=0.05, rmsprop=0.05, adam=0.1),
+    # all reach the banana's floor; none gets along it to (1, 1) in 200 steps
+    "rosenbrock": _rates(
+        sgd=0.0015, momentum=0.0005, nesterov=0.0005, rmsprop=0.02, adam=0.1, radam=0.007
+    ),
+    "beale": _rates(sgd=0.01, momentum=0.002, nesterov=0.002, rmsprop=0.01, adam=0.05, radam=0.01),
+    "himmelblau": _rates(
+        sgd=0.01, momentum=0.002, nesterov=0.002, rmsprop=0.05, adam=0.1, radam=0.05
+    ),
+    # gradient descent is trapped at once; RMSprop hops a few bumps towards the centre
+    "rastrigin": _rates(
+        sgd=0.002, momentum=0.005, nesterov=0.002, rmsprop=0.1, adam=0.1, radam=0.01
+    ),
+    # two basins win: the momentum methods reach a global minimum, the others a local one
+    "six_hump_camel": _rates(sgd=0.02, momentum=0.07, nesterov=0.05, rmsprop=0.02, adam=0.05),
+    "linear_regression": _rates(sgd=0.01, momentum=0.003, nesterov=0.003, rmsprop=0.03, adam=0.1),
+    "logistic_regression": _rates(sgd=0.5, momentum=0.1, nesterov=0.1, rmsprop=0.05, adam=0.1),
+}
 
 
 def page_defaults(surface: str, optimizer: str) -> dict[str, Scalar]:

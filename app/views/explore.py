@@ -128,8 +128,22 @@ def sidebar_ui() -> ExploreState:
     )
 
 
-def results_table(rows: list[dict[str, str]]) -> str:
-    """The results as a markdown table: legible at any font size, and cheap to send."""
+LINE_GLYPHS = {"solid": "━━━", "dash": "╺╸╺╸", "dot": "┅┅┅", "dashdot": "━╸·━"}
+
+
+def swatch(color: str, dash: str) -> str:
+    """A run's line as the chart draws it (its colour and dash), for tables and captions."""
+    glyph = LINE_GLYPHS.get(dash, LINE_GLYPHS["solid"])
+    return f'<span style="color:{color};letter-spacing:-1px">{glyph}</span>'
+
+
+def results_table(rows: list[dict[str, str]], lines: list[str] | None = None) -> str:
+    """The results as a markdown table: legible at any font size, and cheap to send.
+    ``lines``: each row's line (:func:`swatch`), shown before the optimizer's name."""
+    if lines:
+        rows = [
+            r | {"optimizer": f"{ln} {r['optimizer']}"} for r, ln in zip(rows, lines, strict=True)
+        ]
     head = list(rows[0])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r[h].replace("|", "\\|") for h in head) + " |" for r in rows]
@@ -145,7 +159,10 @@ def open_panels() -> list[str]:
 
 
 def panels_ui(
-    state: ExploreState, race: compute.Race, fig: dict[str, Any], colors: dict[str, str]
+    state: ExploreState,
+    race: compute.Race,
+    fig: dict[str, Any] | None,
+    colors: dict[str, str],
 ) -> None:
     """The panels under the race, drawn only when opened (so they cost nothing otherwise)."""
     open_panels()
@@ -161,7 +178,8 @@ def panels_ui(
             explain_ui(state, race.runs, race.surface, K, colors)
     if EXPORT in shown:
         st.markdown(f"##### {EXPORT}")
-        exports_ui(state, race.runs, race.surface, fig, K)
+        if fig is not None:
+            exports_ui(state, race.runs, race.surface, fig, K)
     if ABOUT in shown:
         about_ui(list(state.optimizers), K, page_table(state.surface))
 
@@ -278,35 +296,51 @@ with frame.error_boundary("Explore", K):
         above=figures.above_px(note=note_shown, messages=warned, large=state.large_fonts),
         lr_curve=state.schedule != "constant",
     )
-    picked = explained_run(state, race.runs, K) if MATHS in open_panels() else None
+    panels = open_panels()
+    picked = explained_run(state, race.runs, K) if MATHS in panels else None
     explained = figures.Explained(*picked) if picked else None
-    fig = compute.race_figure(race, titles, style, explained)
-    chart_traces(fig, surface)
-    st.plotly_chart(
-        figures.PlainFigure(fig),
-        key=CHART,
-        on_select="rerun",
-        selection_mode="points",
-        theme=None,
-        width="stretch",
-        config={"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE},
-    )
-    st.caption(
-        (f"**{surface.title}** · {surface.description} " if note_shown else "")
-        + "Click anywhere on the surface to start there. The lines are the whole paths; "
-        "▶ Play races the markers along them. Right: loss gap and gradient norm per step"
-        + (" (centre start)." if state.swarm > 1 else ".")
-    )
-    if race.runs:
-        st.markdown(results_table(compute.result_rows(surface, race.runs, titles)))
-    if state.view_3d:
-        series = figures.prepare(surface, race.runs, titles, dark=style.dark)
+    fig: dict[str, Any] | None = None
+    if not state.view_3d or EXPORT in panels:
+        fig = compute.race_figure(race, titles, style, explained)
+    if state.view_3d:  # where the eye is: in place of the map, with the same playback
         st.plotly_chart(
-            figures.PlainFigure(figures.surface_3d_figure(surface, series, style)),
+            figures.PlainFigure(compute.race_3d_figure(race, titles, style)),
             key=K("race3d"),
             theme=None,
             width="stretch",
+            config={"displaylogo": False},
         )
-    colors = {label: c for label, _, (c, _) in figures.run_styles(race.runs, dark=style.dark)}
+    elif fig is not None:
+        chart_traces(fig, surface)
+        st.plotly_chart(
+            figures.PlainFigure(fig),
+            key=CHART,
+            on_select="rerun",
+            selection_mode="points",
+            theme=None,
+            width="stretch",
+            config={"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE},
+        )
+    lead = f"**{surface.title}** · {surface.description} " if note_shown else ""
+    if state.view_3d:
+        st.caption(
+            lead + "Drag to turn the surface, scroll to zoom; ▶ Play races the markers along "
+            "the paths. Switch the 3-D view off (Display, in the sidebar) to click a start."
+        )
+    else:
+        st.caption(
+            lead + "Click anywhere on the surface to start there. The lines are the whole "
+            "paths; ▶ Play races the markers along them. Right, per step: the loss ("
+            + ("its gap to the lowest minimum f*" if surface.minima else "f itself, signed")
+            + "), the gradient norm"
+            + (" and the learning rate" if style.lr_curve else "")
+            + (" of the centre start." if state.swarm > 1 else ".")
+        )
+    styles = {label: st_ for label, _, st_ in figures.run_styles(race.runs, dark=style.dark)}
+    if race.runs:
+        rows = compute.result_rows(surface, race.runs, titles)
+        lines = [swatch(*styles[label]) for label in race.runs]
+        st.markdown(results_table(rows, lines), unsafe_allow_html=True)
+    colors = {label: c for label, (c, _) in styles.items()}
     panels_ui(state, race, fig, colors)
     frame.leave(CODEC, K, state)
