@@ -281,9 +281,9 @@ def outcome(surface: Surface, traj: Trajectory, k: int, tol: float = TOLERANCE) 
         if out[i] and loss[i] < loss[0]:
             return Outcome("escaped", int(traj.steps[i]))
         return Outcome("moving")
-    i = stays_within(loss - fstar, tol)
-    if i is not None:
-        return Outcome("reached", int(traj.steps[i]))
+    within = stays_within(loss - fstar, tol)
+    if within is not None:
+        return Outcome("reached", int(traj.steps[within]))
     p, _ = _nearest(surface, np.asarray(traj.positions[-1, k]))
     lowest = fstar if fstar is not None else -math.inf
     if p is not None and p.value > lowest + tol and stays_within(loss - p.value, tol) is not None:
@@ -364,9 +364,10 @@ def _median(values: Sequence[float]) -> float:
 
 def divergence_messages(
     surface: Surface, runs: Mapping[str, Trajectory], titles: Mapping[str, str]
-) -> list[tuple[str, str]]:
-    """(short, full) per optimizer with a run that left the plot, with the likely cause: a
-    learning rate too large, or a surface that keeps falling (no advice to change the rate)."""
+) -> list[tuple[str, str, str]]:
+    """(kind, title, sentence) per optimizer with a run that left the plot, with the likely
+    cause: a learning rate too large (kind "diverged"), or a surface that keeps falling (kind
+    "downhill": no advice to change the rate)."""
     out = []
     for name, traj in runs.items():
         div = np.asarray(traj.diverged_at)
@@ -378,7 +379,8 @@ def divergence_messages(
         if all(escaped_downhill(surface, traj, i) for i in runs_left):
             out.append(
                 (
-                    f"{title} left the plot downhill",
+                    "downhill",
+                    title,
                     f"**{title}** left the plotted region at step {first} going downhill, "
                     "where the ✕ marks it: this surface keeps falling beyond the plot "
                     f"({surface.title} has no minimum there), so there is no bottom to reach. "
@@ -390,7 +392,8 @@ def divergence_messages(
         lr_text = f" (learning rate {lr:g})" if isinstance(lr, int | float) else ""
         out.append(
             (
-                f"{title} diverged",
+                "diverged",
+                title,
                 f"**{title}** diverged at step {first}{lr_text}: its path left the plot where "
                 "the ✕ marks it. A smaller learning rate usually tames it.",
             )

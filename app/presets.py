@@ -196,15 +196,15 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         "batch_size",
         "Batch size and gradient noise",
-        "Stochastic gradient descent on a pass/fail classifier whose classes overlap, with "
-        "one, two, five and all ten points per step. The full batch follows one smooth path and "
-        "only goes downhill; smaller batches see a different gradient every step, so their paths "
-        "jitter and their loss goes up as well as down. The points disagree even at the minimum, "
-        "so the noise does not fade there: a new random seed sends the small batches elsewhere.",
+        "SGD on a pass/fail classifier whose classes overlap, with 1, 2, 5 and all 10 points "
+        "per step. The full batch takes one smooth path and only goes downhill; small batches "
+        "see a different gradient each step, so their paths jitter and their loss goes up as "
+        "well as down. The points never agree, so the jitter does not fade; another seed sends "
+        "the small batches elsewhere.",
         _state(
             surface="logistic_regression",
             optimizers=("sgd",),
-            hyper={"sgd": {"lr": 0.5}},
+            hyper={"sgd": {"lr": 0.3}},
             compare_batch_sizes=(1, 2, 5, 10),
             start=(-1.0, 2.0),
             steps=150,

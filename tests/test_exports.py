@@ -188,6 +188,27 @@ def test_exported_html_waits_for_play_without_autoplay() -> None:
 
 
 @pytest.mark.browser
+def test_exported_html_has_no_javascript_error_after_replay_pause_play() -> None:
+    """Pause interrupts a running animation, and plotly rejects the interrupted animation's
+    promise: the exported page runs its buttons itself and catches that."""
+    path = artifact("export_buttons.html")
+    path.write_text(exports.to_html(STATE, make_fig(make_runs()), autoplay=False), "utf-8")
+    with browser() as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        _open_offline(page, path)
+        moved = []
+        for label in ("Replay", "Pause", "Play", "Pause", "Replay", "Play"):
+            before = _points(page)
+            page.locator(".updatemenu-button", has_text=label).first.click()
+            page.wait_for_timeout(500)
+            moved.append(_points(page) != before)
+        assert errors == []
+        assert moved[0]  # the buttons still play
+        assert moved[2]
+
+
+@pytest.mark.browser
 def test_figure_without_play_button_gets_one() -> None:
     fig = make_fig(make_runs())
     fig["layout"] = {k: v for k, v in fig["layout"].items() if k not in ("updatemenus", "sliders")}

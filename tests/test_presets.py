@@ -219,7 +219,7 @@ def test_batch_size_noise_is_spread_across_seeds() -> None:
         spreads.append(float(np.linalg.norm(ends - ends.mean(0), axis=1).max()) / span(p))
     assert spreads[0] > 0.05, spreads  # one point per step: the seeds end visibly apart
     assert spreads == sorted(spreads, reverse=True), spreads  # less noise with larger batches
-    assert spreads[-1] == 0.0
+    assert spreads[-1] < 1e-12  # the full batch: one path whatever the seed
     # the noise does not fade at the minimum: one-point steps stay visible to the end
     last = np.diff(runs["sgd@B=1"].positions[-20:, 0], axis=0)
     assert float(np.linalg.norm(last, axis=1).mean()) > 0.005 * span(p)

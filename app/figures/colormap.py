@@ -68,7 +68,9 @@ def optimizer_style(name: str, *, dark: bool = False) -> tuple[str, str]:
     return color, DASHES[(i // len(PATH_PALETTE)) % len(DASHES)]
 
 
-_SHADES = (0.0, -0.35, 0.4, -0.6)  # a variant's colour: mixed towards black (<0) or white (>0)
+_SHADES = (0.0, -0.45, 0.3, -0.7)  # a variant's colour: mixed towards black (<0) or white (>0)
+#: The moving marker of a variant: the shape tells the runs of one optimizer apart in playback.
+VARIANT_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 
 
 def variant_style(name: str, variant: int, *, dark: bool = False) -> tuple[str, str]:
@@ -87,6 +89,10 @@ def variant_style(name: str, variant: int, *, dark: bool = False) -> tuple[str, 
     r, g, b = (round(float(v)) for v in mixed)
     own = DASHES.index(dash)
     return f"#{r:02X}{g:02X}{b:02X}", DASHES[(own + variant) % len(DASHES)]
+
+
+def variant_symbol(variant: int) -> str:
+    return VARIANT_SYMBOLS[variant % len(VARIANT_SYMBOLS)]
 
 
 def path_colors(n: int, *, dark: bool = False) -> list[tuple[str, str]]:

@@ -188,9 +188,10 @@ def bands_for(
 ) -> tuple[Band, ...]:
     """The loss band (paper ``y2``), the gradient-norm band (``y3``) and, with ``lr``, the
     learning-rate band (``y4``)."""
+    gaps = [c.gap if signed else np.maximum(c.gap, GAP_FLOOR) for c in curves]
     bands: tuple[Band, ...] = (
-        Band.around([c.gap for c in curves], domains["y2"], signed=signed),
-        Band.around([c.grad_norm for c in curves], domains["y3"]),
+        Band.around(gaps, domains["y2"], signed=signed),
+        Band.around([np.maximum(c.grad_norm, GAP_FLOOR) for c in curves], domains["y3"]),
     )
     if lr:
         bands += (Band.around([c.lr for c in curves], domains["y4"]),)

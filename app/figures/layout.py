@@ -21,10 +21,18 @@ DARK = {"paper": "#0E1117", "font": "#FAFAFA", "grid": "#3A3F4B", "muted": "#A3A
 MIN_HEIGHT = 380  # the chart never gets shorter than this, whatever is shown above it
 
 
-def above_px(*, note: bool, messages: bool, large: bool = False) -> int:
-    """Pixels a lesson note (two or three lines) and the one-line warnings take above the
-    chart, as measured at 1280 x 720 (tests/test_fold.py): the chart gives them up."""
-    return (note and (140 if large else 84)) + (messages and 56)
+def above_px(*, note: int, messages: bool, large: bool = False) -> int:
+    """Pixels that a lesson note of ``note`` characters and the one-line warnings take above
+    the chart beyond the head row's own line, at 1280 x 720 (measured in Chromium;
+    tests/test_browser_lecture.py checks that Play stays in the window): the chart gives them
+    up. A note wraps at about 74 characters a line (52 with large fonts)."""
+    if note:
+        per_line, line_px = (52, 30.0) if large else (74, 21.5)
+        lines = -(-note // per_line)
+        note_px = max(0, round(lines * line_px + 12) - (60 if large else 50))
+    else:
+        note_px = 0
+    return note_px + (56 if messages else 0)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ class Series:
     gap: np.ndarray
     grad_norm: np.ndarray
     lr: np.ndarray  # (T,) the learning rate of each step of run 0
+    symbol: str = "circle"  # its moving marker (runs of one optimizer differ in shape)
 
 
 def exit_point(
@@ -123,13 +124,20 @@ def run_styles(
 ) -> list[tuple[str, Trajectory, tuple[str, str]]]:
     """(label, trajectory, (colour, dash)) per run: each optimizer's own colour; runs that
     compare one optimizer with itself its own hue in shades and line styles."""
+    return [
+        (name, traj, colormap.variant_style(*v, dark=dark)) for name, traj, v in _variants(runs)
+    ]
+
+
+def _variants(runs: Mapping[str, Trajectory]) -> list[tuple[str, Trajectory, tuple[str, int]]]:
+    """(label, trajectory, (optimizer, its j-th run in this race))."""
     seen: dict[str, int] = {}
     out = []
     for name, traj in runs.items():
         opt = str(getattr(traj, "optimizer", name.split("@", 1)[0]))
         j = seen.get(opt, 0)
         seen[opt] = j + 1
-        out.append((name, traj, colormap.variant_style(opt, j, dark=dark)))
+        out.append((name, traj, (opt, j)))
     return out
 
 
@@ -143,7 +151,8 @@ def prepare(
     """Trajectories -> drawable :class:`Series` (exit points, frozen heads, loss gaps)."""
     fstar = reference_value(surface)
     out = []
-    for name, traj, (color, dash) in run_styles(runs, dark=dark):
+    for name, traj, (opt, j) in _variants(runs):
+        color, dash = colormap.variant_style(opt, j, dark=dark)
         pos = np.array(traj.positions, dtype=np.float64)  # (R, K, 2), copied: we edit it
         steps = np.asarray(traj.steps)
         div = np.asarray(traj.diverged_at)
@@ -170,6 +179,7 @@ def prepare(
                 lr=np.asarray(traj.lr, dtype=np.float64).reshape(len(steps) - 1, -1)[:, 0]
                 if len(steps) > 1
                 else np.zeros(0),
+                symbol=colormap.variant_symbol(j),
             )
         )
     return out
@@ -366,6 +376,7 @@ def race_figure(
             "marker": {
                 "size": 15 if style.large_fonts else 13,
                 "color": head_colors,
+                "symbol": [s.symbol for s in series for _ in range(s.positions.shape[1])],
                 "line": {"width": 2, "color": colors["font"]},
             },
             "hoverinfo": "skip",
@@ -389,6 +400,7 @@ def race_figure(
             "marker": {
                 "size": [10] * len(curve_colors) + [0],
                 "color": [*curve_colors, "rgba(0,0,0,0)"],
+                "symbol": [s.symbol for s in series] * len(bands) + ["circle"],
                 "line": {"width": 1.5, "color": colors["font"]},
             },
             "textposition": "top right",

@@ -514,8 +514,9 @@ class OwnedParams:
             page = self.page_values(ctx, name, rd.version)
             given = _named(rd, name + ".", raws, metas, owner=name, fallback=page)
             # a page value the link sets back to the metadata's default is that default
+            kept = {n: v for n, v in page.items() if n not in given}  # unset, or unusable
             given = {n: v for n, v in given.items() if n not in page or v != metas[n].default}
-            vals = {n: v for n, v in page.items() if n not in raws} | given
+            vals = kept | given
             if vals:
                 out[name] = vals
         return {o: out[o] for o in chosen if o in out}

@@ -66,7 +66,7 @@ def explained_run(
     labels = list(runs)
     wanted = [lb for lb in labels if runs[lb].optimizer == state.explain_optimizer]
     label = ss.get(label_key(state, keys))
-    if label not in runs:
+    if not isinstance(label, str) or label not in runs:
         label = ss[label_key(state, keys)] = wanted[0] if wanted else labels[0]
     traj = runs[label]
     n_steps = int(np.asarray(traj.lr).shape[0])

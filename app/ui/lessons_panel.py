@@ -50,12 +50,12 @@ def open_lesson_key(keys: Keys) -> str | None:
     return key if key in presets.BY_KEY else None
 
 
-def lesson_note_ui(keys: Keys) -> bool:
+def lesson_note_ui(keys: Keys) -> int:
     """The open lesson's "what to watch" note, compact, with a button that hides it (the
-    lesson stays in the race). Returns whether a note is shown."""
+    lesson stays in the race). Returns the length of the note shown (0: none)."""
     key = open_lesson_key(keys)
     if key is None:
-        return False
+        return 0
     p = presets.BY_KEY[key]
     note, close = st.columns([30, 1], vertical_alignment="top", gap="small")
     note.html(NOTE_CSS)
@@ -70,36 +70,51 @@ def lesson_note_ui(keys: Keys) -> bool:
         type="tertiary",
         on_click=lambda: st.session_state.update({keys("lesson"): None}),
     )
-    return True
+    return len(p.title) + 2 + len(p.watch)
 
 
-def lesson_steps_ui(keys: Keys, before: Any, after: Any) -> Preset | None:
+def pending_key(keys: Keys) -> str:
+    """Where a previous / next lesson button leaves the lesson to open on the next run."""
+    return keys("_lesson_pending")
+
+
+def lesson_steps_ui(keys: Keys, before: Any, after: Any) -> None:
     """Previous / next lesson (presenter mode), in the containers ``before`` and ``after``:
-    the course one lesson at a time. Returns the lesson to open on the run a button was
-    clicked."""
+    the course one lesson at a time. A click leaves the lesson under :func:`pending_key`,
+    which the page opens at the top of its next run (before anything is drawn)."""
     course = presets.course("explore")
     key = open_lesson_key(keys)
     at = next((i for i, p in enumerate(course) if p.key == key), None)
     prev_i = (len(course) - 1 if at is None else at - 1) if course else -1
     next_i = 0 if at is None else at + 1
-    clicked: Preset | None = None
-    if before.button(
+
+    def go(i: int) -> None:
+        st.session_state[pending_key(keys)] = course[i].key
+
+    before.button(
         "◀ Lesson",
         key=keys("lesson_prev"),
         help="the previous lesson" + (f": {course[prev_i].title}" if prev_i >= 0 else ""),
         disabled=prev_i < 0,
         width="stretch",
-    ):
-        clicked = course[prev_i]
-    if after.button(
+        on_click=go,
+        args=(prev_i,),
+    )
+    after.button(
         "Lesson ▶",
         key=keys("lesson_next"),
         help="the next lesson" + (f": {course[next_i].title}" if next_i < len(course) else ""),
         disabled=next_i >= len(course),
         width="stretch",
-    ):
-        clicked = course[next_i]
-    return clicked
+        on_click=go,
+        args=(next_i,),
+    )
+
+
+def take_pending_lesson(keys: Keys) -> Preset | None:
+    """The lesson a previous / next button asked for (once)."""
+    key = st.session_state.pop(pending_key(keys), None)
+    return presets.BY_KEY.get(key) if isinstance(key, str) else None
 
 
 def lesson_card(p: Preset, keys: Keys, *, dark: bool) -> None:

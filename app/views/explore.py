@@ -35,6 +35,7 @@ from app.ui.lessons_panel import (
     lesson_steps_ui,
     open_lesson_key,
     presets_ui,
+    take_pending_lesson,
 )
 from app.ui.share import share_popover
 from app.widgets.display import stacked_ui, view_3d_ui, view_ui
@@ -192,19 +193,25 @@ def chart_traces(fig: dict[str, Any], surface: surfaces.Surface) -> None:
     ss[K("_click_decimals")] = figures.decimals_for(max(x1 - x0, y1 - y0))
 
 
-def head_ui(presenter: bool) -> tuple[Any, bool]:
+def head_ui(presenter: bool) -> tuple[Any, int]:
     """The row above the chart: the lesson note (or the surface's one-line description),
     Lessons, Share (drawn later into the returned slot, once the state is known) and, in
     presenter mode, previous / next lesson. Opens a lesson clicked here before the sidebar's
-    widgets are drawn, so that it may set all of them. Returns (share slot, note shown)."""
+    widgets are drawn, so that it may set all of them. Returns (share slot, the length of the
+    lesson note shown: 0 for none)."""
     widths = [10, 2.2, 2.2, 2.2, 2.2] if presenter else [10, 2.2, 2.2]
     text, *cells = st.columns(widths, vertical_alignment="top", gap="small")
-    clicked = lesson_steps_ui(K, cells[0], cells[1]) if presenter else None
+    pending = take_pending_lesson(K)  # previous / next lesson, clicked on the last run
+    if pending is not None:
+        open_lesson(pending)
+    if presenter:
+        lesson_steps_ui(K, cells[0], cells[1])
     # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
     pop = cells[-2].popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
+    clicked = None
     if pop.open:
         with pop:
-            clicked = presets_ui(K) or clicked
+            clicked = presets_ui(K)
     share_slot = cells[-1].empty()
     if clicked is not None:
         open_lesson(clicked)
@@ -218,44 +225,59 @@ def head_ui(presenter: bool) -> tuple[Any, bool]:
     return share_slot, shown
 
 
-def messages_ui(messages: list[tuple[str, str]]) -> bool:
+SUMMARY = {  # kind -> (one optimizer, several): the compact line's words
+    "diverged": ("{} diverged", "{} optimizers diverged"),
+    "downhill": ("{} left the plot downhill", "{} optimizers left the plot downhill"),
+    "error": ("{} cannot run", "{} optimizers cannot run"),
+    "link": ("1 link setting ignored", "{} link settings ignored"),
+}
+
+
+def summary_line(messages: list[tuple[str, str, str]]) -> str:
+    """One short line for every message, grouped by kind: "5 optimizers diverged · 1 link
+    setting ignored"."""
+    parts = []
+    for kind in dict.fromkeys(k for k, _, _ in messages):
+        who = [w for k, w, _ in messages if k == kind]
+        one, many = SUMMARY.get(kind, ("{}", "{}"))
+        if kind not in SUMMARY:
+            parts += who
+        elif len(who) == 1:
+            parts.append(one.format(who[0]))
+        else:
+            parts.append(many.format(len(who)))
+    return " · ".join(parts)
+
+
+def messages_ui(messages: list[tuple[str, str, str]]) -> bool:
     """Every warning and notice in one compact line; the details open on demand.
 
-    ``messages``: (short text for the line, full sentence). Five diverged optimizers and a
-    link's ignored settings take one line above the chart, not five boxes."""
+    ``messages``: (kind, who, full sentence). Five diverged optimizers and a link's ignored
+    settings take one line above the chart, not six boxes."""
     if not messages:
         return False
-    shorts = list(dict.fromkeys(short for short, _ in messages))
-    line = " · ".join(shorts[:3]) + (f" · {len(shorts) - 3} more" if len(shorts) > 3 else "")
-    with st.expander(line, icon=":material/warning:", expanded=False):
-        for _, full in messages:
+    with st.expander(summary_line(messages), icon=":material/warning:", expanded=False):
+        for _, _, full in messages:
             st.warning(full)
     return True
 
 
 def race_messages(
     state: ExploreState, race: compute.Race, titles: dict[str, str], url_warnings: list[str]
-) -> list[tuple[str, str]]:
-    """The page's warnings and notices as (short, full) pairs, most important first."""
-    out: list[tuple[str, str]] = []
+) -> list[tuple[str, str, str]]:
+    """The page's warnings and notices as (kind, who, sentence), most important first."""
+    out: list[tuple[str, str, str]] = []
     if not state.optimizers:
-        out.append(("no optimizer", "Pick at least one optimizer in the sidebar to start a race."))
+        text = "Pick at least one optimizer in the sidebar to start a race."
+        out.append(("note", "no optimizer chosen", text))
     for label, message in race.errors.items():
         title = compute.run_title(label)
-        out.append((f"{title} cannot run", f"{title} cannot run with these settings: {message}"))
-    for short, full in compute.divergence_messages(race.surface, race.runs, titles):
-        out.append((short, full))
+        out.append(("error", title, f"{title} cannot run with these settings: {message}"))
+    out += compute.divergence_messages(race.surface, race.runs, titles)
     if state.steps == 0:
-        out.append(
-            (
-                "Steps is 0",
-                "Steps is 0: every optimizer stays at its start. Raise Steps to start the race.",
-            )
-        )
-    if url_warnings:
-        n = len(url_warnings)
-        short = f"{n} link setting{'s' if n > 1 else ''} ignored"
-        out += [(short, w) for w in url_warnings]
+        text = "Steps is 0: every optimizer stays at its start. Raise Steps to start the race."
+        out.append(("note", "Steps is 0", text))
+    out += [("link", "", w) for w in url_warnings]
     return out
 
 
