@@ -521,6 +521,9 @@ def test_one_set_of_defaults_for_the_page_and_its_links() -> None:
     assert compute.effective_hypers(url_state(bad), "sgd")["lr"] == lr
     # the page writes that link back without the value it leaves to the page
     assert "sgd.lr" not in {k for k in hand.query_params}
+    # a link that only says how to show the page opens the page's own race
+    shown = fresh({"big": "1", "dark": "1"})
+    assert compute.effective_hypers(url_state(shown), "sgd")["lr"] == lr
     # a link from before link versions keeps its meaning: torch's default learning rate
     old = fresh({"opt": "sgd"})
     assert compute.effective_hypers(url_state(old), "sgd")["lr"] == 0.001

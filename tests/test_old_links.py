@@ -9,6 +9,7 @@ old page ended on and the exact ``optimizers.simulate`` arguments of every run i
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -40,11 +41,15 @@ def same_state(state: ExploreState, old: dict[str, Any]) -> None:
     assert {k: v for k, v in now.items() if k in old} == old
 
 
+DISPLAY_KEYS = {"embed", "big", "dark", "3d"}
+
+
 def front_door(link: str) -> bool:
-    """A link that sends the app no settings at all (Streamlit keeps ``embed`` to itself): the
-    page's front door, not a saved race. It opens the page's first race as the page has it now
-    (issue #12 made the ravine's first race show gradient descent's zig-zag)."""
-    return not {k for k in query_of(link) if k != "embed"}
+    """A link that says nothing about the race, only how to show it (or nothing at all):
+    the page's front door, not a saved race. It opens the page's first race as the page has it
+    now (issue #12 made the ravine's first race show gradient descent's zig-zag, and gave such
+    links the page's learning rates instead of torch's: one set of defaults)."""
+    return not set(query_of(link)) - DISPLAY_KEYS
 
 
 def test_the_fixture_covers_what_the_issue_asks_for() -> None:
@@ -64,15 +69,16 @@ def test_old_link_decodes_to_the_same_state(entry: dict[str, Any]) -> None:
     assert len(warnings) == entry["warnings"], warnings
 
 
-def first_race(embed: bool) -> ExploreState:
-    """The race a visit without settings opens: the default optimizers from the page's
+def first_race() -> ExploreState:
+    """The race a visit without race settings opens: the default optimizers from the page's
     learning rates for the default surface."""
     names = tuple(optimizers.DEFAULT_SET)
-    return ExploreState(optimizers=names, hyper=page_hyper("ravine", names), embed=embed)
+    return ExploreState(optimizers=names, hyper=page_hyper("ravine", names))
 
 
-def test_the_fixture_has_two_front_doors_and_every_other_link_keeps_its_race() -> None:
-    assert sorted(e["name"] for e in LINKS if front_door(e["link"])) == ["default page", "embed=1"]
+def test_only_links_without_race_settings_open_the_new_first_race() -> None:
+    doors = sorted(e["name"] for e in LINKS if front_door(e["link"]))
+    assert doors == ["default page", "embed=1", "embed=true, large fonts", "view options"]
 
 
 @pytest.mark.parametrize("entry", LINKS, ids=lambda e: e["name"])
@@ -87,7 +93,11 @@ def test_old_link_opens_the_same_race(entry: dict[str, Any]) -> None:
     page_state, warnings = decode(written)
     assert warnings == []
     if front_door(entry["link"]):
-        assert page_state == first_race(page_state.embed)
+        view = {f: getattr(page_state, f) for f in ("view_3d", "large_fonts", "dark", "embed")}
+        assert page_state == replace(first_race(), **view)
+        assert exports.jsonable(view) == {
+            f: entry["page_state"][f] for f in ("view_3d", "large_fonts", "dark", "embed")
+        }
         return
     same_state(page_state, entry["page_state"])
     race = compute.race(page_state)

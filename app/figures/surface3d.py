@@ -105,7 +105,7 @@ def surface_3d_figure(
         "margin": {"l": 0, "r": 0, "t": 30, "b": 96 if series else 10},
         "paper_bgcolor": colors["paper"],
         "font": {"size": style.font, "color": colors["font"]},
-        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom"},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         "uirevision": surface.name,
         "meta": dict(META),
         "scene": {
@@ -115,7 +115,8 @@ def surface_3d_figure(
             "zaxis": scene_axis | {"title": {"text": "loss"}},
             "aspectmode": "manual",
             "aspectratio": {"x": 1, "y": 1, "z": 0.6},
-            "camera": {"eye": {"x": 1.05, "y": -1.25, "z": 0.75}},  # close, from the front
+            # from above the front left: the paths on the floor stay in view
+            "camera": {"eye": {"x": -0.85, "y": -1.35, "z": 1.35}},
         },
     }
     if not series:

@@ -32,11 +32,13 @@ BRIDGE_JS = """<script>
     return gd && gd._fullLayout && gd.layout && gd.layout.meta
       && gd.layout.meta.op === '__OP__' ? gd : null;
   };
+  let count = 0;  // each report differs, so that the same point twice is heard twice
   const report = (gd, name, x, y) => {
     const i = gd._fullData.findIndex((t) => t.name === name);
     if (i < 0) { return; }
-    gd.emit('plotly_selected', {points: [{x: x, y: y, curveNumber: i, pointNumber: 0,
-                                          pointIndex: 0}]});
+    count += 1;
+    gd.emit('plotly_selected', {points: [{x: x, y: y, curveNumber: i, pointNumber: count,
+                                          pointIndex: count}]});
   };
   let down = null;
   doc.addEventListener('mousedown', (e) => {

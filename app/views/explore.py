@@ -76,18 +76,22 @@ def complete(state: ExploreState, query: dict[str, Any]) -> ExploreState:
     """What a link leaves to the page.
 
     ``?lesson=<key>`` alone (with view options) opens that lesson. A link that names no
-    optimizers (or only unusable ones, which it was warned about) races the default ones, from
-    the page's learning rates for its surface in a link of version 2, from torch's defaults in
-    an older link (as that link did when it was made).
+    optimizers (or only unusable ones, which it was warned about) races the default ones:
+    from the page's learning rates for its surface in a link of version 2 or a link that
+    says nothing about the race at all (``?big=1&embed=true``: the page's own first race), from
+    torch's defaults in an older link that set up a race (as that link did when it was made).
     """
     display_keys = {CODEC.keys()[f] for f in CODEC.display} | {CODEC.VERSION_KEY}
-    if state.lesson in presets.BY_KEY and set(query) - display_keys <= {KEYS["lesson"]}:
+    race_keys = set(query) - display_keys
+    if state.lesson in presets.BY_KEY and race_keys <= {KEYS["lesson"]}:
         lesson: ExploreState = presets.with_note(presets.BY_KEY[state.lesson])
         return replace(lesson, **{f: getattr(state, f) for f in CODEC.display})
     if not state.optimizers:
         names = tuple(default_optimizers())
-        own = page_hyper(state.surface, names) if CODEC.version_of(query) >= 2 else {}
-        return replace(state, optimizers=names, hyper=own)
+        pages = CODEC.version_of(query) >= 2 or not race_keys
+        return replace(
+            state, optimizers=names, hyper=page_hyper(state.surface, names) if pages else {}
+        )
     return state
 
 
