@@ -177,8 +177,9 @@ def test_the_chart_gives_room_to_a_note_and_the_line() -> None:
     ok(at)
     height = spec(at)["layout"]["height"]
     note = len(p.title) + 2 + len(p.watch)
-    assert height == plain - figures.above_px(note=note, messages=True)
-    assert figures.above_px(note=note, messages=True) > figures.above_px(note=note, messages=False)
+    top = figures.chart_top(head=note, note=True, messages=True)
+    assert height == figures.Style(top=top).height < plain
+    assert top + height - 11 <= figures.layout.FOLD  # Play's bottom inside the window
     assert height >= figures.layout.MIN_HEIGHT
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from app.figures.curves import GAP_FLOOR, Band, reference_value
 from app.figures.format import decimals_for, fmt_number, power_label, rounded, significant
 from app.figures.images import IMAGE_PIXELS, race_thumbnail, surface_image
-from app.figures.layout import DARK, LIGHT, Fig, PlainFigure, Style, above_px
+from app.figures.layout import DARK, LIGHT, Fig, PlainFigure, Style, chart_top
 from app.figures.race import (
     CLICK_TARGET,
     EXPLAINED,
@@ -49,7 +49,7 @@ __all__ = [
     "PlainFigure",
     "Series",
     "Style",
-    "above_px",
+    "chart_top",
     "decimals_for",
     "exit_point",
     "fmt_number",

@@ -19,20 +19,26 @@ DARK = {"paper": "#0E1117", "font": "#FAFAFA", "grid": "#3A3F4B", "muted": "#A3A
 
 
 MIN_HEIGHT = 380  # the chart never gets shorter than this, whatever is shown above it
+FOLD = 720  # the window height the chart (Play included) must fit: a 1280 x 720 projector
 
 
-def above_px(*, note: int, messages: bool, large: bool = False) -> int:
-    """Pixels that a lesson note of ``note`` characters and the one-line warnings take above
-    the chart beyond the head row's own line, at 1280 x 720 (measured in Chromium;
-    tests/test_browser_lecture.py checks that Play stays in the window): the chart gives them
-    up. A note wraps at about 74 characters a line (52 with large fonts)."""
-    if note:
-        per_line, line_px = (52, 30.0) if large else (74, 21.5)
-        lines = -(-note // per_line)
-        note_px = max(0, round(lines * line_px + 12) - (60 if large else 50))
-    else:
-        note_px = 0
-    return note_px + (56 if messages else 0)
+def chart_top(
+    *, head: int, note: bool, messages: bool, large: bool = False, presenter: bool = False
+) -> int:
+    """Where the chart starts, in pixels from the top of a 1280 x 720 window: the page's top
+    padding, the head row (``head`` characters of a lesson note, or of the surface's line, wrap
+    onto as many lines as they need) and the one-line warnings. Measured in headless Chromium
+    (tests/test_browser.py and tests/test_browser_lecture.py check Play stays in the window)."""
+    if note:  # the compact note: 0.92rem text in a padded box (1.3rem with large fonts)
+        per_line, line_px, extra = (40, 28.5, 12) if large else (55, 20.0, 12)
+    else:  # a markdown paragraph with its bottom margin
+        per_line, line_px, extra = (40, 33.5, 16) if large else (65, 25.6, 16)
+    if presenter:  # the text column is wider there
+        per_line = round(per_line * 1.15)
+    lines = max(1, -(-head // per_line)) if head > 0 else 1
+    row = max(42, round(lines * line_px + extra))
+    padding = 32 if presenter else 84  # presenter mode hides the navigation bar
+    return padding + row + (56 if messages else 0)
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class Style:
     max_frames: int = 150
     cmap: str = "viridis"
     stacked: bool = False  # narrow screens: the curves under the surface instead of beside it
-    above: int = 0  # px the page shows above the chart besides its head row (see above_px)
+    top: int = 0  # px above the chart in a 1280 x 720 window (chart_top); 0: not known
     lr_curve: bool = False  # a third curve band: the learning rate per step (a schedule)
 
     @property
@@ -58,11 +64,11 @@ class Style:
 
     @property
     def height(self) -> int:
-        """Pixels: a 1280 x 720 screen shows the whole chart, Play included, below the page's
-        head row, and below a lesson note and the warnings line when they are shown (they
-        take ``above`` pixels from it)."""
-        base = 620 if self.embed else 540  # presenter: fills a 1280 x 720 projector
-        base += (40 if self.large_fonts else 0) - self.above
+        """Pixels: the whole chart, Play included, fits a 1280 x 720 window below what the
+        page shows above it (``top``: its head row, a lesson note, the warnings line)."""
+        base = (620 if self.embed else 540) + (40 if self.large_fonts else 0)
+        if self.top > 0:  # Play sits 11-20 px above the figure's bottom edge
+            base = min(base, FOLD - self.top + (20 if self.large_fonts else 11))
         return max(base, MIN_HEIGHT) + (440 if self.stacked else 0)
 
     @property

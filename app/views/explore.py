@@ -197,12 +197,12 @@ def chart_traces(fig: dict[str, Any], surface: surfaces.Surface) -> None:
     ss[K("_click_decimals")] = figures.decimals_for(max(x1 - x0, y1 - y0))
 
 
-def head_ui(presenter: bool) -> tuple[Any, int]:
+def head_ui(presenter: bool) -> tuple[Any, bool, int]:
     """The row above the chart: the lesson note (or the surface's one-line description),
     Lessons, Share (drawn later into the returned slot, once the state is known) and, in
     presenter mode, previous / next lesson. Opens a lesson clicked here before the sidebar's
-    widgets are drawn, so that it may set all of them. Returns (share slot, the length of the
-    lesson note shown: 0 for none)."""
+    widgets are drawn, so that it may set all of them. Returns (share slot, whether a lesson
+    note is shown, the length of the row's text: the chart gives up the room it takes)."""
     widths = [10, 2.2, 2.2, 2.2, 2.2] if presenter else [10, 2.2, 2.2]
     text, *cells = st.columns(widths, vertical_alignment="top", gap="small")
     pending = take_pending_lesson(K)  # previous / next lesson, clicked on the last run
@@ -220,13 +220,14 @@ def head_ui(presenter: bool) -> tuple[Any, int]:
     if clicked is not None:
         open_lesson(clicked)
     with text:
-        shown = lesson_note_ui(K)
-        if not shown:
+        length = lesson_note_ui(K)
+        if not length:
             surface = ss.get(K("surface"), DEFAULT.surface)
             spec = surfaces.SPECS.get(str(surface))
             if spec is not None:
                 st.markdown(f"**{spec.title}** · {spec.description}")
-    return share_slot, shown
+                return share_slot, False, len(spec.title) + 3 + len(spec.description)
+    return share_slot, bool(length), length
 
 
 SUMMARY = {  # kind -> (one optimizer, several): the compact line's words
@@ -293,7 +294,7 @@ with frame.error_boundary("Explore", K):
     bridge()
     presenter = frame.presenting()
     frame.style_page(presenter=presenter)
-    share_slot, note_shown = head_ui(presenter)
+    share_slot, note_shown, head_text = head_ui(presenter)
 
     with st.sidebar:
         state = sidebar_ui()
@@ -319,7 +320,13 @@ with frame.error_boundary("Explore", K):
         large_fonts=state.large_fonts,
         embed=state.embed,
         stacked=bool(ss.get(K("stacked"))),
-        above=figures.above_px(note=note_shown, messages=warned, large=state.large_fonts),
+        top=figures.chart_top(
+            head=head_text,
+            note=note_shown,
+            messages=warned,
+            large=state.large_fonts,
+            presenter=state.embed,
+        ),
         lr_curve=state.schedule != "constant",
     )
     panels = open_panels()
