@@ -142,12 +142,13 @@ def swatch(color: str, dash: str) -> str:
     return f'<span style="color:{color};letter-spacing:-1px">{glyph}</span>'
 
 
-def results_table(rows: list[dict[str, str]], lines: list[str] | None = None) -> str:
+def results_table(rows: list[dict[str, str]], swatches: list[str] | None = None) -> str:
     """The results as a markdown table: legible at any font size, and cheap to send.
-    ``lines``: each row's line (:func:`swatch`), shown before the optimizer's name."""
-    if lines:
+    ``swatches``: each row's line (:func:`swatch`), shown before the optimizer's name."""
+    if swatches:
         rows = [
-            r | {"optimizer": f"{ln} {r['optimizer']}"} for r, ln in zip(rows, lines, strict=True)
+            r | {"optimizer": f"{sw} {r['optimizer']}"}
+            for r, sw in zip(rows, swatches, strict=True)
         ]
     head = list(rows[0])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
