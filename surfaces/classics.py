@@ -213,8 +213,8 @@ SPECS = (
     SurfaceSpec(
         "himmelblau",
         "Himmelblau",
-        "Four equally deep minima: from the middle every optimizer here ends in the same one; "
-        "start elsewhere and it ends in another.",
+        "Four equally deep minima: from the middle all end in the same one; start elsewhere to "
+        "end in another.",
         (NOISE,),
         ("x", "y"),
         _himmelblau,

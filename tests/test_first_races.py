@@ -88,8 +88,8 @@ def bowl(surface: surfaces.Surface, runs: Race) -> None:
 
 
 def ravine(surface: surfaces.Surface, runs: Race) -> None:
-    """'with a large step gradient descent zig-zags from wall to wall, while momentum crosses
-    it in slow swings' (the valley's floor is y = 0)"""
+    """'a large step makes gradient descent zig-zag; momentum crosses it in slow swings' (the
+    valley's floor is y = 0)"""
     visible = 0.01 * span(surface)
     gd = runs["sgd"].positions[:21, 0, 1]
     mom = runs["momentum"].positions[:21, 0, 1]
@@ -161,8 +161,7 @@ def beale(surface: surfaces.Surface, runs: Race) -> None:
 
 
 def himmelblau(surface: surfaces.Surface, runs: Race) -> None:
-    """'from the middle every optimizer here ends in the same one; start elsewhere and it
-    ends in another'"""
+    """'from the middle all end in the same one; start elsewhere to end in another'"""
     ends = {nearest(surface, t).xy for t in runs.values()}
     assert len(ends) == 1
     for opt, traj in runs.items():
