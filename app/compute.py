@@ -28,7 +28,7 @@ from app.state.explore import ExploreState
 from optimizers import Trajectory
 from surfaces import Surface
 
-TOLERANCE = 1e-3  # "steps to tolerance": first step whose loss is within this of f*
+TOLERANCE = 1e-3  # "reached": the loss stays within this of f* from some step to the end
 ROLE_FIELDS = {"beta": "beta", "rho": "rho", "beta2": "beta2"}
 SWARM_RADIUS = 0.06  # swarm starts lie on a circle of this fraction of the smaller bound span
 
@@ -45,11 +45,6 @@ def _surface(name: str, params: tuple[tuple[str, Any], ...]) -> Surface:
 def build_surface(state: ExploreState) -> Surface:
     """The state's surface (cached; surfaces are immutable). ValueError for bad parameters."""
     return _surface(state.surface, _key(state.surface_params))
-
-
-def surface_of(name: str, params: Mapping[str, Any]) -> Surface:
-    """Surface ``name`` with ``params`` (cached). ValueError for bad parameters (not cached)."""
-    return _surface(name, _key(params))
 
 
 def effective_hypers(state: ExploreState, name: str) -> dict[str, Scalar]:
@@ -204,6 +199,11 @@ def race(state: ExploreState) -> Race:
 # ---------------------------------------------------------------- the results table
 
 
+def surface_of(name: str, params: Mapping[str, Any]) -> Surface:
+    """Surface ``name`` with ``params`` (cached). ValueError for bad parameters (not cached)."""
+    return _surface(name, _key(params))
+
+
 def fmt(v: float) -> str:
     """A number for the table: never 'nan' or 'inf' on screen."""
     if not math.isfinite(v):
@@ -222,13 +222,116 @@ NONE_FOUND = "None found"  # a surface without a known minimum (a formula's sear
 def nearest_minimum(surface: Surface, xy: np.ndarray) -> tuple[str, float]:
     """('global (3, 2)', distance) for the known minimum closest to ``xy``;
     (NONE_FOUND, nan) if the surface has none."""
-    if not surface.minima:
+    p, d = _nearest(surface, xy)
+    if p is None:
         return NONE_FOUND, math.nan
+    return f"{p.kind} ({p.xy[0]:.3g}, {p.xy[1]:.3g})", d
+
+
+def _nearest(surface: Surface, xy: np.ndarray) -> tuple[Any, float]:
+    if not surface.minima:
+        return None, math.nan
     pts = np.array([p.xy for p in surface.minima])
     d = np.hypot(pts[:, 0] - xy[0], pts[:, 1] - xy[1])
     i = int(np.argmin(d))
-    p = surface.minima[i]
-    return f"{p.kind} ({p.xy[0]:.3g}, {p.xy[1]:.3g})", float(d[i])
+    return surface.minima[i], float(d[i])
+
+
+def stays_within(gap: np.ndarray, tol: float) -> int | None:
+    """Index of the first recorded state from which ``gap`` stays ≤ ``tol`` to the end (a run
+    that swings through the target and out again has not reached it); None if it never does.
+    """
+    over = np.flatnonzero(~(np.asarray(gap) <= tol))
+    if over.size == 0:
+        return 0
+    last = int(over[-1])
+    return None if last == len(gap) - 1 else last + 1
+
+
+def escaped_downhill(surface: Surface, traj: Trajectory, k: int) -> bool:
+    """Run ``k`` left the plotted region going downhill on a surface that keeps falling: it
+    has no minimum (unbounded below, x² − y²) or it left at a loss below every known minimum.
+    Not a divergence that a smaller learning rate would tame."""
+    d = int(np.asarray(traj.diverged_at)[k])
+    if d < 0:
+        return False
+    r = min(int(np.searchsorted(traj.steps, d, side="left")), len(traj.steps) - 1)
+    loss = np.asarray(traj.loss[: r + 1, k], dtype=np.float64)
+    if not np.isfinite(loss).all() or not loss[-1] < loss[0]:
+        return False
+    fstar = min((p.value for p in surface.minima), default=None)
+    return fstar is None or bool(loss[-1] < fstar)
+
+
+OUTCOMES = ("reached", "local", "moving", "diverged", "escaped", "stopped")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one run (one start) ended, for the results table."""
+
+    kind: str  # "reached" | "local" | "moving" | "diverged" | "escaped" | "stopped"
+    step: int | None = None  # reached: the step from which it stays within tolerance
+    where: str = ""  # local: the minimum, e.g. "(−0.99, 2.02)"
+
+
+def outcome(surface: Surface, traj: Trajectory, k: int, tol: float = TOLERANCE) -> Outcome:
+    """Reached tolerance (and stayed), settled in a local minimum (which), still moving,
+    diverged, or left the plot downhill on a surface without a floor."""
+    div = np.asarray(traj.diverged_at)
+    if div[k] >= 0:
+        if k in stop_reasons(surface, traj):  # f not finite there: the surface, not the rate
+            return Outcome("stopped", int(div[k]))
+        return Outcome("escaped" if escaped_downhill(surface, traj, k) else "diverged", int(div[k]))
+    loss = np.asarray(traj.loss[:, k], dtype=np.float64)
+    fstar = min((p.value for p in surface.minima), default=None)
+    if fstar is None:  # nothing to reach: did it leave the plot, downhill?
+        pos = np.asarray(traj.positions[:, k])
+        (x0, x1), (y0, y1) = surface.bounds
+        out = (pos[:, 0] < x0) | (pos[:, 0] > x1) | (pos[:, 1] < y0) | (pos[:, 1] > y1)
+        i = int(np.argmax(out))
+        if out[i] and loss[i] < loss[0]:
+            return Outcome("escaped", int(traj.steps[i]))
+        return Outcome("moving")
+    within = stays_within(loss - fstar, tol)
+    if within is not None:
+        return Outcome("reached", int(traj.steps[within]))
+    p, _ = _nearest(surface, np.asarray(traj.positions[-1, k]))
+    lowest = fstar if fstar is not None else -math.inf
+    if p is not None and p.value > lowest + tol and stays_within(loss - p.value, tol) is not None:
+        return Outcome("local", where=f"({p.xy[0]:.3g}, {p.xy[1]:.3g})")
+    return Outcome("moving")
+
+
+def _status(outcomes: Sequence[Outcome]) -> str:
+    k = len(outcomes)
+    if k == 1:
+        o = outcomes[0]
+        return {
+            "reached": "reached tolerance",
+            "local": f"settled in the local minimum at {o.where}",
+            "moving": "not yet within tolerance",
+            "diverged": f"diverged at step {o.step}",
+            "escaped": f"left the plot downhill at step {o.step} (no minimum there)",
+            "stopped": f"stopped: f not finite at step {o.step}",
+        }[o.kind]
+    counts = {kind: sum(o.kind == kind for o in outcomes) for kind in OUTCOMES}
+    diverged = [o.step or 0 for o in outcomes if o.kind in ("diverged", "escaped", "stopped")]
+    parts = []
+    if counts.get("reached"):
+        parts.append(f"{counts['reached']} of {k} runs reached tolerance")
+    if counts.get("local"):
+        parts.append(f"{counts['local']} settled in local minima")
+    if diverged:
+        word = (
+            "diverged"
+            if counts.get("diverged")
+            else ("stopped: f not finite" if counts.get("stopped") else "left the plot downhill")
+        )
+        parts.append(f"{len(diverged)} of {k} runs {word} (first at step {min(diverged)})")
+    if counts.get("moving"):
+        parts.append(f"{counts['moving']} not yet within tolerance")
+    return ", ".join(parts)
 
 
 def result_rows(
@@ -237,35 +340,20 @@ def result_rows(
     titles: Mapping[str, str],
     tol: float = TOLERANCE,
 ) -> list[dict[str, str]]:
-    """One row per optimizer, as strings ready to show (swarms: the median over runs)."""
-    fvals = [p.value for p in surface.minima]
-    fstar = min(fvals) if fvals else None
+    """One row per optimizer, as strings ready to show (swarms: the median over runs).
+
+    "Reached" means the loss came within ``tol`` of f* and stayed there to the last step
+    (a swing through the minimum does not count); a run that settles in a local minimum says
+    which one.
+    """
     rows = []
     for name, traj in runs.items():
         k = traj.positions.shape[1]
         div = np.asarray(traj.diverged_at)
         final = np.where(np.abs(traj.loss[-1]) < _LARGEST, traj.loss[-1], math.nan)
         dists = [nearest_minimum(surface, traj.positions[-1, i]) for i in range(k)]
-        reached: list[int] = []
-        if fstar is not None:
-            for i in range(k):
-                ok = np.flatnonzero(traj.loss[:, i] - fstar <= tol)
-                ok = ok[(div[i] < 0) | (traj.steps[ok] < max(div[i], 0))] if div[i] >= 0 else ok
-                if ok.size:
-                    reached.append(int(traj.steps[ok[0]]))
-        n_div = int((div >= 0).sum())
-        if n_div:
-            first = int(div[div >= 0].min())
-            went = "stopped: f not finite" if stop_reasons(surface, traj) else "diverged"
-            status = (
-                f"{went} at step {first}"
-                if k == 1
-                else f"{n_div} of {k} runs {went} (first at step {first})"
-            )
-        elif k == 1:
-            status = "reached tolerance" if reached else "not yet within tolerance"
-        else:
-            status = f"{len(reached)} of {k} runs reached tolerance"
+        outcomes = [outcome(surface, traj, i, tol) for i in range(k)]
+        reached = [o.step for o in outcomes if o.kind == "reached" and o.step is not None]
         alive = [i for i in range(k) if div[i] < 0] or list(range(k))
         rows.append(
             {
@@ -273,8 +361,10 @@ def result_rows(
                 "final loss": fmt(_median(final[alive].tolist())),
                 "nearest minimum": dists[alive[0]][0],
                 "distance": fmt(_median([dists[i][1] for i in alive])),
-                f"steps to loss − f* ≤ {tol:g}": str(int(_median(reached))) if reached else "—",
-                "status": status,
+                f"within loss − f* ≤ {tol:g} from step": (
+                    str(int(_median(reached))) if reached else "—"
+                ),
+                "status": _status(outcomes),
             }
         )
     return rows
@@ -309,30 +399,55 @@ def stop_reasons(surface: Surface, traj: Trajectory) -> dict[int, str]:
 
 
 def divergence_messages(
-    runs: Mapping[str, Trajectory], titles: Mapping[str, str], surface: Surface | None = None
-) -> list[str]:
-    """One sentence per optimizer with a diverged run, with the likely cause: for a run that
-    stopped where f is not finite (given ``surface``), why it is not."""
+    surface: Surface, runs: Mapping[str, Trajectory], titles: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """(kind, title, sentence) per optimizer with a run that left the plot, with the likely
+    cause: a learning rate too large (kind "diverged"), a surface that keeps falling (kind
+    "downhill": no advice to change the rate), or a point where f is not defined (kind
+    "stopped", with why: a typed formula's log of a negative number)."""
     out = []
     for name, traj in runs.items():
         div = np.asarray(traj.diverged_at)
-        reasons = stop_reasons(surface, traj) if surface is not None and (div >= 0).any() else {}
+        if not (div >= 0).any():
+            continue
+        first = int(div[div >= 0].min())
+        title = titles.get(name, name)
+        reasons = stop_reasons(surface, traj)
         if reasons:
             k = min(reasons, key=lambda i: int(div[i]))
             out.append(
-                f"**{titles.get(name, name)}** stopped at step {int(div[k])}: "
-                f"{escape_markdown(reasons[k], limit=300)}. The ✕ marks the point; start "
-                "elsewhere or set bounds where f is defined."
+                (
+                    "stopped",
+                    title,
+                    f"**{title}** stopped at step {int(div[k])}: "
+                    f"{escape_markdown(reasons[k], limit=300)}. The ✕ marks the point; start "
+                    "elsewhere or set bounds where f is defined.",
+                )
             )
             continue
-        if (div >= 0).any():
-            first = int(div[div >= 0].min())
-            lr = traj.hyperparams.get("lr")
-            lr_text = f" (learning rate {lr:g})" if isinstance(lr, int | float) else ""
+        runs_left = [i for i in range(len(div)) if div[i] >= 0]
+        if all(escaped_downhill(surface, traj, i) for i in runs_left):
             out.append(
-                f"**{titles.get(name, name)}** diverged at step {first}{lr_text}: its path left "
-                "the plot where the ✕ marks it. A smaller learning rate usually tames it."
+                (
+                    "downhill",
+                    title,
+                    f"**{title}** left the plotted region at step {first} going downhill, "
+                    "where the ✕ marks it: this surface keeps falling beyond the plot "
+                    f"({surface.title} has no minimum there), so there is no bottom to reach. "
+                    "That is the surface, not the learning rate.",
+                )
             )
+            continue
+        lr = traj.hyperparams.get("lr")
+        lr_text = f" (learning rate {lr:g})" if isinstance(lr, int | float) else ""
+        out.append(
+            (
+                "diverged",
+                title,
+                f"**{title}** diverged at step {first}{lr_text}: its path left the plot where "
+                "the ✕ marks it. A smaller learning rate usually tames it.",
+            )
+        )
     return out
 
 
@@ -353,14 +468,20 @@ def _race_figure(
     _race: Race,
     _titles: dict[str, str],
     _style: figures.Style,
+    explained: figures.Explained | None,
 ) -> dict[str, Any]:
     surface = _race.surface
     series = figures.prepare(surface, _race.runs, _titles, dark=_style.dark)
     image = _surface_image(surface.name, _key(surface.params), _style.dark)
-    return figures.race_figure(surface, series, _race.starts, _style, image)
+    return figures.race_figure(surface, series, _race.starts, _style, image, explained)
 
 
-def race_figure(race: Race, titles: dict[str, str], style: figures.Style) -> dict[str, Any]:
+def race_figure(
+    race: Race,
+    titles: dict[str, str],
+    style: figures.Style,
+    explained: figures.Explained | None = None,
+) -> dict[str, Any]:
     """The race figure, built once per (runs, view options) and shared read-only.
 
     :meth:`Race.signature` (every run's cache key) and the style determine the figure
@@ -368,7 +489,24 @@ def race_figure(race: Race, titles: dict[str, str], style: figures.Style) -> dic
     settings are shown, a lesson note) reuses it instead of rebuilding it. Nobody mutates the
     returned dict (the page, the exports and plotly only read it).
     """
-    return _race_figure(race.signature(), repr(style), race, titles, style)
+    return _race_figure(race.signature(), repr(style), race, titles, style, explained)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _race_3d_figure(
+    signature: str,  # noqa: ARG001 (with style_key: the cache key; the rest is not hashed)
+    style_key: str,  # noqa: ARG001
+    _race: Race,
+    _titles: dict[str, str],
+    _style: figures.Style,
+) -> dict[str, Any]:
+    series = figures.prepare(_race.surface, _race.runs, _titles, dark=_style.dark)
+    return figures.surface_3d_figure(_race.surface, series, _style)
+
+
+def race_3d_figure(race: Race, titles: dict[str, str], style: figures.Style) -> dict[str, Any]:
+    """The race in 3-D with its playback, built once per (runs, view options)."""
+    return _race_3d_figure(race.signature(), repr(style), race, titles, style)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

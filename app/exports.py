@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from app.figures.race import run_styles
 from app.state import codec_for
 from app.state.codec import fmt, query_string
 from app.state.explore import ExploreState
@@ -99,17 +100,12 @@ def _rows(runs: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def to_csv(state: ExploreState, runs: Mapping[str, Any], base_url: str = "") -> str:
-    """One row per run, start and recorded step. Settings lead as ``#`` comment lines.
-
-    Read it back with ``pandas.read_csv(path, comment="#")``. ``lr`` is the learning rate of the
-    step that leaves this point (empty on the last row); ``diverged`` is 1 from the divergence on.
-    """
-    meta = settings(state, base_url)
+def to_csv(runs: Mapping[str, Any]) -> str:
+    """One row per run, start and recorded step, under one header row: a plain CSV that any
+    reader takes as it is (``pandas.read_csv(path)``). The settings and the share link are in
+    the JSON export. ``lr`` is the learning rate of the step that leaves this point (empty on
+    the last row); ``diverged`` is 1 from the divergence on."""
     buf = io.StringIO()
-    buf.write("# Optimizer Playground trajectories\n")
-    buf.write(f"# share: {meta['share_url']}\n")
-    buf.write(f"# settings: {json.dumps(meta['state'], sort_keys=True)}\n")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in _rows(runs):
@@ -121,11 +117,14 @@ def to_json(state: ExploreState, runs: Mapping[str, Any], base_url: str = "") ->
     """Settings, share query and, per run, every start's path (x, y, loss, gradient norm)."""
     out: dict[str, Any] = {"format": "optimizer-playground/1", **settings(state, base_url)}
     out_runs: dict[str, Any] = {}
+    styles = {label: style for label, _, style in run_styles(runs)}
     for label, traj in runs.items():
         pos = np.asarray(traj.positions, dtype=float)
         div = np.asarray(traj.diverged_at, dtype=int)
         out_runs[label] = {
             "optimizer": _label_optimizer(label, traj),
+            "color": styles[label][0],  # as on the chart (a light figure's colours)
+            "dash": styles[label][1],
             "hyperparams": jsonable(getattr(traj, "hyperparams", {})),
             "batch_size": jsonable(getattr(traj, "batch_size", None)),
             "seed": jsonable(getattr(traj, "seed", None)),
@@ -173,6 +172,27 @@ def _play_options(fig: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+ANIMATE = "animate-here"  # a button of the exported figure that the page's own script runs
+
+
+def _buttons_handled_here(fig: Mapping[str, Any]) -> dict[str, Any]:
+    """The figure with its animate buttons turned into events (method "skip") that the
+    exported page runs itself, catching the rejection of an interrupted animation."""
+    out = dict(fig)
+    layout = dict(out.get("layout", {}))
+    menus = []
+    for m in layout.get("updatemenus", []) or []:
+        buttons = [
+            dict(b) | {"method": "skip", "name": ANIMATE} if b.get("method") == "animate" else b
+            for b in m.get("buttons", []) or []
+        ]
+        menus.append(dict(m) | {"buttons": buttons})
+    if menus:
+        layout["updatemenus"] = menus
+        out["layout"] = layout
+    return out
+
+
 def _settings_rows(state: ExploreState) -> list[tuple[str, str]]:
     rows = [("surface", state.surface)]
     rows += [(f"{state.surface}.{k}", fmt(v)) for k, v in state.surface_params.items()]
@@ -217,6 +237,7 @@ def to_html(
     div_id = "race"
     redraw = _is_3d(fig)
     own = _play_options(fig)
+    fig = _buttons_handled_here(fig)
     anim = own or {
         "frame": {"duration": frame_ms, "redraw": redraw},
         "transition": {"duration": 0},
@@ -269,16 +290,28 @@ def to_html(
 (function () {{
   var opts = {anim_js};
   var gd = document.getElementById("{div_id}");
+  // The figure's own buttons: plotly rejects the promise of an animation that another one
+  // interrupts (Pause after Play), which nothing would catch. Run them here and catch it.
+  gd.on("plotly_buttonclicked", function (e) {{
+    var args = (e.button && e.button.args) || [];
+    if (e.button && e.button.name === "{ANIMATE}") {{
+      Plotly.animate(gd, args[0], args[1]).catch(function () {{}});
+    }}
+  }});
   if (!document.getElementById("play")) {{ return; }}
-  document.getElementById("play").onclick = function () {{ Plotly.animate(gd, null, opts); }};
+  var quiet = function () {{}};
+  document.getElementById("play").onclick = function () {{
+    Plotly.animate(gd, null, opts).catch(quiet);
+  }};
   document.getElementById("pause").onclick = function () {{
-    Plotly.animate(gd, [null], {{frame: {{duration: 0, redraw: false}}, mode: "immediate"}});
+    Plotly.animate(gd, [null], {{frame: {{duration: 0, redraw: false}}, mode: "immediate"}})
+      .catch(quiet);
   }};
   document.getElementById("restart").onclick = function () {{
     var frames = (gd._transitionData && gd._transitionData._frames) || [];
     var named = frames.every(function (f) {{ return f.name !== undefined; }});
     var all = named ? frames.map(function (f) {{ return f.name; }}) : frames;
-    Plotly.animate(gd, all, Object.assign({{}}, opts, {{fromcurrent: false}}));
+    Plotly.animate(gd, all, Object.assign({{}}, opts, {{fromcurrent: false}})).catch(quiet);
   }};
 }})();
 </script>

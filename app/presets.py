@@ -165,7 +165,8 @@ PRESETS: tuple[Preset, ...] = (
         "Learning rate: too large, too small, about right",
         "The same gradient descent three times on the bowl x² + y². With a step of 1.05 every "
         "update overshoots the centre by more than it started with, so the point flies off; with "
-        "0.005 it barely moves in 100 steps; 0.3 lands close to the centre within a few steps.",
+        "0.005 it crawls and after 100 steps has covered only about two thirds of the way; 0.3 "
+        "lands close to the centre within a few steps.",
         _state(
             surface="quadratic_bowl",
             optimizers=("sgd",),
@@ -178,33 +179,35 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         "adagrad_rmsprop",
         "Adagrad's shrinking step versus RMSprop",
-        "Both divide each coordinate's step by a running size of its gradient, and the rates "
-        "here are set so that their first steps are identical. Adagrad adds up every squared "
-        "gradient since the start, so its steps only ever shrink and it crawls along the flat "
-        "floor of the valley; RMSprop forgets old gradients, keeps its stride and arrives.",
+        "Both divide each coordinate's step by a running size of its gradients, and the rates "
+        "here make their first steps identical. Adagrad divides by the sum of every squared "
+        "gradient since the start, so its steps only ever shrink and it stalls high on the "
+        "valley's wall. RMSprop (ρ = 0.75) divides by an average of the last few, keeps its "
+        "stride down the wall and along the floor, and reaches the bottom.",
         _state(
             surface="ravine",
             optimizers=("adagrad", "rmsprop"),
-            hyper={"adagrad": {"lr": 0.5}, "rmsprop": {"lr": 0.05}},
-            start=(-8.0, 4.0),
-            steps=300,
+            hyper={"adagrad": {"lr": 0.1}, "rmsprop": {"lr": 0.05, "alpha": 0.75}},
+            start=(-9.0, 9.0),
+            steps=200,
         ),
         topic="adaptive",
     ),
     Preset(
         "batch_size",
         "Batch size and gradient noise",
-        "Stochastic gradient descent on the four-point regression with one point per step, two "
-        "points per step and all four. The full batch follows the smooth steepest path; smaller "
-        "batches see a different gradient every step, so their paths jitter around it and their "
-        "loss goes up as well as down.",
+        "SGD on a pass/fail classifier whose classes overlap, with 1, 2, 5 and all 10 points "
+        "per step. The full batch takes one smooth path and only goes downhill; small batches "
+        "see a different gradient each step, so their paths jitter and their loss goes up as "
+        "well as down. The points never agree, so the jitter does not fade; another seed sends "
+        "the small batches elsewhere.",
         _state(
-            surface="linear_regression",
+            surface="logistic_regression",
             optimizers=("sgd",),
-            hyper={"sgd": {"lr": 0.01}},
-            compare_batch_sizes=(1, 2, 4),
-            start=(0.0, 0.0),
-            steps=100,
+            hyper={"sgd": {"lr": 0.3}},
+            compare_batch_sizes=(1, 2, 5, 10),
+            start=(-1.0, 2.0),
+            steps=150,
             seed=1,
         ),
         topic="batches",
@@ -228,7 +231,7 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         "lesson_regression",
-        "The lesson's regression: batch GD versus per-sample SGD",
+        "The regression of “Neural Network Optimization”: batch GD versus per-sample SGD",
         "Fit y = w x + b to (1, 2), (2, 4), (3, 6), (4, 8) from w = b = 0 with learning rate 0.01. "
         "The first full-batch gradient is (−30, −10), so the first step lands on (0.3, 0.1); after "
         "100 steps gradient descent is at w ≈ 1.846, b ≈ 0.452. Per-sample SGD takes a noisier "
@@ -310,6 +313,19 @@ PRESETS: tuple[Preset, ...] = (
 
 BY_KEY: dict[str, Preset] = {p.key: p for p in PRESETS}
 TOPIC_BY_KEY: dict[str, Topic] = {t.key: t for t in TOPICS}
+
+
+def course(page: str | None = None) -> list[Preset]:
+    """Every lesson in course order (topic by topic), or those that open on ``page``."""
+    return [p for _, ps in by_topic() for p in ps if page is None or p.page == page]
+
+
+def with_note(p: Preset) -> Any:
+    """The lesson's state with its own note named in it (``lesson=<key>``), where the page's
+    state has such a field."""
+    if "lesson" in {f.name for f in dataclasses.fields(p.state)}:
+        return dataclasses.replace(p.state, lesson=p.key)
+    return p.state
 
 
 def by_topic(topic: str | None = None) -> list[tuple[Topic, list[Preset]]]:

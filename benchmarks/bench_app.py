@@ -221,6 +221,39 @@ def bench_browser(repeats: int) -> dict[str, Any]:
     return out
 
 
+def bench_load(cold: int, warm: int) -> dict[str, list[float]]:
+    """Page load to a drawn race (the race's markers and the surface image in the SVG, then
+    the next animation frame), for the default page (what a visitor first sees) and for the
+    benchmark's race: on a cold server (a fresh ``streamlit run`` process: the first visit
+    pays the app's imports and fills every cache; a fresh browser too), on the warm server in a
+    new browser (a student's first visit during a class: nothing in the browser's cache) and on
+    the warm server again in the same browser (a reload)."""
+    from tests.support import browser, free_port_from, streamlit_server
+
+    pages = {"default": "", "race": "?" + "&".join(f"{k}={v}" for k, v in query().items())}
+    kinds = ("cold", "fresh_browser", "warm")
+    out: dict[str, list[float]] = {f"{w}_{p}_ms": [] for w in kinds for p in pages}
+
+    def load(page: Any, url: str) -> float:
+        page.goto(url)
+        page.wait_for_function("() => 'drawn_frame' in window.__marks", timeout=180_000)
+        return float(page.evaluate("() => window.__marks.drawn_frame"))
+
+    for _ in range(cold):
+        for name, qs in pages.items():
+            with streamlit_server(free_port_from(*PORTS)) as url:
+                with browser() as page:
+                    page.add_init_script(DRAWN_OBSERVER)
+                    out[f"cold_{name}_ms"].append(load(page, url + "/" + qs))
+                    for _ in range(warm):
+                        page.wait_for_timeout(500)
+                        out[f"warm_{name}_ms"].append(load(page, url + "/" + qs))
+                with browser() as page:
+                    page.add_init_script(DRAWN_OBSERVER)
+                    out[f"fresh_browser_{name}_ms"].append(load(page, url + "/" + qs))
+    return out
+
+
 def slider_to_chart(page: Any) -> tuple[float, float]:
     """Press an arrow key on the Steps slider; ms until plotly holds the new figure / painted it."""
     page.evaluate(
@@ -360,6 +393,12 @@ NOTES = """## Reading these numbers
 KEEP = "## Before and after"  # APP_RESULTS.md keeps what follows this heading
 
 BROWSER_ROWS = (  # (label, result key, unit): each new method first, then the old one
+    ("page load to drawn race, default page, COLD server, new browser", "cold_default_ms", "ms"),
+    ("  warm server, new browser (a student's first visit)", "fresh_browser_default_ms", "ms"),
+    ("  warm server, same browser (a reload)", "warm_default_ms", "ms"),
+    ("page load to drawn race, this race, COLD server, new browser", "cold_race_ms", "ms"),
+    ("  warm server, new browser", "fresh_browser_race_ms", "ms"),
+    ("  warm server, same browser", "warm_race_ms", "ms"),
     ("page load to first chart: race drawn, next frame (new)", "load_to_drawn_ms", "ms"),
     ("  old method: plotly's empty SVG seen by Playwright", "load_to_chart_ms", "ms"),
     ("slider change to redrawn chart: painted (new)", "slider_to_painted_ms", "ms"),
@@ -427,7 +466,7 @@ def write(results: dict[str, Any]) -> str:
             "",
             "| browser (headless Chromium) | median | p90 | best | n |",
             "|---|---|---|---|---|",
-            *(summary(label, b[key], unit) for label, key, unit in BROWSER_ROWS),
+            *(summary(label, b[key], unit) for label, key, unit in BROWSER_ROWS if b.get(key)),
         ]
     lines += [
         "",
@@ -449,7 +488,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--no-browser", action="store_true", help="server side only")
+    ap.add_argument(
+        "--load-only", action="store_true", help="only page loads (cold and warm), printed"
+    )
     args = ap.parse_args()
+    if args.load_only:
+        loads = bench_load(cold=3, warm=3)
+        print(f"load average {os.getloadavg()}")
+        for label, key, unit in BROWSER_ROWS:
+            if loads.get(key):
+                print(summary(label, loads[key], unit))
+        return
     repeats = 5 if args.quick else 15
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M"),
@@ -458,6 +507,7 @@ def main() -> None:
     }
     if not args.no_browser:
         results["browser"] = bench_browser(max(3, repeats // 3))
+        results["browser"] |= bench_load(cold=2 if args.quick else 3, warm=3)
     print(write(results))
 
 

@@ -98,9 +98,9 @@ ADAGRAD = Optimizer(
     reference="Duchi, Hazan & Singer (2011), JMLR 12; torch.optim.Adagrad",
     torch_class="torch.optim.Adagrad",
     notes=(
-        "The loss-and-optimization lesson writes G_t as a full outer-product matrix, but its "
-        "code (and torch) keep only the diagonal: one running sum per coordinate. torch's "
-        "default ε is 1e-10."
+        "The lesson “Neural Nets: Loss and Optimization” writes G_t as a full outer-product "
+        "matrix, but its code (and torch) keep only the diagonal: one running sum per "
+        "coordinate. torch's default ε is 1e-10."
     ),
 )
 

@@ -159,9 +159,9 @@ def _entry(name: str, decoupled: bool) -> Optimizer:
         ),
         torch_class="torch.optim.AdamW" if decoupled else "torch.optim.Adam",
         notes=(
-            "The optimizers lesson updates m from v_{t−1} and drops the bias correction; the "
-            "regularization lesson puts ε inside the square root. This is torch.optim's rule: "
-            "ε outside, both corrections."
+            "The lesson “OPTIM” updates m from v_{t−1} and drops the bias correction; the "
+            "lesson “Neural Nets: Loss and Optimization” puts ε inside the square root. This is "
+            "torch.optim's rule: ε outside, both corrections."
         ),
         fixed={"decoupled_weight_decay": True} if decoupled else {},
     )

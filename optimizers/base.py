@@ -34,7 +34,8 @@ class Hyper:
 
     ``name`` is the torch.optim keyword (betas split into ``beta1``/``beta2``). ``low``/``high``
     are inclusive unless ``open_high`` (for betas: [0, 1)). ``role`` says which global control
-    of the UI drives it ("lr", "beta", "rho", "beta2" or None).
+    of the UI drives it ("lr", "beta", "rho", "beta2" or None). ``label``: what a control
+    calls it when the keyword is no plain word (the keyword stays in its help).
     """
 
     name: str
@@ -49,6 +50,7 @@ class Hyper:
     role: str | None = None
     open_high: bool = False  # the range is [low, high)
     open_low: bool = False  # the range is (low, high]
+    label: str = ""  # a plain name for people where the torch keyword is not one ("T_max")
 
     def range_text(self) -> str:
         """The allowed range as written in error messages, e.g. ``[0, 1)``."""
@@ -136,7 +138,7 @@ class Symbol:
         return f"{self.tex}_{{{index}}}" if self.indexed else self.tex
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: the engines' caches key on the rule
 class Rule:
     """One update rule, written once; every engine runs it.
 

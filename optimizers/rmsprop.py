@@ -5,9 +5,9 @@
     θ <- θ + (-η g) / a                               (momentum μ = 0)
     b <- μ b + g / a;  θ <- θ - η b                 (momentum μ > 0)
 
-ε is added outside the square root (torch; the loss-and-optimization lesson's code uses 1e-7,
-torch's default is 1e-8). Reference: Hinton, Srivastava & Swersky, Neural Networks for Machine
-Learning, lecture 6e (2012); Graves (2013) for the centered form.
+ε is added outside the square root (torch; the code of the lesson “Neural Nets: Loss and
+Optimization” uses 1e-7, torch's default is 1e-8). Reference: Hinton, Srivastava & Swersky,
+Neural Networks for Machine Learning, lecture 6e (2012); Graves (2013) for the centered form.
 """
 
 from __future__ import annotations
@@ -142,8 +142,8 @@ RMSPROP = Optimizer(
     reference="Hinton, Srivastava & Swersky (2012), lecture 6e; torch.optim.RMSprop",
     torch_class="torch.optim.RMSprop",
     notes=(
-        "The loss-and-optimization lesson's code uses ε = 1e-7; torch's default is 1e-8, added "
-        "outside the root."
+        "The code of the lesson “Neural Nets: Loss and Optimization” uses ε = 1e-7; torch's "
+        "default is 1e-8, added outside the root."
     ),
 )
 

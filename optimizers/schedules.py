@@ -23,12 +23,14 @@ from optimizers.base import Hyper
 LR = Any  # a Python float or a (K,) float64 array
 
 
-def _positive_int(name: str, help_: str, default: int, high: int = 100_000) -> Hyper:
-    return Hyper(name, default, 1, high, False, help_, kind="int")
+def _positive_int(name: str, help_: str, default: int, label: str, high: int = 100_000) -> Hyper:
+    return Hyper(name, default, 1, high, False, help_, kind="int", label=label)
 
 
-def _gamma(default: float, help_: str) -> Hyper:
-    return Hyper("gamma", default, 0.0, 1.0, False, help_, symbol=r"\gamma", open_low=True)
+def _gamma(default: float, help_: str, label: str) -> Hyper:
+    return Hyper(
+        "gamma", default, 0.0, 1.0, False, help_, symbol=r"\gamma", open_low=True, label=label
+    )
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ class StepLR(Schedule):
     tex: ClassVar[str] = r"\eta_t = \eta_0\,\gamma^{\lfloor t / s \rfloor}"
     torch_class: ClassVar[str | None] = "torch.optim.lr_scheduler.StepLR"
     hypers: ClassVar[tuple[Hyper, ...]] = (
-        _positive_int("step_size", "steps between two decays", 10),
-        _gamma(0.1, "factor applied at each decay"),
+        _positive_int("step_size", "steps between two decays", 10, "Steps between decays"),
+        _gamma(0.1, "factor applied at each decay", "Decay factor"),
     )
 
     def advance(self, lr: LR, _base: LR, epoch: int) -> LR:
@@ -100,7 +102,9 @@ class ExponentialLR(Schedule):
     summary: ClassVar[str] = "multiply the learning rate by γ after every step"
     tex: ClassVar[str] = r"\eta_t = \eta_0\,\gamma^{t}"
     torch_class: ClassVar[str | None] = "torch.optim.lr_scheduler.ExponentialLR"
-    hypers: ClassVar[tuple[Hyper, ...]] = (_gamma(0.99, "factor applied after every step"),)
+    hypers: ClassVar[tuple[Hyper, ...]] = (
+        _gamma(0.99, "factor applied after every step", "Decay factor per step"),
+    )
 
     def advance(self, lr: LR, _base: LR, _epoch: int) -> LR:
         return lr * self.gamma
@@ -120,8 +124,19 @@ class CosineAnnealingLR(Schedule):
     )
     torch_class: ClassVar[str | None] = "torch.optim.lr_scheduler.CosineAnnealingLR"
     hypers: ClassVar[tuple[Hyper, ...]] = (
-        _positive_int("T_max", "steps of the half cosine (then it climbs back)", 100),
-        Hyper("eta_min", 0.0, 0.0, 10.0, False, "smallest learning rate", symbol=r"\eta_{min}"),
+        _positive_int(
+            "T_max", "steps of the half cosine (then it climbs back)", 100, "Steps to the bottom"
+        ),
+        Hyper(
+            "eta_min",
+            0.0,
+            0.0,
+            10.0,
+            False,
+            "smallest learning rate",
+            symbol=r"\eta_{min}",
+            label="Lowest learning rate",
+        ),
     )
 
     def advance(self, lr: LR, base: LR, epoch: int) -> LR:
@@ -170,22 +185,66 @@ class ReduceLROnPlateau(Schedule):
             "multiply the rate by this on a plateau",
             open_low=True,
             open_high=True,
+            label="Reduction factor",
         ),
-        Hyper("patience", 10, 0, 100_000, False, "steps without improvement tolerated", kind="int"),
-        Hyper("threshold", 1e-4, 0.0, 1.0, True, "smallest change that counts as improvement"),
+        Hyper(
+            "patience",
+            10,
+            0,
+            100_000,
+            False,
+            "steps without improvement tolerated",
+            kind="int",
+            label="Patience (steps)",
+        ),
+        Hyper(
+            "threshold",
+            1e-4,
+            0.0,
+            1.0,
+            True,
+            "smallest change that counts as improvement",
+            label="Improvement threshold",
+        ),
         Hyper(
             "threshold_mode",
             "rel",
             None,
             None,
             False,
-            "relative or absolute improvement",
+            "rel: the improvement is relative to the best loss; abs: absolute",
             kind="choice",
             choices=("rel", "abs"),
+            label="Threshold measured as",
         ),
-        Hyper("cooldown", 0, 0, 100_000, False, "steps to wait after a reduction", kind="int"),
-        Hyper("min_lr", 0.0, 0.0, 10.0, False, "the rate never goes below this"),
-        Hyper("eps", 1e-8, 0.0, 1.0, True, "reductions smaller than this are skipped"),
+        Hyper(
+            "cooldown",
+            0,
+            0,
+            100_000,
+            False,
+            "steps to wait after a reduction",
+            kind="int",
+            label="Cooldown (steps)",
+        ),
+        Hyper(
+            "min_lr",
+            0.0,
+            0.0,
+            10.0,
+            False,
+            "the rate never goes below this",
+            label="Lowest learning rate",
+        ),
+        Hyper(
+            "eps",
+            1e-8,
+            0.0,
+            1.0,
+            True,
+            "reductions smaller than this are skipped",
+            label="Smallest reduction",
+        ),
     )
 
     def start(self, base: LR) -> PlateauState:

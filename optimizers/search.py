@@ -1,4 +1,5 @@
-"""The two strategies of the loss-and-optimization lesson that need no analytic gradient.
+"""The two strategies of the lesson “Neural Nets: Loss and Optimization” that need no
+analytic gradient.
 
 random_search: a local random search, the (1+1) evolution strategy::
 
@@ -141,8 +142,9 @@ RANDOM_SEARCH = Optimizer(
     reference="Rastrigin (1963); Rechenberg (1973), the (1+1) evolution strategy",
     torch_class=None,
     notes=(
-        "The loss-and-optimization lesson samples parameters anywhere and keeps the best; here "
-        "proposals are local (around the current point) so the path can be drawn. Uses no gradient."
+        "The lesson “Neural Nets: Loss and Optimization” samples parameters anywhere and keeps "
+        "the best; here proposals are local (around the current point) so the path can be "
+        "drawn. Uses no gradient."
     ),
 )
 
@@ -155,8 +157,8 @@ FINITE_DIFFERENCE = Optimizer(
     reference="Nocedal & Wright, Numerical Optimization (2006), section 8.1",
     torch_class=None,
     notes=(
-        "The loss-and-optimization lesson's numeric gradient (central differences, error "
-        "O(h²)); with h small the path equals plain GD's to many digits."
+        "The numeric gradient of the lesson “Neural Nets: Loss and Optimization” (central "
+        "differences, error O(h²)); with h small the path equals plain GD's to many digits."
     ),
 )
 

@@ -38,7 +38,7 @@ from optimizers.base import (
 CONVENTIONS = ("torch", "ema", "lr_inside")
 CONVENTION_TITLES = {
     "torch": "torch.optim (lr outside)",
-    "ema": "exponential average (lessons)",
+    "ema": "exponential average (“OPTIM”)",
     "lr_inside": "learning rate inside the velocity",
 }
 
@@ -144,7 +144,7 @@ CONVENTION = Hyper(
     None,
     None,
     False,
-    "torch: v=μv+g, θ−=ηv · ema (lessons): v=βv+(1−β)g, θ−=ηv · lr_inside: v=γv+ηg, θ−=v",
+    "torch: v=μv+g, θ−=ηv · ema (“OPTIM”): v=βv+(1−β)g, θ−=ηv · lr_inside: v=γv+ηg, θ−=v",
     kind="choice",
     choices=CONVENTIONS,
 )
@@ -172,7 +172,10 @@ SGD = Optimizer(
     rule=RULE,
     reference="Robbins & Monro (1951); torch.optim.SGD",
     torch_class="torch.optim.SGD",
-    notes="The lessons' batch GD, SGD and mini-batch GD are this rule with batch_size N, 1 or b.",
+    notes=(
+        "The batch GD, SGD and mini-batch GD of the lessons “Neural Network Optimization” and "
+        "“OPTIM” are this rule with batch_size N, 1 or b."
+    ),
     fixed={"convention": "torch"},
     hidden=("momentum", "dampening", "nesterov"),
     check=check,
@@ -187,9 +190,10 @@ MOMENTUM_OPT = Optimizer(
     reference="Polyak (1964); torch.optim.SGD(momentum=μ)",
     torch_class="torch.optim.SGD",
     notes=(
-        "The lessons write momentum three ways: v=μv+g (torch, the regularization lesson), "
-        "v=βv+(1−β)g and v=γv+ηg, θ−=v (the optimizers lesson). With matched learning rates "
-        "(equivalent_lr) all give the same path; choose one with `convention`."
+        "The lessons write momentum three ways: v=μv+g (torch, and the lesson "
+        "“Neural Nets: Loss and Optimization”), v=βv+(1−β)g and v=γv+ηg, θ−=v (the lesson "
+        "“OPTIM”). With matched learning rates (equivalent_lr) all give the same path; choose "
+        "one with `convention`."
     ),
     fixed={"nesterov": False},
 )
@@ -204,9 +208,9 @@ NESTEROV = Optimizer(
     torch_class="torch.optim.SGD",
     notes=(
         "torch stores the look-ahead point itself: θ_torch = x + ρv of the form "
-        "v = ρv − α∇f(x + ρv), x += v, so the two give the same look-ahead path. The optimizers "
-        "lesson writes the look-ahead as θ + βv while v accumulates +α∇: the correct point is "
-        "θ − βv."
+        "v = ρv − α∇f(x + ρv), x += v, so the two give the same look-ahead path. The lesson "
+        "“OPTIM” writes the look-ahead as θ + βv while v accumulates +α∇: the correct point "
+        "is θ − βv."
     ),
     fixed={"nesterov": True, "convention": "torch", "dampening": 0.0},
 )

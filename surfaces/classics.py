@@ -213,7 +213,8 @@ SPECS = (
     SurfaceSpec(
         "himmelblau",
         "Himmelblau",
-        "Four equally deep minima: where you end up depends on where you start.",
+        "Four equally deep minima: from the middle all end in the same one; start elsewhere to "
+        "end in another.",
         (NOISE,),
         ("x", "y"),
         _himmelblau,

@@ -89,8 +89,8 @@ SPECS = (
     SurfaceSpec(
         "ravine",
         "Ravine",
-        "A long narrow valley: plain gradient descent zig-zags across it while momentum "
-        "rolls along.",
+        "A long, narrow valley: a large step makes gradient descent zig-zag; momentum crosses it "
+        "in slow swings.",
         (
             Param("kappa", 25.0, 1.0, 1000.0, True, "condition number: steep/shallow curvature"),
             Param("angle", 0.0, -90.0, 90.0, False, "rotation of the valley in degrees"),

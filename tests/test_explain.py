@@ -198,7 +198,7 @@ def _panel_script() -> None:
     hyper: dict[str, Any] = {"lr": 0.01} if name == "sgd" else {"lr": 0.01, "momentum": 0.9}
     runs = {f"{name}@B=4": optimizers.simulate(surf, name, (0.0, 0.0), 20, **hyper)}
     state = ExploreState(surface="linear_regression", optimizers=(name,), hyper={name: hyper})
-    explain_ui(state, runs, surf, 1, EXPLORE)
+    explain_ui(state, runs, surf, EXPLORE)
 
 
 def test_panel_replays_an_untraced_run_and_shows_the_lesson_numbers() -> None:

@@ -5,6 +5,7 @@ are the room's, shared by every page."""
 from __future__ import annotations
 
 import dataclasses
+import html
 from pathlib import Path
 from typing import Any
 
@@ -122,20 +123,20 @@ def test_each_lesson_opens_on_explore_with_its_note(p: Preset) -> None:
     at.button(key=f"lessons.open.{p.key}").click().run()  # switches page
     assert not at.exception, [e.message for e in at.exception]
     assert at.get("plotly_chart"), "not on Explore"
-    assert any(p.watch in i.value for i in at.info)
-    assert normalized(page_state(at)) == normalized(p.state)
+    assert any(html.escape(p.watch) in m.value for m in at.markdown)
+    assert normalized(page_state(at)) == normalized(presets.with_note(p))
 
 
 def test_explore_keeps_its_race_while_the_visitor_reads_the_lessons() -> None:
     at = start()
-    at.slider(key="explore.steps").set_value(60).run()
+    at.select_slider(key="explore.steps").set_value(60).run()
     at.selectbox(key="explore.surface").set_value("himmelblau").run()
     before = page_state(at)
     at = goto(at, "lessons")
     clean(at)
     at = goto(at, "explore")
     clean(at)
-    assert at.slider(key="explore.steps").value == 60
+    assert at.select_slider(key="explore.steps").value == 60
     assert page_state(at) == before
 
 

@@ -7,8 +7,10 @@ for the start points (swarms included).
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -111,25 +113,44 @@ def test_variants_cross_learning_rates_and_batch_sizes() -> None:
     assert {presets.label_optimizer(v.label) for v in run_variants(s)} == {"sgd"}
 
 
-# ---------------------------------------------------------------- the claims
+# ---------------------------------------------------------------- the claims, as a viewer sees them
+#
+# Each lesson's "what to watch" is checked on the chart's own terms: distances in plotted units
+# (fractions of the plot's span), a zig-zag as sign changes of the coordinate across the valley,
+# noise as the spread of the end points over random seeds, "reached" as the results table says
+# it (compute.outcome: within tolerance from that step on).
+
+
+def span(p: Preset) -> float:
+    (x0, x1), (y0, y1) = surfaces.get(p.state.surface, **p.state.surface_params).bounds
+    return max(x1 - x0, y1 - y0)
+
+
+def reached(p: Preset, traj: optimizers.Trajectory) -> int | None:
+    o = compute.outcome(surfaces.get(p.state.surface, **p.state.surface_params), traj, 0)
+    return o.step if o.kind == "reached" else None
 
 
 def test_ravine_momentum_glides_where_gd_zigzags() -> None:
-    runs = simulate(presets.BY_KEY["ravine"])
+    p = presets.BY_KEY["ravine"]
+    runs = simulate(p)
     gd, mom = runs["sgd"], runs["momentum"]
-    level = 1e-4 * gd.loss[0, 0]
-    t_gd, t_mom = first_step_below(gd, level), first_step_below(mom, level)
-    assert t_mom < 0.5 * t_gd < 10**8, (t_gd, t_mom)
-    # GD crosses the valley floor (y = 0 on the unrotated ravine) on every one of its first steps
-    y = gd.positions[:12, 0, 1]
+    # GD crosses the valley floor (y = 0 on the unrotated ravine) on each of its first ten
+    # steps, each time visibly (more than 1 % of the plot away from the floor)
+    y = gd.positions[:10, 0, 1]
     assert np.all(np.sign(y[1:]) == -np.sign(y[:-1]))
+    assert np.all(np.abs(y) > 0.01 * span(p))
+    t_gd, t_mom = reached(p, gd), reached(p, mom)
+    assert t_gd is not None
+    assert t_mom is not None
+    assert t_mom < 0.5 * t_gd, (t_gd, t_mom)
 
 
 def test_saddle_adam_escapes_first_gd_lingers() -> None:
     runs = simulate(presets.BY_KEY["saddle"])
     saddle_x = math.pi / 2
 
-    def escape(traj: optimizers.Trajectory) -> int:
+    def escape(traj: optimizers.Trajectory) -> int:  # a unit away: 8 % of the plot
         far = np.flatnonzero(np.abs(traj.positions[:, 0, 0] - saddle_x) > 1.0)
         return int(far[0]) if far.size else 10**9
 
@@ -143,42 +164,65 @@ def test_saddle_adam_escapes_first_gd_lingers() -> None:
 
 
 def test_learning_rate_too_large_diverges_too_small_crawls() -> None:
-    runs = simulate(presets.BY_KEY["learning_rate"])
+    p = presets.BY_KEY["learning_rate"]
+    runs = simulate(p)
     big, small, good = runs["sgd@lr=1.05"], runs["sgd@lr=0.005"], runs["sgd@lr=0.3"]
     assert big.diverged_at[0] > 0
     assert small.diverged_at[0] == -1
-    assert good.diverged_at[0] == -1
-    assert small.loss[-1, 0] > 0.1 * small.loss[0, 0]
-    assert good.loss[20, 0] < 1e-6 * good.loss[0, 0]
+    path = small.positions[:, 0]
+    covered = 1 - np.linalg.norm(path[-1]) / np.linalg.norm(path[0])
+    assert 0.55 < covered < 0.72, covered  # "only about two thirds of the way"
+    t = reached(p, good)
+    assert t is not None
+    assert t <= 6  # "within a few steps"
+    assert np.linalg.norm(good.positions[5, 0]) < 0.01 * span(p)
 
 
-def test_adagrad_steps_shrink_rmsprop_keeps_its_stride() -> None:
-    runs = simulate(presets.BY_KEY["adagrad_rmsprop"], trace=True)
+def test_adagrad_stalls_on_the_wall_where_rmsprop_reaches_the_bottom() -> None:
+    p = presets.BY_KEY["adagrad_rmsprop"]
+    runs = simulate(p, trace=True)
     ada, rms = runs["adagrad"], runs["rmsprop"]
     # the same first step (up to their different eps: 1e-10 versus 1e-8)
     np.testing.assert_allclose(ada.positions[1], rms.positions[1], rtol=1e-8)
     e_ada = ada.trace["effective_lr"][:, 0, :]  # (T, 2)
     e_rms = rms.trace["effective_lr"][:, 0, :]
-    assert np.all(e_ada[-1] < 0.4 * e_ada[0])
     assert np.all(np.diff(e_ada, axis=0) <= 1e-15)  # Adagrad's rate never grows
-    assert np.all(e_rms[-1] > 0.5 * e_rms[0])
-    assert ada.loss[-1, 0] > 100 * rms.loss[-1, 0]
+    assert np.all(e_ada[-1] < 0.1 * e_ada[0])
+    assert np.all(e_rms[-50:] > 0.2 * e_rms[0])  # RMSprop keeps its stride
+    # on the chart: the two ends are far apart; RMSprop is at the bottom, Adagrad on the wall
+    end_ada, end_rms = ada.positions[-1, 0], rms.positions[-1, 0]
+    assert np.linalg.norm(end_ada - end_rms) > 0.3 * span(p)
+    assert reached(p, rms) is not None
+    assert reached(p, ada) is None
+    assert abs(end_ada[1]) > 0.25 * span(p)  # still high on the wall (the floor is y = 0)
 
 
-def test_batch_size_noise() -> None:
+def test_batch_size_noise_is_spread_across_seeds() -> None:
     p = presets.BY_KEY["batch_size"]
-    runs = simulate(p)
     n = surfaces.get(p.state.surface).n_samples
+    assert p.state.compare_batch_sizes[-1] == n  # the last run is the full batch
+    runs = simulate(p)
     full = runs[f"sgd@B={n}"]
     assert np.all(np.diff(full.loss[:, 0]) <= 0)  # the full batch only goes downhill
     for b in (1, 2):
-        noisy = runs[f"sgd@B={b}"]
-        assert np.any(np.diff(noisy.loss[:, 0]) > 0), b  # a mini-batch step can go uphill
-        assert noisy.loss[-1, 0] < 0.05 * noisy.loss[0, 0]  # yet it still learns
-    plain = optimizers.simulate(
-        surfaces.get(p.state.surface), "sgd", p.state.start, p.state.steps, lr=0.01
-    )
-    np.testing.assert_array_equal(full.positions, plain.positions)
+        assert np.any(np.diff(runs[f"sgd@B={b}"].loss[:, 0]) > 0), b  # a step can go uphill
+    spreads = []
+    for b in p.state.compare_batch_sizes:
+        ends = np.array(
+            [
+                simulate(presets.Preset(p.key, p.title, p.watch, replace(p.state, seed=seed)))[
+                    f"sgd@B={b}"
+                ].positions[-1, 0]
+                for seed in range(6)
+            ]
+        )
+        spreads.append(float(np.linalg.norm(ends - ends.mean(0), axis=1).max()) / span(p))
+    assert spreads[0] > 0.05, spreads  # one point per step: the seeds end visibly apart
+    assert spreads == sorted(spreads, reverse=True), spreads  # less noise with larger batches
+    assert spreads[-1] < 1e-12  # the full batch: one path whatever the seed
+    # the noise does not fade at the minimum: one-point steps stay visible to the end
+    last = np.diff(runs["sgd@B=1"].positions[-20:, 0], axis=0)
+    assert float(np.linalg.norm(last, axis=1).mean()) > 0.005 * span(p)
 
 
 def test_many_minima_swarm_splits() -> None:
@@ -188,39 +232,50 @@ def test_many_minima_swarm_splits() -> None:
     mins = np.array([m.xy for m in surf.minima])
     dist = np.linalg.norm(final[:, None, :] - mins[None], axis=-1)  # (K, M)
     assert dist.min(axis=1).max() < 1e-3  # every start ends in a minimum
-    assert len(set(dist.argmin(axis=1).tolist())) >= 3
+    assert len(set(dist.argmin(axis=1).tolist())) == 4  # "between all four minima"
 
 
 def test_lesson_regression_numbers() -> None:
-    runs = simulate(presets.BY_KEY["lesson_regression"], trace=True)
+    p = presets.BY_KEY["lesson_regression"]
+    runs = simulate(p, trace=True)
     gd, sgd1 = runs["sgd@B=4"], runs["sgd@B=1"]
     np.testing.assert_allclose(gd.trace["grad"][0, 0], [-30.0, -10.0], rtol=1e-12)
     np.testing.assert_allclose(gd.positions[1, 0], [0.3, 0.1], rtol=1e-12)
     np.testing.assert_allclose(gd.positions[10, 0], [1.5104, 0.4936], atol=5e-5)
     np.testing.assert_allclose(gd.positions[100, 0], [1.8463, 0.4518], atol=5e-5)
-    assert not np.allclose(sgd1.positions, gd.positions)
     assert np.any(np.diff(sgd1.loss[:, 0]) > 0)
+    # a noisier route: visibly off the full-batch path at the same step
+    apart = np.linalg.norm(sgd1.positions[:, 0] - gd.positions[:, 0], axis=1).max()
+    assert apart > 0.02 * span(p)
 
 
 def test_adam_default_lr_is_far_from_three() -> None:
-    runs = simulate(presets.BY_KEY["adam_default_lr"])
+    p = presets.BY_KEY["adam_default_lr"]
+    runs = simulate(p)
     np.testing.assert_allclose(runs["sgd"].positions[-1, 0], 2.9999999993888893, rtol=1e-12)
     np.testing.assert_allclose(runs["adam"].positions[-1, 0], 0.93755, atol=1e-4)
+    assert np.linalg.norm(runs["adam"].positions[-1, 0] - 3.0) > 0.25 * span(p)
 
 
 def test_nesterov_settles_where_momentum_circles() -> None:
-    runs = simulate(presets.BY_KEY["nesterov"])
+    p = presets.BY_KEY["nesterov"]
+    runs = simulate(p)
     mom, nag = runs["momentum"], runs["nesterov"]
-    assert nag.loss[-1, 0] < 1e-3 * mom.loss[-1, 0]
 
     def overshoot(traj: optimizers.Trajectory) -> float:
         x = traj.positions[:, 0, 0]
         first = int(np.flatnonzero(np.diff(np.sign(x)) != 0)[0])
         return float(np.abs(x[first + 1 :]).max())
 
+    assert 2.5 < overshoot(mom) < 3.0  # "almost three units"
     assert overshoot(nag) < 0.7 * overshoot(mom)
     r40 = [float(np.linalg.norm(r.positions[40, 0])) for r in (mom, nag)]
     assert r40[1] < 0.05 * r40[0], r40
+    assert r40[0] > 0.05 * span(p)  # momentum is visibly away from the centre at step 40
+    # the results table agrees: Nesterov reached tolerance; momentum swung through it
+    t_nag = reached(p, nag)
+    assert t_nag is not None
+    assert reached(p, mom) is None
 
 
 # ---------------------------------------------------------------- the lesson buttons (AppTest)
@@ -253,9 +308,10 @@ def _lesson_script() -> None:
     from app.ui.share import share_ui
 
     chosen = presets_ui(EXPLORE)
-    lesson_note_ui(EXPLORE)
     if chosen is not None:
-        st.session_state["loaded"] = chosen
+        st.session_state["loaded"] = chosen.state
+        st.session_state[EXPLORE("lesson")] = chosen.key
+    lesson_note_ui(EXPLORE)
     share_ui(st.session_state.get("loaded", ExploreState()))
 
 
@@ -272,7 +328,7 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     at.button(key="explore.lesson_adam_default_lr").click().run()
     assert not at.exception
     assert at.session_state["loaded"] == p.state
-    assert p.watch in at.info[0].value
+    assert any(html.escape(p.watch) in m.value for m in at.markdown)
     link = at.code[0].value
     assert "opt=sgd,adam" in link
     assert "quadratic_bowl.cx=3.0" in link
@@ -280,7 +336,7 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     assert urlstate.decode(query) == (p.state, [])
     at.button(key="explore.lesson_note_hide").click().run()
     assert not at.exception
-    assert len(at.info) == 0
+    assert not any("op-note" in m.value for m in at.markdown)
 
 
 # ---------------------------------------------------------------- each lesson on the real page
@@ -309,14 +365,16 @@ def test_lesson_link_opens_the_page_with_exactly_that_lesson(p: Preset) -> None:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in urlstate.encode(p.state).items():
+    lesson = presets.with_note(p)  # the lesson's link names it, so its note opens with it
+    for key, value in urlstate.encode(lesson).items():
         at.query_params[key] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not [w.value for w in at.warning if "Ignored" in w.value]
+    assert any(html.escape(p.watch) in m.value for m in at.markdown)
     page_state, warnings = urlstate.decode({k: at.query_params[k] for k in at.query_params})
     assert warnings == []
-    assert normalized(page_state) == normalized(p.state)
+    assert normalized(page_state) == normalized(lesson)
 
 
 @pytest.mark.parametrize("key", ["learning_rate", "lesson_regression", "typed_kink"])
@@ -334,7 +392,7 @@ def test_lesson_button_on_the_real_page(key: str) -> None:
     at.button(key=f"explore.lesson_{key}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     p = presets.BY_KEY[key]
-    assert any(p.watch in i.value for i in at.info)
+    assert any(html.escape(p.watch) in m.value for m in at.markdown)
     page_state, warnings = urlstate.decode({k: at.query_params[k] for k in at.query_params})
     assert warnings == []
-    assert normalized(page_state) == normalized(p.state)
+    assert normalized(page_state) == normalized(presets.with_note(p))

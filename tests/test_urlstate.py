@@ -130,6 +130,7 @@ def test_a_lesson_state_reads_well() -> None:
     )
     q = encode(state)
     assert q == {
+        "v": "2",  # the link format: a missing learning rate means the page's
         "surface": "quadratic_bowl",
         "quadratic_bowl.cx": "3.0",
         "quadratic_bowl.cy": "3.0",
@@ -155,7 +156,7 @@ def test_embed_turns_on_presenter_mode() -> None:
         assert state.embed
         assert warnings == []
     # written the way Streamlit itself reads it (st.context.is_embedded, no app chrome)
-    assert encode(dataclasses.replace(ExploreState(), embed=True)) == {"embed": "true"}
+    assert encode(dataclasses.replace(ExploreState(), embed=True)) == {"v": "2", "embed": "true"}
 
 
 # ---------------------------------------------------------------- ranges come from the core
@@ -420,10 +421,9 @@ def test_hostile_links_open_the_page_without_an_exception(query: dict[str, Any])
     assert "Ignored" in shown  # the visitor is told what was ignored
 
 
-@pytest.mark.browser
 def shown_link(page: Any) -> str:
-    """Open the sidebar's "Share this race" popover (drawn on demand) and read its link."""
-    page.get_by_role("button", name="Share this race").click()
+    """Open the "Share" popover above the chart (drawn on demand) and read its link."""
+    page.get_by_role("button", name="Share", exact=True).click()
     box = page.locator("[data-testid=stCode]").first
     box.wait_for(timeout=60_000)
     link: str = box.inner_text().strip()
@@ -431,6 +431,7 @@ def shown_link(page: Any) -> str:
     return link
 
 
+@pytest.mark.browser
 def test_copied_link_reopens_the_same_race_in_chromium() -> None:
     from app import presets
     from tests.support import browser, free_port_from, streamlit_server, wait_for_chart

@@ -16,34 +16,40 @@ from __future__ import annotations
 from app.figures.curves import GAP_FLOOR, Band, reference_value
 from app.figures.format import decimals_for, fmt_number, power_label, rounded, significant
 from app.figures.images import IMAGE_PIXELS, race_thumbnail, surface_image
-from app.figures.layout import DARK, LIGHT, Fig, PlainFigure, Style
+from app.figures.layout import DARK, LIGHT, Fig, PlainFigure, Style, chart_top
 from app.figures.race import (
-    CLICK_GRID,
+    CLICK_TARGET,
+    EXPLAINED,
     FRAME_MS,
     SLIDER_STEPS,
+    Explained,
     Series,
     exit_point,
     frame_steps,
     prepare,
     race_figure,
+    run_styles,
     slider_steps,
     thin,
 )
 from app.figures.surface3d import surface_3d_figure
 
 __all__ = [
-    "CLICK_GRID",
+    "CLICK_TARGET",
     "DARK",
+    "EXPLAINED",
     "FRAME_MS",
     "GAP_FLOOR",
     "IMAGE_PIXELS",
     "LIGHT",
     "SLIDER_STEPS",
     "Band",
+    "Explained",
     "Fig",
     "PlainFigure",
     "Series",
     "Style",
+    "chart_top",
     "decimals_for",
     "exit_point",
     "fmt_number",
@@ -54,6 +60,7 @@ __all__ = [
     "race_thumbnail",
     "reference_value",
     "rounded",
+    "run_styles",
     "significant",
     "slider_steps",
     "surface_3d_figure",

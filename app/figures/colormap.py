@@ -16,9 +16,11 @@ import numpy as np
 import plotly.colors
 from PIL import Image
 
+import optimizers
+
 #: Okabe & Ito (2008), a palette distinguishable with every common colour-vision deficiency.
 #: Ordered so that the first colours contrast best with the viridis/cividis background; black
-#: is swapped for white on a dark page (see :func:`path_colors`).
+#: is swapped for white on a dark figure (see :func:`optimizer_style`).
 OKABE_ITO = (
     "#E69F00",  # orange
     "#56B4E9",  # sky blue
@@ -29,8 +31,11 @@ OKABE_ITO = (
     "#000000",  # black
     "#F0E442",  # yellow
 )
-#: Dash styles that tell the 9th and later optimizers apart from the first eight.
+#: Line styles: with the seven path colours, 28 distinct (colour, dash) pairs.
 DASHES = ("solid", "dash", "dot", "dashdot")
+#: The optimizers' colours: Okabe-Ito without its yellow, which vanishes on the surface's
+#: high (yellow) ground.
+PATH_PALETTE = OKABE_ITO[:7]
 
 COLORMAPS = {
     "viridis": plotly.colors.sequential.Viridis,
@@ -38,8 +43,60 @@ COLORMAPS = {
 }
 
 
+def color_order() -> list[str]:
+    """Every optimizer in the order it takes its colour: the default race's first (the five
+    most distinct colours, solid lines), then the registry's order."""
+    names = optimizers.names()
+    return [
+        *(n for n in optimizers.DEFAULT_SET if n in names),
+        *(n for n in names if n not in optimizers.DEFAULT_SET),
+    ]
+
+
+def optimizer_style(name: str, *, dark: bool = False) -> tuple[str, str]:
+    """The one (colour, dash) of optimizer ``name``, the same in every race, curve, table and
+    export: the i-th optimizer of :func:`color_order` takes path colour i mod 7, solid for
+    the first seven and dashed for the next seven (so all fourteen differ by colour or by
+    dash). Black is drawn white on a dark figure. An unknown name takes grey."""
+    order = color_order()
+    if name not in order:
+        return ("#808080", "solid")
+    i = order.index(name)
+    color = PATH_PALETTE[i % len(PATH_PALETTE)]
+    if dark and color == "#000000":
+        color = "#FFFFFF"
+    return color, DASHES[(i // len(PATH_PALETTE)) % len(DASHES)]
+
+
+_SHADES = (0.0, -0.45, 0.3, -0.7)  # a variant's colour: mixed towards black (<0) or white (>0)
+#: The moving marker of a variant: the shape tells the runs of one optimizer apart in playback.
+VARIANT_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
+
+
+def variant_style(name: str, variant: int, *, dark: bool = False) -> tuple[str, str]:
+    """The style of the ``variant``-th run of one optimizer in a race that compares it with
+    itself (learning rates, batch sizes): the optimizer's own hue, darker or lighter, and its
+    own line style, so that its runs read as one optimizer and still tell apart."""
+    color, dash = optimizer_style(name, dark=dark)
+    if variant == 0:
+        return color, dash
+    shade = _SHADES[variant % len(_SHADES)]
+    rgb = np.array(_hex_to_rgb(color), dtype=np.float64)
+    target = 255.0 if shade > 0 else 0.0
+    if color in ("#000000", "#FFFFFF"):
+        target, shade = 127.0, 0.45 * (1 + variant // len(_SHADES))
+    mixed = rgb + (target - rgb) * min(abs(shade), 0.9)
+    r, g, b = (round(float(v)) for v in mixed)
+    own = DASHES.index(dash)
+    return f"#{r:02X}{g:02X}{b:02X}", DASHES[(own + variant) % len(DASHES)]
+
+
+def variant_symbol(variant: int) -> str:
+    return VARIANT_SYMBOLS[variant % len(VARIANT_SYMBOLS)]
+
+
 def path_colors(n: int, *, dark: bool = False) -> list[tuple[str, str]]:
-    """``n`` (colour, dash) pairs: Okabe-Ito colours first, then the same colours dashed."""
+    """``n`` (colour, dash) pairs by position (for pictures that are not of optimizers)."""
     palette = [("#FFFFFF" if (dark and c == "#000000") else c) for c in OKABE_ITO]
     return [
         (palette[i % len(palette)], DASHES[(i // len(palette)) % len(DASHES)]) for i in range(n)

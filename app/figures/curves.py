@@ -1,11 +1,17 @@
-"""The loss-gap and gradient-norm curves beside the race, drawn in two bands of one axis pair.
+"""The curves beside the race: the loss (gap to f*), the gradient norm and, with a schedule,
+the learning rate per step, each in its own band of one axis pair.
 
 plotly.js re-runs its defaults and calc step for *every* trace on every animation frame, so
 playback speed is set by the number of traces, not by their points. Each optimizer therefore
-draws both of its curves as one trace: the two curve panels are two :class:`Band` s of one
-pair of axes (``x2``/``y2``) whose y coordinate is the paper height, each band mapping log10
-of its values onto its own height, with its own ticks (benchmarks/APP_RESULTS.md has the
-measurements that led here).
+draws all of its curves as one trace: the curve panels are :class:`Band` s of one pair of axes
+(``x2``/``y2``) whose y coordinate is the paper height, each band mapping its values onto its
+own height, with its own ticks (benchmarks/APP_RESULTS.md has the measurements that led here).
+
+A band is logarithmic (log10 of positive values), or *signed*: a symmetric log scale
+``sign(v) log10(1 + |v| / c)`` that shows negative values honestly. The loss band is signed on
+a surface without a known minimum (x² − y² falls without bound: its loss goes to −900, which a
+log scale of the loss would have clipped to a floor that reads as "loss ≈ 0") and whenever a
+loss drops below the f* it is measured against.
 """
 
 from __future__ import annotations
@@ -23,9 +29,21 @@ if TYPE_CHECKING:
     from app.figures.race import Series
     from surfaces import Surface
 
-GAP_FLOOR = 1e-16  # the loss-gap axis is logarithmic: an exact minimum is drawn at this floor
-CURVE_POINTS = 200  # at most this many points per loss / gradient-norm curve
-Curve = tuple[np.ndarray, np.ndarray, np.ndarray]  # steps, loss gap, gradient norm
+GAP_FLOOR = 1e-16  # a logarithmic band draws an exact minimum (a zero gap) at this floor
+CURVE_POINTS = 200  # at most this many points per curve
+NEGATIVE = -1e-12  # a loss gap below this is a loss below f*: the loss band turns signed
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One series' drawn curves: steps (R',) with loss (gap) and gradient norm, and the
+    learning rate of each step (T',) at ``lr_steps``."""
+
+    steps: np.ndarray
+    gap: np.ndarray
+    grad_norm: np.ndarray
+    lr_steps: np.ndarray
+    lr: np.ndarray
 
 
 def reference_value(surface: Surface) -> float | None:
@@ -38,34 +56,63 @@ def reference_value(surface: Surface) -> float | None:
 
 @dataclass(frozen=True)
 class Band:
-    """One curve panel inside the shared curve axes: log10(value) in [lo, hi] -> paper [p0, p1].
+    """One curve panel inside the shared curve axes: t(value) in [lo, hi] -> paper [p0, p1],
+    with t = log10 (positive values) or, for a ``signed`` band, sign(v) log10(1 + |v| / c).
 
     The y axis of the curves is the paper height itself (range = the bands' extent), so one
-    trace can hold an optimizer's loss curve and its gradient-norm curve, each in its own band.
+    trace can hold an optimizer's curves, each in its own band.
     """
 
     lo: float
     hi: float
     p0: float
     p1: float
+    signed: bool = False
+    c: float = 1.0  # a signed band's linear threshold
 
     @classmethod
-    def around(cls, arrays: Sequence[np.ndarray], paper: Sequence[float]) -> Band:
-        """The band showing every positive value of ``arrays`` (padded), on ``paper``."""
-        finite = [a[np.isfinite(a)] for a in arrays]
+    def around(
+        cls, arrays: Sequence[np.ndarray], paper: Sequence[float], *, signed: bool = False
+    ) -> Band:
+        """The band showing every value of ``arrays`` (positive ones unless ``signed``),
+        padded, on ``paper``."""
+        finite = [a[np.isfinite(a) & ((a > 0) | signed)] for a in arrays]
         values = np.concatenate(finite) if finite else np.array([])
-        if values.size == 0:
-            values = np.array([GAP_FLOOR, 1.0])
-        lo, hi = log_range([float(values.min()), float(values.max())])
-        return cls(lo, hi, float(paper[0]), float(paper[1]))
+        if not signed:
+            if values.size == 0:
+                values = np.array([GAP_FLOOR, 1.0])
+            lo, hi = log_range([float(values.min()), float(values.max())])
+            return cls(lo, hi, float(paper[0]), float(paper[1]))
+        big = float(np.abs(values).max()) if values.size else 1.0
+        c = 10.0 ** (math.floor(math.log10(big)) - 3) if big > 0 else 1.0
+        band = cls(0.0, 1.0, float(paper[0]), float(paper[1]), True, c)
+        t = band.transform(values) if values.size else np.array([0.0, 1.0])
+        lo, hi = float(min(t.min(), 0.0)), float(max(t.max(), 0.0))
+        pad = 0.06 * max(hi - lo, 0.5)
+        return cls(lo - pad, hi + pad, float(paper[0]), float(paper[1]), True, c)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        if self.signed:
+            return np.asarray(np.sign(v) * np.log10(1.0 + np.abs(v) / self.c))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.log10(v))
 
     def y(self, values: np.ndarray) -> list[Any]:
-        """Positive values -> paper heights (rounded to 1e-4 of the chart: below a pixel)."""
-        logs = np.log10(np.asarray(values, dtype=np.float64))
-        return rounded(self.p0 + (logs - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0), 4)
+        """Values -> paper heights (rounded to 1e-4 of the chart: below a pixel)."""
+        t = self.transform(values)
+        return rounded(self.p0 + (t - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0), 4)
+
+    def clip(self, values: np.ndarray) -> np.ndarray:
+        """Values as this band draws them: a log band lifts zeros to its floor."""
+        v = np.asarray(values, dtype=np.float64)
+        return v if self.signed else np.maximum(v, GAP_FLOOR)
 
     def ticks(self) -> tuple[list[Any], list[str]]:
-        """Tick heights and labels: decades (every n-th for a wide band), else 1-2-5 steps."""
+        """Tick heights and labels: decades (every n-th for a wide band), else 1-2-5 steps;
+        a signed band: 0 and ±10ᵏ."""
+        if self.signed:
+            return self._signed_ticks()
         span = self.hi - self.lo
         every = max(1, math.ceil(span / 4)) if span >= 2 else 1
         values = [10.0**k for k in range(math.ceil(self.lo), math.floor(self.hi) + 1)][::every]
@@ -79,6 +126,21 @@ class Band:
                 if self.lo <= math.log10(m * 10.0**k) <= self.hi
             ]
         return self.y(np.array(values)), [power_label(v) for v in values]
+
+    def _signed_ticks(self) -> tuple[list[Any], list[str]]:
+        k0 = math.ceil(math.log10(self.c))
+        mags = [10.0**k for k in range(k0, k0 + 40)]
+        values = [0.0] + [s * m for m in mags for s in (1.0, -1.0)]
+        inside = sorted(
+            v for v in values if self.lo <= float(self.transform(np.array(v))) <= self.hi
+        )
+        positive = [v for v in inside if v > 0]
+        negative = [v for v in inside if v < 0]
+        every = max(1, math.ceil(max(len(positive), len(negative)) / 3))
+        keep = [0.0, *positive[::-1][::every], *negative[::every]]
+        keep = sorted(v for v in keep if v in inside)
+        labels = ["0" if v == 0 else ("−" if v < 0 else "") + power_label(abs(v)) for v in keep]
+        return self.y(np.array(keep)), labels
 
 
 def curve_stop(s: Series) -> int:
@@ -95,31 +157,63 @@ def curves_of(series: Sequence[Series]) -> list[Curve]:
     for s in series:
         stop = curve_stop(s)
         stride = -(-stop // CURVE_POINTS)  # ceil: keeps the payload and playback light
+        last = max(int(s.steps[stop - 1]), 0)  # the learning rate of steps 1..last
+        lr_steps = np.arange(1, last + 1)[::stride] if len(s.lr) else np.zeros(0, np.int64)
         out.append(
-            (
-                s.steps[:stop:stride],
-                np.maximum(s.gap[:stop:stride], GAP_FLOOR),
-                np.maximum(s.grad_norm[:stop:stride], GAP_FLOOR),
+            Curve(
+                steps=s.steps[:stop:stride],
+                gap=s.gap[:stop:stride],
+                grad_norm=s.grad_norm[:stop:stride],
+                lr_steps=lr_steps,
+                lr=s.lr[lr_steps - 1] if lr_steps.size else np.zeros(0),
             )
         )
     return out
 
 
-def bands_for(curves: Sequence[Curve], domains: dict[str, list[float]]) -> tuple[Band, Band]:
-    """The loss band (paper ``y2``) and the gradient-norm band (paper ``y3``)."""
-    return (
-        Band.around([c[1] for c in curves], domains["y2"]),
-        Band.around([c[2] for c in curves], domains["y3"]),
+def loss_is_signed(surface: Surface, curves: Sequence[Curve]) -> bool:
+    """The loss band is signed where a log scale of the gap would lie: no known minimum, or a
+    loss below the f* it is measured against."""
+    if reference_value(surface) is None:
+        return True
+    return any(bool(np.any(c.gap[np.isfinite(c.gap)] < NEGATIVE)) for c in curves)
+
+
+def bands_for(
+    curves: Sequence[Curve],
+    domains: dict[str, list[float]],
+    *,
+    signed: bool = False,
+    lr: bool = False,
+) -> tuple[Band, ...]:
+    """The loss band (paper ``y2``), the gradient-norm band (``y3``) and, with ``lr``, the
+    learning-rate band (``y4``)."""
+    gaps = [c.gap if signed else np.maximum(c.gap, GAP_FLOOR) for c in curves]
+    bands: tuple[Band, ...] = (
+        Band.around(gaps, domains["y2"], signed=signed),
+        Band.around([np.maximum(c.grad_norm, GAP_FLOOR) for c in curves], domains["y3"]),
     )
+    if lr:
+        bands += (Band.around([c.lr for c in curves], domains["y4"]),)
+    return bands
 
 
 def curve_traces(
-    series: Sequence[Series], curves: Sequence[Curve], bands: tuple[Band, Band]
+    series: Sequence[Series], curves: Sequence[Curve], bands: Sequence[Band]
 ) -> list[dict[str, Any]]:
-    """One trace per optimizer: its loss gap, a break, its gradient norm."""
+    """One trace per optimizer: its loss (gap), a break, its gradient norm (and, with a
+    learning-rate band, a break and its learning rate)."""
     traces = []
-    for s, (steps, gap, gn) in zip(series, curves, strict=True):
-        x = steps.astype(np.int64).tolist()
+    for s, c in zip(series, curves, strict=True):
+        x = c.steps.astype(np.int64).tolist()
+        gap, gn = bands[0].clip(c.gap), bands[1].clip(c.grad_norm)
+        xs: list[Any] = [*x, None, *x]
+        ys: list[Any] = [*bands[0].y(gap), None, *bands[1].y(gn)]
+        custom: list[Any] = [*significant(gap), None, *significant(gn)]
+        if len(bands) > 2:
+            xs += [None, *c.lr_steps.astype(np.int64).tolist()]
+            ys += [None, *bands[2].y(c.lr)]
+            custom += [None, *significant(c.lr)]
         traces.append(
             {
                 "type": "scatter",
@@ -127,9 +221,9 @@ def curve_traces(
                 "name": s.title,
                 "legendgroup": s.name,
                 "showlegend": False,
-                "x": [*x, None, *x],  # the loss gap, a break, the gradient norm
-                "y": [*bands[0].y(gap), None, *bands[1].y(gn)],
-                "customdata": [*significant(gap), None, *significant(gn)],
+                "x": xs,
+                "y": ys,
+                "customdata": custom,
                 "xaxis": "x2",
                 "yaxis": "y2",
                 "line": {"color": s.color, "width": 2.5, "dash": s.dash},
@@ -139,17 +233,26 @@ def curve_traces(
     return traces
 
 
+def band_titles(surface: Surface, signed: bool, lr: bool) -> list[str]:
+    """The bands' titles, top to bottom."""
+    if reference_value(surface) is None:
+        loss = "loss f (symlog)"
+    else:
+        loss = "loss − f* (symlog)" if signed else "loss − f*"
+    return [loss, "|∇f|"] + (["learning rate"] if lr else [])
+
+
 def curves_layout(
-    surface: Surface,
+    titles: Sequence[str],
     domains: dict[str, list[float]],
-    bands: tuple[Band, Band] | None,
+    bands: Sequence[Band] | None,
     axis: dict[str, Any],
     colors: dict[str, str],
     font: int,
 ) -> dict[str, Any]:
     """The curves' axes (``xaxis2``/``yaxis2``) and the bands' titles."""
-    gap_title = "loss − f*" if reference_value(surface) is not None else "loss"
-    curve_y = [domains["y3"][0], domains["y2"][1]]  # the curves' y axis is the paper height
+    panels = [domains[k] for k in ("y2", "y3", "y4")[: len(titles)]]
+    curve_y = [panels[-1][0], panels[0][1]]  # the curves' y axis is the paper height
     tickvals: list[Any] = []
     ticktext: list[str] = []
     for band in bands or ():
@@ -163,7 +266,7 @@ def curves_layout(
             "anchor": "y2",
             "title": {"text": "step", "font": {"size": font}},
         },
-        # Two bands, each with its own log ticks; zooming moves the steps only.
+        # One band per curve, each with its own ticks; zooming moves the steps only.
         "yaxis2": axis
         | {
             "domain": curve_y,
@@ -176,7 +279,7 @@ def curves_layout(
             "tickvals": tickvals,
             "ticktext": ticktext,
         },
-        # The bands' titles, where the axis titles of two separate panels would be.
+        # The bands' titles, where the axis titles of separate panels would be.
         "annotations": [
             {
                 "text": title,
@@ -189,8 +292,8 @@ def curves_layout(
                 "xshift": -round(3.4 * (font - 2)),
                 "textangle": -90,
                 "showarrow": False,
-                "font": {"size": font},
+                "font": {"size": font - (2 if len(titles) > 2 else 0)},
             }
-            for title, (lo, hi) in ((gap_title, domains["y2"]), ("|∇f|", domains["y3"]))
+            for title, (lo, hi) in zip(titles, panels, strict=True)
         ],
     }

@@ -8,14 +8,20 @@ run, and on the right the loss gap (loss − f*) above the gradient norm, both a
 on logarithmic scales (app/figures/curves.py), with a marker at the current animation step.
 The animation is client-side: plotly frames that move only the two marker traces
 (``redraw: false``), at most ``max_frames`` of them, driven by Play / Pause / speed buttons and
-a step slider. Why the figure is built the way it is (few traces, one drawn click-grid marker,
-16 ms frames, 50 scrubber positions) was measured with benchmarks/bench_app.py; the numbers are
-in benchmarks/APP_RESULTS.md.
+a step slider. Why the figure is built the way it is (few traces, 16 ms frames, 50 scrubber
+positions) was measured with benchmarks/bench_app.py; the numbers are in
+benchmarks/APP_RESULTS.md.
+
+A click on the surface is turned into data coordinates by the page's bridge script
+(app/ui/bridge.py), which reports it as a selected point of the ``click-target`` trace; the same
+script reports a move of the scrubber as a point of the ``explained step`` trace. The layout's
+``meta`` marks the figure for it.
 
 Trace order of the race figure (the tests and the browser test rely on the names, not indices):
-``click-grid``, critical points, ``start``, one path per optimizer, ``diverged``, one curve
-trace per optimizer (loss gap, a break, gradient norm), then the animated ``heads`` and
-``curves-now`` (the current point of every curve plus the step readout) traces, always last.
+``click-target``, critical points, ``start``, one path per optimizer, ``diverged``, one curve
+trace per optimizer (its bands, separated by breaks), then the animated traces, always last:
+``heads``, ``curves-now`` (the current point of every curve plus the step readout) and, while
+the step-by-step maths explains a run, ``explained step`` (that run's step, as an arrow).
 """
 
 from __future__ import annotations
@@ -28,13 +34,14 @@ import numpy as np
 
 from app.figures import colormap
 from app.figures.curves import (
-    GAP_FLOOR,
     Band,
+    band_titles,
     bands_for,
     curve_stop,
     curve_traces,
     curves_layout,
     curves_of,
+    loss_is_signed,
     reference_value,
 )
 from app.figures.format import decimals_for, rounded
@@ -50,7 +57,9 @@ POINT_STYLE = {  # kind -> (legend name, marker symbol, size)
     "local": ("local minimum", "diamond", 10),
     "saddle": ("saddle point", "x", 12),
 }
-CLICK_GRID = 32  # clickable points per axis (plotly recomputes every trace on every frame)
+META = {"op": "race"}  # layout.meta: what the bridge script (app/ui/bridge.py) looks for
+CLICK_TARGET = "click-target"
+EXPLAINED = "explained step"
 # 1x playback. plotly shows the next frame at the first display tick (60 Hz: every 16.7 ms) that
 # comes more than FRAME_MS after the last frame, so FRAME_MS must stay under 16.7 ms for playback
 # to reach the display rate.
@@ -81,6 +90,8 @@ class Series:
     exits: np.ndarray
     gap: np.ndarray
     grad_norm: np.ndarray
+    lr: np.ndarray  # (T,) the learning rate of each step of run 0
+    symbol: str = "circle"  # its moving marker (runs of one optimizer differ in shape)
 
 
 def exit_point(
@@ -108,6 +119,28 @@ def exit_point(
     return np.asarray(a + max(0.0, t) * d, dtype=np.float64)
 
 
+def run_styles(
+    runs: Mapping[str, Trajectory], *, dark: bool = False
+) -> list[tuple[str, Trajectory, tuple[str, str]]]:
+    """(label, trajectory, (colour, dash)) per run: each optimizer's own colour; runs that
+    compare one optimizer with itself its own hue in shades and line styles."""
+    return [
+        (name, traj, colormap.variant_style(*v, dark=dark)) for name, traj, v in _variants(runs)
+    ]
+
+
+def _variants(runs: Mapping[str, Trajectory]) -> list[tuple[str, Trajectory, tuple[str, int]]]:
+    """(label, trajectory, (optimizer, its j-th run in this race))."""
+    seen: dict[str, int] = {}
+    out = []
+    for name, traj in runs.items():
+        opt = str(getattr(traj, "optimizer", name.split("@", 1)[0]))
+        j = seen.get(opt, 0)
+        seen[opt] = j + 1
+        out.append((name, traj, (opt, j)))
+    return out
+
+
 def prepare(
     surface: Surface,
     runs: Mapping[str, Trajectory],
@@ -118,9 +151,8 @@ def prepare(
     """Trajectories -> drawable :class:`Series` (exit points, frozen heads, loss gaps)."""
     fstar = reference_value(surface)
     out = []
-    for (name, traj), (color, dash) in zip(
-        runs.items(), colormap.path_colors(len(runs), dark=dark), strict=True
-    ):
+    for name, traj, (opt, j) in _variants(runs):
+        color, dash = colormap.variant_style(opt, j, dark=dark)
         pos = np.array(traj.positions, dtype=np.float64)  # (R, K, 2), copied: we edit it
         steps = np.asarray(traj.steps)
         div = np.asarray(traj.diverged_at)
@@ -144,6 +176,10 @@ def prepare(
                 exits=exits,
                 gap=gap,
                 grad_norm=_drawable(traj.grad_norm[:, 0]),
+                lr=np.asarray(traj.lr, dtype=np.float64).reshape(len(steps) - 1, -1)[:, 0]
+                if len(steps) > 1
+                else np.zeros(0),
+                symbol=colormap.variant_symbol(j),
             )
         )
     return out
@@ -160,21 +196,29 @@ def _drawable(values: np.ndarray) -> np.ndarray:
     return a
 
 
-def _click_grid(surface: Surface, dec: int) -> dict[str, Any]:
-    (x0, x1), (y0, y1) = surface.bounds
-    gx, gy = np.meshgrid(np.linspace(x0, x1, CLICK_GRID), np.linspace(y0, y1, CLICK_GRID))
+def _click_target(surface: Surface) -> dict[str, Any]:
+    """An invisible one-point trace: the bridge script reports a click on the surface as a
+    selected point of this trace, at the exact coordinates clicked."""
+    (x0, _), (y0, _) = surface.bounds
     return {
         "type": "scatter",
         "mode": "markers",
-        "name": "click-grid",
-        "x": rounded(gx.ravel(), dec),
-        "y": rounded(gy.ravel(), dec),
-        # plotly finds hovered and clicked points in its calcdata, not in the SVG: one drawn
-        # marker instead of CLICK_GRID**2 saves draw and paint work on every frame
-        "marker": {"size": 9, "opacity": 0.001, "color": "#808080", "maxdisplayed": 1},
-        "hovertemplate": "start here: (%{x:.2f}, %{y:.2f})<extra></extra>",
+        "name": CLICK_TARGET,
+        "x": [x0],
+        "y": [y0],
+        "marker": {"size": 1, "opacity": 0},
+        "hoverinfo": "skip",
         "showlegend": False,
     }
+
+
+@dataclass(frozen=True)
+class Explained:
+    """The run the step-by-step maths explains: series ``name``, start ``k``, at ``step``."""
+
+    name: str
+    k: int
+    step: int
 
 
 def _critical_points(surface: Surface, dec: int, colors: dict[str, str]) -> list[dict[str, Any]]:
@@ -254,17 +298,21 @@ def race_figure(
     starts: np.ndarray,
     style: Style = Style(),
     image: dict[str, Any] | None = None,
+    explained: Explained | None = None,
 ) -> Fig:
     """The main view as a plain plotly figure dict with client-side animation frames.
 
     ``starts`` is (K, 2). ``series`` may be empty (then only the surface is drawn).
-    ``image`` is :func:`surface_image`'s result when the caller caches it.
+    ``image`` is :func:`surface_image`'s result when the caller caches it. ``explained``: the
+    run whose step the maths panel explains; its step is drawn as an arrow that the frames
+    move, and the figure opens at that step (the scrubber too), so that a rerun after the
+    scrubber chose it shows what was on screen.
     """
     colors = style.colors
     (x0, x1), (y0, y1) = surface.bounds
     dec = decimals_for(max(x1 - x0, y1 - y0))
     ax_x, ax_y = surface.axis_labels
-    data: list[dict[str, Any]] = [_click_grid(surface, dec)]
+    data: list[dict[str, Any]] = [_click_target(surface)]
     data += _critical_points(surface, dec, colors)
     data.append(
         {
@@ -320,10 +368,13 @@ def race_figure(
     n_steps = int(max((int(s.steps[-1]) for s in series), default=0))
     fsteps = frame_steps(n_steps, style.max_frames)
     curves = curves_of(series)
-    bands = bands_for(curves, style.domains)
+    signed = loss_is_signed(surface, curves)
+    bands = bands_for(curves, style.domains, signed=signed, lr=style.lr_curve)
     data += curve_traces(series, curves, bands)
     per_frame = _frame_traces(series, fsteps, dec, bands)
-    heads = per_frame[0]
+    target = next((x for x in series if explained and x.name == explained.name), None)
+    shown = 0 if explained is None or target is None else explained.step
+    heads = per_frame[0] if shown == 0 else _frame_traces(series, np.array([shown]), dec, bands)[0]
     head_colors = [s.color for s in series for _ in range(s.positions.shape[1])]
     data.append(
         {
@@ -336,15 +387,16 @@ def race_figure(
             "marker": {
                 "size": 15 if style.large_fonts else 13,
                 "color": head_colors,
+                "symbol": [s.symbol for s in series for _ in range(s.positions.shape[1])],
                 "line": {"width": 2, "color": colors["font"]},
             },
             "hoverinfo": "skip",
         }
     )
-    # The current point of every curve (loss band, then gradient-norm band) and, last, the
-    # step readout: a text-only point in the loss band's lower left corner, which the curves
-    # leave free (they start high at step 0 and fall to the right). One trace, not three.
-    curve_colors = [s.color for s in series] * 2
+    # The current point of every curve (band after band) and, last, the step readout: a
+    # text-only point in the loss band's lower left corner, which the curves leave free (they
+    # start high at step 0 and fall to the right). One trace, not three.
+    curve_colors = [s.color for s in series] * len(bands)
     data.append(
         {
             "type": "scatter",
@@ -359,6 +411,7 @@ def race_figure(
             "marker": {
                 "size": [10] * len(curve_colors) + [0],
                 "color": [*curve_colors, "rgba(0,0,0,0)"],
+                "symbol": [s.symbol for s in series] * len(bands) + ["circle"],
                 "line": {"width": 1.5, "color": colors["font"]},
             },
             "textposition": "top right",
@@ -368,14 +421,25 @@ def race_figure(
         }
     )
     animated = [len(data) - 2, len(data) - 1]
+    if explained is not None and target is not None:
+        k = min(max(explained.k, 0), target.positions.shape[1] - 1)
+        arrows = _step_arrows(target, k, np.concatenate([[shown], fsteps]), dec)
+        data.append(_explained_trace(target, arrows[0], style))
+        animated.append(len(data) - 1)
+        per_frame = [[*d, a] for d, a in zip(per_frame, arrows[1:], strict=True)]
     frames = [
         {"name": str(int(t)), "data": d, "traces": animated}
         for t, d in zip(fsteps, per_frame, strict=True)
     ]
-    layout = _layout(surface, style, (ax_x, ax_y), fsteps, bands if series else None)
+    titles = band_titles(surface, signed, style.lr_curve)
+    layout = _layout(surface, style, (ax_x, ax_y), fsteps, bands if series else None, titles)
+    if shown and "sliders" in layout:
+        at = np.flatnonzero(slider_steps(fsteps) <= shown)
+        layout["sliders"][0]["active"] = int(at[-1]) if at.size else 0
     # fixed ranges: plotly then skips autoranging on every animation frame
     layout["xaxis2"]["range"] = [0, max(n_steps, 1)]
     layout["images"] = [image or surface_image(surface, dark=style.dark, cmap=style.cmap)]
+    layout["meta"] = dict(META)
     return {"data": data, "layout": layout, "frames": frames if series else []}
 
 
@@ -383,10 +447,10 @@ def _frame_traces(
     series: Sequence[Series],
     fsteps: np.ndarray,
     dec: int,
-    bands: tuple[Band, Band],
+    bands: Sequence[Band],
 ) -> list[list[dict[str, Any]]]:
     """The two animated traces for each frame step: the heads on the surface, and the current
-    point of every curve (loss band, gradient-norm band) followed by the step readout.
+    point of every curve (band after band) followed by the step readout.
 
     Vectorized over frames: one rounding and one ``tolist`` per array, not per frame.
     """
@@ -395,28 +459,35 @@ def _frame_traces(
         return [
             [{"x": [], "y": []}, {"x": [0], "y": [readout_y], "text": ["step 0"]}] for _ in fsteps
         ]
-    heads, lx, ly, gy = [], [], [], []
+    heads, xs, lr_x = [], [], []
+    per_band: list[list[np.ndarray]] = [[] for _ in bands]
     for s in series:
         r = np.searchsorted(s.steps, fsteps, side="right") - 1
         r = np.clip(r, 0, len(s.steps) - 1)
         heads.append(s.positions[r])  # (F, K, 2)
         rc = np.minimum(r, curve_stop(s) - 1)
-        lx.append(s.steps[rc])
-        ly.append(np.maximum(s.gap[rc], GAP_FLOOR))
-        gy.append(np.maximum(s.grad_norm[rc], GAP_FLOOR))
+        xs.append(s.steps[rc])
+        per_band[0].append(bands[0].clip(s.gap[rc]))
+        per_band[1].append(bands[1].clip(s.grad_norm[rc]))
+        if len(bands) > 2:  # the learning rate of the step that led here (step 1's at step 0)
+            t = np.clip(s.steps[rc], 1, max(len(s.lr), 1))
+            lr_x.append(t)
+            per_band[2].append(s.lr[t - 1] if len(s.lr) else np.full(len(t), np.nan))
     h = np.concatenate(heads, axis=1)  # (F, K_all, 2)
     hx, hy = rounded(h[..., 0], dec), rounded(h[..., 1], dec)
-    sx = np.stack(lx, axis=1).astype(np.int64).tolist()  # (F, S)
-    sl, sg = np.stack(ly, axis=1), np.stack(gy, axis=1)
-    yl = np.array(bands[0].y(sl.ravel())).reshape(sl.shape).tolist()
-    yg = np.array(bands[1].y(sg.ravel())).reshape(sg.shape).tolist()
-    blank = [""] * (2 * len(series))
+    sx = np.stack(xs, axis=1).astype(np.int64).tolist()  # (F, S)
+    x_bands = [sx, sx] + ([np.stack(lr_x, axis=1).astype(np.int64).tolist()] if lr_x else [])
+    y_bands = []
+    for band, values in zip(bands, per_band, strict=True):
+        v = np.stack(values, axis=1)
+        y_bands.append(np.array(band.y(v.ravel()), dtype=object).reshape(v.shape).tolist())
+    blank = [""] * (len(bands) * len(series))
     return [
         [
             {"x": hx[i], "y": hy[i]},
             {
-                "x": sx[i] + sx[i] + [0],
-                "y": yl[i] + yg[i] + [readout_y],
+                "x": [x for xb in x_bands for x in xb[i]] + [0],
+                "y": [y for yb in y_bands for y in yb[i]] + [readout_y],
                 "text": [*blank, f"step {int(t)}"],
             },
         ]
@@ -424,9 +495,52 @@ def _frame_traces(
     ]
 
 
-def _anim_args(duration: int) -> dict[str, Any]:
+def _step_arrows(s: Series, k: int, steps: np.ndarray, dec: int) -> list[dict[str, Any]]:
+    """For each step t of ``steps``: run ``k``'s move from θ_{t-1} to θ_t (just θ_0 at 0)."""
+    r = np.clip(np.searchsorted(s.steps, steps, side="right") - 1, 0, len(s.steps) - 1)
+    before = np.clip(r - 1, 0, None)
+    out = []
+    for t, a, b in zip(steps, before, r, strict=True):
+        pts = s.positions[[b] if t == 0 else [a, b], k]
+        out.append(
+            {
+                "x": rounded(pts[:, 0], dec),
+                "y": rounded(pts[:, 1], dec),
+                "text": ["" for _ in pts[:-1]] + [f"t = {int(t)}"],
+            }
+        )
+    return out
+
+
+def _explained_trace(s: Series, arrow: dict[str, Any], style: Style) -> dict[str, Any]:
+    """The step the maths panel explains: an arrow from θ_{t-1} to θ_t, labelled with t."""
+    colors = style.colors
     return {
-        "frame": {"duration": duration, "redraw": False},
+        "type": "scatter",
+        "mode": "lines+markers+text",
+        "name": EXPLAINED,
+        "x": arrow["x"],
+        "y": arrow["y"],
+        "text": arrow["text"],
+        "textposition": "top center",
+        "textfont": {"size": style.font, "color": colors["font"]},
+        "line": {"color": colors["font"], "width": 2.5},
+        "marker": {
+            "symbol": "arrow",
+            "angleref": "previous",
+            "size": 16,
+            "color": s.color,
+            "line": {"width": 1.5, "color": colors["font"]},
+        },
+        "showlegend": False,
+        "cliponaxis": False,
+        "hoverinfo": "skip",
+    }
+
+
+def _anim_args(duration: int, redraw: bool = False) -> dict[str, Any]:
+    return {
+        "frame": {"duration": duration, "redraw": redraw},
         "transition": {"duration": 0},
         "fromcurrent": True,
         "mode": "immediate",
@@ -438,7 +552,8 @@ def _layout(
     style: Style,
     labels: tuple[str, str],
     fsteps: np.ndarray,
-    bands: tuple[Band, Band] | None,
+    bands: Sequence[Band] | None,
+    titles: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The layout; ``bands`` (None: nothing to animate) place the two curve panels."""
     animated = bands is not None
@@ -455,8 +570,10 @@ def _layout(
             "t": 56,
             "b": (96 if animated else 40) + 30 * style.stacked + 24 * style.large_fonts,
         },
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
+        # The figure's own background, always: its text is drawn for it, so a dark figure on a
+        # light page (or a light one on a dark page) stays readable.
+        "paper_bgcolor": colors["paper"],
+        "plot_bgcolor": colors["paper"],
         "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
         "hovermode": "closest",
         "hoverlabel": {"font": {"size": f}},
@@ -484,77 +601,82 @@ def _layout(
             "title": {"text": labels[1], "font": {"size": f}},
         },
     }
-    layout |= curves_layout(surface, dom, bands, axis, colors, f)
+    layout |= curves_layout(
+        titles or band_titles(surface, False, False), dom, bands, axis, colors, f
+    )
     if not animated:
         return layout
-    button = {"method": "animate"}
-    layout["updatemenus"] = [
-        {
-            "type": "buttons",
-            "direction": "left",
-            "showactive": False,
-            "x": dom["buttons"][0],
-            "xanchor": "right",  # never past the right edge: plotly would widen the margin
-            "y": dom["buttons"][1],
-            "yanchor": "top",
-            "pad": {"t": 0, "r": 8},
-            "font": {"size": f - 1, "color": "#262730"},
-            "bgcolor": "#F0F2F6",
-            "bordercolor": colors["grid"],
-            "buttons": [
-                button | {"label": "▶ Play", "args": [None, _anim_args(FRAME_MS)]},
-                button
-                | {
-                    "label": "Pause",
-                    "args": [
-                        [None],
-                        {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"},
-                    ],
-                },
-                button | {"label": "Slow", "args": [None, _anim_args(3 * FRAME_MS)]},
-                button | {"label": "Fast", "args": [None, _anim_args(FRAME_MS // 2)]},
-                button
-                | {
-                    "label": "Replay",
-                    "args": [None, _anim_args(FRAME_MS) | {"fromcurrent": False}],
-                },
-            ],
-        }
-    ]
-    layout["sliders"] = [
-        {
-            "active": 0,
-            "x": 0.0,
-            "len": dom["slider"][1] - dom["slider"][0],
-            "y": dom["slider_y"][0],
-            "yanchor": "top",
-            # The room the step label above the rail and the tick labels below it took, so
-            # the chart keeps its layout (the step readout shows the step instead).
-            "pad": {"t": round(1.6 * f), "b": round(1.6 * (f - 2))},
-            "font": {"size": f - 2},
-            "currentvalue": {"visible": False},
-            "transition": {"duration": 0},
-            "bgcolor": "#F0F2F6",
-            "activebgcolor": "#E69F00",
-            "tickcolor": colors["muted"],
-            "steps": [
-                {
-                    "method": "animate",
-                    "label": "",  # no 50 labels to lay out and measure on every draw
-                    "args": [
-                        [str(int(t))],
-                        {
-                            "frame": {"duration": 0, "redraw": False},
-                            "mode": "immediate",
-                            "transition": {"duration": 0},
-                        },
-                    ],
-                }
-                for t in slider_steps(fsteps)
-            ],
-        }
-    ]
+    layout |= playback_controls(style, fsteps)
     return layout
+
+
+def playback_controls(style: Style, fsteps: np.ndarray, *, redraw: bool = False) -> dict[str, Any]:
+    """The Play / Pause / Slow / Fast / Replay buttons and the scrubber (layout keys
+    ``updatemenus`` and ``sliders``), shared by the race and its 3-D view. ``redraw``: the
+    figure's frames need a full redraw (a 3-D scene does)."""
+    colors = style.colors
+    f = style.font
+    dom = style.domains
+    frame = {"duration": 0, "redraw": redraw}
+    button = {"method": "animate"}
+    return {
+        "updatemenus": [
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": dom["buttons"][0],
+                "xanchor": "right",  # never past the right edge: plotly would widen the margin
+                "y": dom["buttons"][1],
+                "yanchor": "top",
+                "pad": {"t": 0, "r": 8},
+                "font": {"size": f - 1, "color": "#262730"},
+                "bgcolor": "#F0F2F6",
+                "bordercolor": colors["grid"],
+                "buttons": [
+                    button | {"label": "▶ Play", "args": [None, _anim_args(FRAME_MS, redraw)]},
+                    button
+                    | {"label": "Pause", "args": [[None], {"frame": frame, "mode": "immediate"}]},
+                    button | {"label": "Slow", "args": [None, _anim_args(3 * FRAME_MS, redraw)]},
+                    button | {"label": "Fast", "args": [None, _anim_args(FRAME_MS // 2, redraw)]},
+                    button
+                    | {
+                        "label": "Replay",
+                        "args": [None, _anim_args(FRAME_MS, redraw) | {"fromcurrent": False}],
+                    },
+                ],
+            }
+        ],
+        "sliders": [
+            {
+                "active": 0,
+                "x": 0.0,
+                "len": dom["slider"][1] - dom["slider"][0],
+                "y": dom["slider_y"][0],
+                "yanchor": "top",
+                # The room the step label above the rail and the tick labels below it took,
+                # so the chart keeps its layout (the step readout shows the step instead).
+                "pad": {"t": round(1.6 * f), "b": round(1.6 * (f - 2))},
+                "font": {"size": f - 2},
+                "currentvalue": {"visible": False},
+                "transition": {"duration": 0},
+                "bgcolor": "#F0F2F6",
+                "activebgcolor": "#E69F00",
+                "tickcolor": colors["muted"],
+                "steps": [
+                    {
+                        "method": "animate",
+                        "label": "",  # no 50 labels to lay out and measure on every draw
+                        "args": [
+                            [str(int(t))],
+                            {"frame": frame, "mode": "immediate", "transition": {"duration": 0}},
+                        ],
+                    }
+                    for t in slider_steps(fsteps)
+                ],
+            }
+        ],
+    }
 
 
 def slider_steps(fsteps: np.ndarray, n: int = SLIDER_STEPS) -> np.ndarray:

@@ -43,6 +43,7 @@ MAX_KEY_LEN = 60
 MAX_KEYS = 300  # keys beyond this many are ignored (one warning)
 MAX_WARNINGS = 12
 URL = "url"  # the key of a declaration in a dataclass field's metadata
+VERSION = "__version__"  # the link version, in the context a field is encoded with
 
 _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _INT_RE = re.compile(r"[+-]?\d+", re.ASCII)
@@ -215,6 +216,7 @@ class Reader:
     def __init__(self, query: Mapping[Any, Any]) -> None:
         self.warnings: list[str] = []
         self.values: dict[str, str] = {}
+        self.version = 1  # the link format the query is read in (Codec.decode sets it)
         try:
             items = list(query.items())
         except Exception:
@@ -410,13 +412,14 @@ class Plain:
         return [{self.key: raw} for raw in self.parse.examples(ctx)]
 
 
-def _default_of(meta: Any) -> str:
-    """How a warning names what a parameter falls back to."""
-    if meta.default is None:  # optional: the owner chooses it
+def _default_of(meta: Any, used: Any) -> str:
+    """How a warning names what a parameter falls back to (``used``: its default, or the value
+    a link version reads in its place)."""
+    if used is None:  # optional: the owner chooses it
         return "the value chosen automatically"
     if getattr(meta, "kind", "") == "text":
-        return f"`{shown(str(meta.default))}`"
-    return fmt(meta.default)
+        return f"`{shown(str(used))}`"
+    return fmt(used)
 
 
 def _named(
@@ -425,8 +428,10 @@ def _named(
     raws: Mapping[str, str],
     metas: Mapping[str, Any],
     owner: str | None = None,
+    fallback: Mapping[str, Scalar] | None = None,
 ) -> dict[str, Scalar]:
-    """Validate ``{name: raw}`` against ``{name: Param|Hyper}``; warn about the rest."""
+    """Validate ``{name: raw}`` against ``{name: Param|Hyper}``; warn about the rest (a bad
+    value falls back to ``fallback[name]``, else to the metadata's default)."""
     out: dict[str, Scalar] = {}
     for name, raw in raws.items():
         meta = metas.get(name)
@@ -441,7 +446,10 @@ def _named(
             check = None if owner is None else (lambda v, m=meta: m.check(v, owner))
             out[name] = parse_meta(meta, raw, check)
         except Bad as exc:
-            rd.warn(f"Ignored `{prefix}{name}={shown(raw)}`: {exc}; using {_default_of(meta)}.")
+            used = meta.default if fallback is None else fallback.get(name, meta.default)
+            rd.warn(
+                f"Ignored `{prefix}{name}={shown(raw)}`: {exc}; using {_default_of(meta, used)}."
+            )
     return out
 
 
@@ -495,6 +503,13 @@ class OwnedParams:
 
     Every owner in ``owners()`` has the prefix ``<owner>.``; only those in ``chosen(ctx)`` are
     read (the settings of another owner are reported), and the result follows their order.
+    The value holds, per owner, the parameters that differ from the metadata's defaults.
+
+    ``defaults(ctx, owner)``: the values a page starts a chosen owner from where they are not
+    the metadata's defaults (Explore's per-surface learning rates). From link version 2 on, a
+    chosen owner's parameter that a link leaves out (or gives a bad value) takes this value,
+    and links write every value that differs from it; in a version-1 link a missing parameter
+    means the metadata's default, as it did when such links were made.
     """
 
     owners: Callable[[], Sequence[str]]
@@ -503,26 +518,59 @@ class OwnedParams:
     what: str  # "optimizers": for the warning about an owner that is not chosen
     widget: Binder | None = None
     pattern: str = ""
+    defaults: Callable[[Ctx, str], Mapping[str, Scalar]] | None = None
+    since: int = 2  # the link version from which ``defaults`` apply
+
+    def page_values(self, ctx: Ctx, owner: str, version: int) -> dict[str, Scalar]:
+        """The values a chosen ``owner`` starts from in a link of ``version`` where they are not
+        the metadata's defaults (none before version ``since``)."""
+        if self.defaults is None or version < self.since:
+            return {}
+        metas = self.metas(owner)
+        return {
+            n: v
+            for n, v in self.defaults(ctx, owner).items()
+            if n in metas and v != metas[n].default
+        }
 
     def decode(self, rd: Reader, ctx: Ctx, _default: Any) -> Any:
         chosen = tuple(self.chosen(ctx))
         out: dict[str, dict[str, Scalar]] = {}
         for name in self.owners():
             raws = rd.prefixed(name + ".")
-            if not raws:
-                continue
             if name not in chosen:
-                rd.warn(
-                    f"Ignored the settings for `{name}`: it is not among the chosen {self.what}."
-                )
+                if raws:
+                    rd.warn(
+                        f"Ignored the settings for `{name}`: it is not among the chosen "
+                        f"{self.what}."
+                    )
                 continue
-            vals = _named(rd, name + ".", raws, self.metas(name), owner=name)
+            metas = self.metas(name)
+            page = self.page_values(ctx, name, rd.version)
+            given = _named(rd, name + ".", raws, metas, owner=name, fallback=page)
+            # a page value the link sets back to the metadata's default is that default
+            kept = {n: v for n, v in page.items() if n not in given}  # unset, or unusable
+            given = {n: v for n, v in given.items() if n not in page or v != metas[n].default}
+            vals = kept | given
             if vals:
                 out[name] = vals
         return {o: out[o] for o in chosen if o in out}
 
-    def encode(self, value: Any, _ctx: Ctx) -> dict[str, str]:
-        return {f"{o}.{h}": fmt(v) for o, vals in value.items() for h, v in vals.items()}
+    def encode(self, value: Any, ctx: Ctx) -> dict[str, str]:
+        out: dict[str, str] = {}
+        chosen = tuple(self.chosen(ctx))
+        version = int(ctx.get(VERSION, 1))
+        for o in [*chosen, *(o for o in value if o not in chosen)]:
+            own = value.get(o, {})
+            page = self.page_values(ctx, o, version) if o in chosen else {}
+            for h, v in own.items():
+                if h not in page or v != page[h]:
+                    out[f"{o}.{h}"] = fmt(v)
+            metas = self.metas(o) if page else {}
+            for h in page:  # at the metadata's default, where the page starts elsewhere
+                if h not in own:
+                    out[f"{o}.{h}"] = fmt(metas[h].default)
+        return out
 
     def examples(self, ctx: Ctx) -> list[dict[str, str]]:
         return [
@@ -546,16 +594,35 @@ def declare(default: Any, url: Field) -> Any:
 
 
 class Codec(Generic[S]):
-    """Everything about one page state's URL, from the declarations of its dataclass."""
+    """Everything about one page state's URL, from the declarations of its dataclass.
+
+    ``version``: the link format this codec writes. A link that carries ``v=<n>`` is read as
+    version n; a link without it was written before versions existed and is read as version
+    1, so that it keeps opening the race it opened (a plain visit, an empty query, is read as
+    the current version). Only declarations whose meaning changed between versions look at
+    it (:class:`OwnedParams` with page defaults). ``display``: the fields that only change how
+    the page looks (a lesson never changes them; a link that leaves them out keeps the
+    visitor's current ones).
+    """
+
+    VERSION_KEY = "v"
 
     def __init__(
-        self, cls: type[S], page: str, *, contexts: Sequence[Mapping[str, str]] = ({},)
+        self,
+        cls: type[S],
+        page: str,
+        *,
+        contexts: Sequence[Mapping[str, str]] = ({},),
+        version: int = 1,
+        display: Sequence[str] = (),
     ) -> None:
         """``contexts``: queries under which the tests try every field's examples (a field
         may need others set first: the explained optimizer must be among the chosen ones)."""
         self.cls = cls
         self.page = page
         self.contexts = tuple(dict(c) for c in contexts)
+        self.version = version
+        self.display = tuple(display)
         self.fields: dict[str, Field] = {}
         self.defaults: dict[str, Any] = {}
         default = cls()
@@ -565,6 +632,26 @@ class Codec(Generic[S]):
                 raise TypeError(f"{cls.__name__}.{f.name} has no URL declaration (declare())")
             self.fields[f.name] = decl
             self.defaults[f.name] = getattr(default, f.name)
+        unknown = set(self.display) - set(self.fields)
+        if unknown:
+            raise TypeError(f"display fields {sorted(unknown)} are not fields of {cls.__name__}")
+
+    def version_of(self, query: Mapping[Any, Any]) -> int:
+        """The link version a query is read in (see the class docstring)."""
+        try:
+            if not len(query):
+                return self.version
+            raw = query.get(self.VERSION_KEY)
+        except Exception:
+            return self.version
+        if raw is None:
+            return 1
+        if isinstance(raw, list | tuple):
+            raw = raw[0] if len(set(raw)) == 1 else ""
+        try:
+            return parse_int(str(raw), 1, self.version)
+        except Bad:
+            return self.version
 
     def default(self) -> S:
         return self.cls()
@@ -591,6 +678,13 @@ class Codec(Generic[S]):
 
     def _decode(self, query: Query) -> tuple[S, list[str]]:
         rd = Reader(query)
+        rd.version = self.version_of(query)
+        raw_version = rd.take(self.VERSION_KEY)
+        if raw_version is not None and raw_version != str(rd.version):
+            rd.warn(
+                f"Ignored `{self.VERSION_KEY}={shown(raw_version)}`: expected a link version "
+                f"from 1 to {self.version}; read as version {rd.version}."
+            )
         ctx: dict[str, Any] = {}
         for name, decl in self.fields.items():
             ctx[name] = decl.decode(rd, ctx, self.defaults[name])
@@ -606,12 +700,17 @@ class Codec(Generic[S]):
         return {name: getattr(state, name) for name in self.fields}
 
     def encode(self, state: S) -> dict[str, str]:
-        """State -> query parameters: only the fields that differ from the default."""
+        """State -> query parameters: only the fields that differ from the default (what a
+        version-dependent declaration writes may also depend on other fields), led by the
+        link version when there is anything to write."""
         ctx = self.context(state)
+        ctx[VERSION] = self.version
         out: dict[str, str] = {}
         for name, decl in self.fields.items():
-            if ctx[name] != self.defaults[name]:
+            if ctx[name] != self.defaults[name] or isinstance(decl, OwnedParams):
                 out.update(decl.encode(ctx[name], ctx))
+        if out and self.version > 1:
+            out = {self.VERSION_KEY: str(self.version), **out}
         return out
 
     def canonical(self, state: S) -> tuple[S, list[str]]:

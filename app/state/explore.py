@@ -18,6 +18,12 @@ Query keys (only fields that differ from ``ExploreState()`` are written)::
     lrs=0.01,0.5  batches=1,2,4                         the same optimizer side by side
     3d=1  big=1  dark=1  embed=true                     view (embed: presenter mode)
     explain=adam  conv=ema                              step-by-step maths panel
+    lesson=nesterov                                     the lesson whose note is shown
+    v=2                                                 the link format (codec.Codec)
+
+A link without ``v`` predates link versions: an optimizer it names without a learning rate runs
+torch's default, as it did then. From ``v=2`` on, such an optimizer starts from the page's value
+for the surface (:data:`PAGE_HYPER`), exactly as a plain visit does.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import surfaces
 from app.state import codec, view
 from app.state.codec import (
     Bad,
+    Binder,
     Bool,
     Choice,
     Codec,
@@ -61,7 +68,7 @@ MAX_LRS = 4
 MAX_SEED = 2**32 - 1
 COORD_LIMIT = 1e6  # a start must also lie inside the surface's divergence box
 GLOBAL_ROLES = ("lr", "beta", "rho", "beta2")  # ExploreState fields driven by Hyper.role
-OWN = "each own"  # what the global β / ρ / β₂ widgets show for None: every optimizer its own
+ROLE_DEFAULT = {"beta": 0.9, "rho": 0.99, "beta2": 0.999}  # a shared β / ρ / β₂ starts here
 FULL = "full batch"  # what the batch widget shows for None
 
 
@@ -272,6 +279,7 @@ hyper_key = K.hyper
 surface_key = K.surface_param
 schedule_key = K.schedule_param
 START_SURFACE = K("_start_surface")
+HYPER_SURFACE = K("_hyper_surface")  # the surface whose page values the settings started from
 
 
 def hyper_store(ss: Session, keys: Keys = K) -> dict[str, Scalar]:
@@ -291,14 +299,18 @@ def _bind_surface_params(ss: Session, value: Any, state: Any) -> None:
             ss[surface_key(state.surface, p.name)] = value.get(p.name, p.default)
 
 
-def _bind_hyper(ss: Session, value: Any, _state: Any) -> None:
-    """Into the store: the widget of the optimizer shown re-reads it when drawn."""
+def _bind_hyper(ss: Session, value: Any, state: Any) -> None:
+    """Into the store: the widget of the optimizer shown re-reads it when drawn.
+
+    The chosen optimizers get the state's values; the others the page's values for the
+    state's surface (what they start from when picked later, as on a plain visit)."""
     store = hyper_store(ss)
     for opt in optimizers.names():
-        own = value.get(opt, {})
+        own = value.get(opt, {}) if opt in state.optimizers else page_defaults(state.surface, opt)
         for h in optimizers.get(opt).hypers:
             store[hyper_key(opt, h.name)] = own.get(h.name, h.default)
             ss.pop(hyper_key(opt, h.name), None)
+    ss[HYPER_SURFACE] = state.surface  # the page's values the store started from
 
 
 def _bind_start(ss: Session, value: Any, state: Any) -> None:
@@ -315,16 +327,36 @@ def _bind_schedule_params(ss: Session, value: Any, state: Any) -> None:
             ss[schedule_key(state.schedule, h.name)] = value.get(h.name, h.default)
 
 
-def _own(value: Any) -> Any:
-    return OWN if value is None else float(value)
+def role_switch(role: str, keys: Keys = K) -> str:
+    """The key of the switch "one shared β / ρ / β₂ for every optimizer" (off: each its own)."""
+    return keys(f"{role}_shared")
+
+
+def _bind_role(role: str) -> Binder:
+    def bind(ss: Session, value: Any, _state: Any) -> None:
+        ss[role_switch(role)] = value is not None
+        if value is not None:
+            ss[K(role)] = float(value)
+
+    return bind
 
 
 def _full(value: Any) -> Any:
     return FULL if value is None else int(value)
 
 
+LESSON_KEY = K("lesson")
+
+
+def lesson_keys(_ctx: Ctx | None = None) -> list[str]:
+    """The lessons that open on this page, in course order."""
+    from app import presets  # the lessons hold Explore states: read them lazily
+
+    return [p.key for p in presets.course("explore")]
+
+
 def _role(role: str) -> Plain:
-    return Plain(role, RoleValue(role), widget=Key(K(role), _own))
+    return Plain(role, RoleValue(role), widget=_bind_role(role))
 
 
 # ---------------------------------------------------------------- the state
@@ -370,6 +402,7 @@ class ExploreState:
             what="optimizers",
             widget=_bind_hyper,
             pattern="<optimizer>.<hyper>",
+            defaults=lambda c, o: page_defaults(c["surface"], o),
         ),
     )
     shared_lr: bool = declare(False, Plain("shared", Bool(), widget=Key(K("shared_lr"), bool)))
@@ -426,11 +459,19 @@ class ExploreState:
         (),
         Plain("batches", BatchSizes(), widget=Key(K("compare_batch_sizes"), tuple), show=_joined),
     )
+    lesson: str | None = declare(  # the lesson whose "what to watch" note is shown
+        None, Plain("lesson", Choice(lesson_keys), widget=Key(LESSON_KEY))
+    )
 
+
+LINK_VERSION = 2  # 2: a chosen optimizer's missing setting means the page's value (PAGE_HYPER)
+DISPLAY_FIELDS = ("view_3d", *view.VIEW_FIELDS)  # how the page looks; a lesson leaves them be
 
 CODEC: Codec[ExploreState] = Codec(
     ExploreState,
     "explore",
+    version=LINK_VERSION,
+    display=DISPLAY_FIELDS,
     contexts=(
         {},
         {"surface": "linear_regression", "opt": "sgd,momentum,adam", "sched": "step"},
@@ -447,12 +488,17 @@ MAX_VALUE_LEN = codec.MAX_VALUE_LEN
 MAX_WARNINGS = codec.MAX_WARNINGS
 
 
-# The Explore page's first race. torch's default learning rates (Adam's 0.001, SGD's 0.001) barely
-# move on the default surface within the default steps, so a plain visit starts every optimizer
-# from these page defaults instead: on the default ravine each default optimizer crosses a visible
-# part of the plot, and they finish at clearly different losses. The core's metadata keeps
-# torch's defaults; links and lessons state their own values (a state without ``hyper``
-# means torch's defaults), and the About card names both.
+# The Explore page's first race on each surface. torch's default learning rates (Adam's 0.001,
+# SGD's 0.001) barely move within the default steps, so the page starts every optimizer from
+# its own learning rate for the surface on screen: PAGE_HYPER[optimizer] everywhere, except
+# where SURFACE_HYPER[surface][optimizer] says otherwise. They are chosen so that each surface's
+# first race shows what its one-line description says (tests/test_first_races.py checks it).
+# The core's metadata keeps torch's defaults; the About card names both.
+#
+# These tables are part of the link format: from version 2 on, a link that names an optimizer
+# but not its learning rate means the page's value for that surface (see codec.OwnedParams), so
+# a hand-written ``?opt=sgd`` runs the race the page shows. Changing a value here changes what
+# existing version-2 links mean: raise LINK_VERSION and keep the old tables for the old version.
 PAGE_HYPER: dict[str, dict[str, Scalar]] = {
     "sgd": {"lr": 0.01},
     "momentum": {"lr": 0.003},
@@ -468,6 +514,82 @@ PAGE_HYPER: dict[str, dict[str, Scalar]] = {
 }
 
 
-def page_default(optimizer: str, hyper: str, torch_default: Scalar) -> Scalar:
-    """The value a plain visit gives ``optimizer``'s ``hyper`` (see :data:`PAGE_HYPER`)."""
-    return PAGE_HYPER.get(optimizer, {}).get(hyper, torch_default)
+def _rates(**lr: float) -> dict[str, dict[str, Scalar]]:
+    """A surface's learning rates; finite differences (gradient descent on a numeric
+    gradient) takes gradient descent's."""
+    out: dict[str, dict[str, Scalar]] = {name: {"lr": v} for name, v in lr.items()}
+    if "sgd" in lr:
+        out.setdefault("finite_difference", {"lr": lr["sgd"]})
+    return out
+
+
+SURFACE_HYPER: dict[str, dict[str, dict[str, Scalar]]] = {
+    # every optimizer arrives (the easy case)
+    "quadratic_bowl": _rates(sgd=0.05, momentum=0.01, nesterov=0.01, rmsprop=0.05, adam=0.1),
+    # gradient descent's step is large enough to zig-zag from wall to wall
+    "ravine": _rates(sgd=0.07, momentum=0.01, nesterov=0.01, rmsprop=0.1, adam=0.3),
+    # everyone slides to the saddle, lingers, then leaves downhill (and the plot)
+    "saddle": _rates(sgd=0.02, momentum=0.002, nesterov=0.002, rmsprop=0.01, adam=0.02),
+    "saddle_escape": _rates(sgd=0.1, momentum=0.01, nesterov=0.01, rmsprop=0.01, adam=0.05),
+    # every optimizer settles in the nearer, shallower well
+    "multi_minima": _rates(sgd=0.3, momentum=0.05, nesterov=0.05, rmsprop=0.05, adam=0.1),
+    # all reach the banana's floor; none gets along it to (1, 1) in 200 steps
+    "rosenbrock": _rates(
+        sgd=0.0015, momentum=0.0005, nesterov=0.0005, rmsprop=0.02, adam=0.1, radam=0.007
+    ),
+    "beale": _rates(sgd=0.01, momentum=0.002, nesterov=0.002, rmsprop=0.01, adam=0.05, radam=0.01),
+    "himmelblau": _rates(
+        sgd=0.01, momentum=0.002, nesterov=0.002, rmsprop=0.05, adam=0.1, radam=0.05
+    ),
+    # gradient descent is trapped at once; RMSprop hops a few bumps towards the centre
+    "rastrigin": _rates(
+        sgd=0.002, momentum=0.005, nesterov=0.002, rmsprop=0.1, adam=0.1, radam=0.01
+    ),
+    # two basins win: the momentum methods reach a global minimum, the others a local one
+    "six_hump_camel": _rates(sgd=0.02, momentum=0.07, nesterov=0.05, rmsprop=0.02, adam=0.05),
+    "linear_regression": _rates(sgd=0.01, momentum=0.003, nesterov=0.003, rmsprop=0.03, adam=0.1),
+    "logistic_regression": _rates(sgd=0.5, momentum=0.1, nesterov=0.1, rmsprop=0.05, adam=0.1),
+}
+
+
+def page_defaults(surface: str, optimizer: str) -> dict[str, Scalar]:
+    """The values a plain visit starts ``optimizer`` from on ``surface`` (where they are not
+    torch's): the learning rate of that surface's first race."""
+    return dict(PAGE_HYPER.get(optimizer, {})) | dict(
+        SURFACE_HYPER.get(surface, {}).get(optimizer, {})
+    )
+
+
+def page_table(surface: str) -> dict[str, dict[str, Scalar]]:
+    """optimizer -> its page values on ``surface`` (for the widgets and the About cards)."""
+    return {n: page_defaults(surface, n) for n in optimizers.names()}
+
+
+def follow_surface(ss: Session, surface: str) -> None:
+    """The visitor picked another surface: every setting still at the page's value for the
+    previous surface moves to the page's value for this one (so its first race is the page's),
+    while the settings the visitor changed stay as they are."""
+    before = ss.get(HYPER_SURFACE)
+    ss[HYPER_SURFACE] = surface
+    if before is None or before == surface or before not in surfaces.SPECS:
+        return
+    store = hyper_store(ss)
+    for opt in optimizers.names():
+        old, new = page_defaults(str(before), opt), page_defaults(surface, opt)
+        for h in optimizers.get(opt).hypers:
+            key = hyper_key(opt, h.name)
+            was = old.get(h.name, h.default)
+            if new.get(h.name, h.default) != was and ss.get(key, store.get(key, was)) == was:
+                store[key] = new.get(h.name, h.default)
+                ss.pop(key, None)
+
+
+def page_hyper(surface: str, names: Iterable[str]) -> dict[str, dict[str, Scalar]]:
+    """``ExploreState.hyper`` of a plain visit racing ``names`` on ``surface``."""
+    out = {}
+    for n in names:
+        torch_defaults = optimizers.get(n).defaults()
+        own = {h: v for h, v in page_defaults(surface, n).items() if torch_defaults.get(h) != v}
+        if own:
+            out[n] = own
+    return out

@@ -29,4 +29,4 @@ class LessonsState:
     embed: bool = view.embed()
 
 
-CODEC: Codec[LessonsState] = Codec(LessonsState, "lessons")
+CODEC: Codec[LessonsState] = Codec(LessonsState, "lessons", display=view.VIEW_FIELDS)

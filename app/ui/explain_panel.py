@@ -49,22 +49,59 @@ def _traced(state: ExploreState, traj: Any, surface: Any, k: int) -> tuple[Any, 
     return (again, 0) if same else None
 
 
-def explain_ui(
-    state: ExploreState, runs: Mapping[str, Any], surface: Any, step: int, keys: Keys
-) -> None:
-    """The maths of one step of one run, with its numbers; momentum's three conventions."""
+def label_key(state: ExploreState, keys: Keys) -> str:
+    """The key of the panel's run picker (a lesson's choice of optimizer resets it)."""
+    return keys(f"explain_label_{state.explain_optimizer}")
+
+
+def explained_run(
+    state: ExploreState, runs: Mapping[str, Any], keys: Keys
+) -> tuple[str, int, int] | None:
+    """(run label, start k, step t) the panel explains, from its widgets' values (made valid
+    for these runs); None without runs. The page marks that step on the race chart before
+    the panel is drawn, and the chart's scrubber sets ``explain_step``."""
     if not runs:
+        return None
+    ss = st.session_state
+    labels = list(runs)
+    wanted = [lb for lb in labels if runs[lb].optimizer == state.explain_optimizer]
+    label = ss.get(label_key(state, keys))
+    if not isinstance(label, str) or label not in runs:
+        label = ss[label_key(state, keys)] = wanted[0] if wanted else labels[0]
+    traj = runs[label]
+    n_steps = int(np.asarray(traj.lr).shape[0])
+    t = ss.get(keys("explain_step"), 1)
+    if not isinstance(t, int) or not 1 <= t <= max(n_steps, 1):
+        t = ss[keys("explain_step")] = int(
+            min(max(t if isinstance(t, int) else 1, 1), max(n_steps, 1))
+        )
+    k = ss.get(keys("explain_k"), 0)
+    k_max = int(traj.positions.shape[1])
+    if not isinstance(k, int) or not 0 <= k < k_max:
+        k = ss[keys("explain_k")] = 0
+    return str(label), int(k), int(t)
+
+
+def explain_ui(
+    state: ExploreState,
+    runs: Mapping[str, Any],
+    surface: Any,
+    keys: Keys,
+    colors: Mapping[str, str] | None = None,
+) -> None:
+    """The maths of one step of one run, with its numbers; momentum's three conventions.
+
+    ``colors``: each run's colour on the chart (its title is shown in it)."""
+    picked = explained_run(state, runs, keys)
+    if picked is None:
         st.caption("Choose at least one optimizer to see its step-by-step maths.")
         return
     labels = list(runs)
-    wanted = [lb for lb in labels if runs[lb].optimizer == state.explain_optimizer]
-    default = wanted[0] if wanted else labels[0]
     c1, c2, c3 = st.columns([2, 1, 1])
     label = c1.selectbox(
         "Optimizer",
         labels,
-        index=labels.index(default),
-        key=keys(f"explain_label_{state.explain_optimizer}"),  # a lesson's choice resets it
+        key=label_key(state, keys),
         format_func=lambda lb: _title(runs[lb].optimizer) + _suffix(lb),
     )
     traj = runs[label]
@@ -74,11 +111,16 @@ def explain_ui(
         return
     t = int(
         c2.number_input(
-            "Step t", 1, n_steps, int(min(max(step, 1), n_steps)), key=keys("explain_step")
+            "Step t",
+            1,
+            n_steps,
+            key=keys("explain_step"),
+            help="the step explained, marked on the chart by an arrow; the chart's scrubber "
+            "sets it too",
         )
     )
     k_max = int(traj.positions.shape[1])
-    k = int(c3.number_input("Start", 0, k_max - 1, 0, key=keys("explain_k"))) if k_max > 1 else 0
+    k = int(c3.number_input("Start", 0, k_max - 1, key=keys("explain_k"))) if k_max > 1 else 0
     try:
         found = _traced(state, traj, surface, k)
     except ValueError as exc:
@@ -95,7 +137,12 @@ def explain_ui(
     axis = (str(axis2[0]), str(axis2[1]))
     maths = explain.step_maths(traced, t, k, axis)
     opt = optimizers.get(maths.optimizer)
-    st.markdown(f"**{opt.title}**, step {maths.t} of {n_steps}: {opt.summary}.")
+    swatch = (colors or {}).get(label)
+    mark = f'<span style="color:{swatch}">━━</span> ' if swatch else ""
+    st.markdown(
+        f"{mark}**{opt.title}**{_suffix(label)}, step {maths.t} of {n_steps}: {opt.summary}.",
+        unsafe_allow_html=True,
+    )
     conv_runs = _convention_runs(state, traced, surface, k) if opt.name == "momentum" else None
     shown, shown_k = traced, k
     if conv_runs is not None:

@@ -40,7 +40,7 @@ def exports_ui(
     c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Trajectories (CSV)",
-        lambda: exports.to_csv(state, runs, base),
+        lambda: exports.to_csv(runs),
         file_name=f"{name}.csv",
         mime="text/csv",
         on_click="ignore",

@@ -113,7 +113,8 @@ def enter(
     query = query_dict()
     if query:
         state, warnings = codec.decode(query)
-        apply(complete(state, query) if complete else state)
+        state = complete(state, query) if complete else state
+        apply(keep_display(codec, keys, state, query))
         return list(warnings)
     saved = ss.get(keys("_saved"))
     if isinstance(saved, codec.cls):
@@ -121,6 +122,28 @@ def enter(
         shared = {f: bool(ss.get(view.KEYS[f], False)) for f in view.VIEW_FIELDS}
         apply(dataclasses.replace(cast(Any, saved), **shared))
     return []
+
+
+def keep_display(codec: Codec[S], keys: Keys, state: S, query: dict[str, Any]) -> S:
+    """``state`` with the display options the link does not set kept as the visitor has them.
+
+    A link (or a lesson opened from the catalogue, which is a link) changes the race, not the
+    room: large fonts, the dark figure and presenter mode stay as they are on every page, and
+    a page's own display options (Explore's 3-D view) as the page had them, unless the link
+    names them.
+    """
+    ss = st.session_state
+    url_keys = codec.keys()
+    saved = ss.get(keys("_saved"))
+    kept: dict[str, Any] = {}
+    for name in codec.display:
+        if url_keys.get(name) in query:
+            continue
+        if name in view.KEPT and view.KEPT[name] in ss:
+            kept[name] = bool(ss[view.KEPT[name]])
+        elif isinstance(saved, codec.cls):
+            kept[name] = getattr(saved, name)
+    return dataclasses.replace(cast(Any, state), **kept) if kept else state
 
 
 def leave(codec: Codec[S], keys: Keys, state: S) -> None:

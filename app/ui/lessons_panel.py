@@ -3,12 +3,14 @@ catalogue's cards (app/views/lessons.py) that open a lesson on its page."""
 
 from __future__ import annotations
 
+import html
+from typing import Any
+
 import streamlit as st
 
 from app import compute, presets, routes
 from app.presets import Preset
 from app.state import codec_for
-from app.state.explore import ExploreState
 from app.state.keys import Keys
 from app.ui import frame
 
@@ -18,39 +20,101 @@ def note_key(page: str) -> str:
     return Keys(page)("lesson")
 
 
-def presets_ui(keys: Keys, show_note: bool = False) -> ExploreState | None:
-    """One button per lesson; returns the lesson's state on the run its button was clicked.
+def presets_ui(keys: Keys, show_note: bool = False) -> Preset | None:
+    """One button per lesson; returns the lesson on the run its button was clicked.
 
-    The chosen lesson's "what to watch" note is drawn by :func:`lesson_note_ui` where the page
-    wants it (outside the Lessons popover); ``show_note=True`` draws it here instead. Never
-    both in one run: the note's hide button has a fixed key.
+    The page applies the lesson (its race, never its display: see app/views/explore.py); the
+    chosen lesson's "what to watch" note is drawn by :func:`lesson_note_ui` where the page
+    wants it, or here with ``show_note=True``.
     """
-    clicked: ExploreState | None = None
+    clicked: Preset | None = None
     cols = st.columns(3)
-    for i, p in enumerate(presets.PRESETS):
+    for i, p in enumerate(presets.course("explore")):
         with cols[i % 3]:
             if st.button(p.title, key=keys(f"lesson_{p.key}"), help=p.watch, width="stretch"):
-                st.session_state[keys("lesson")] = p.key
-                clicked = p.state
+                clicked = p
     if show_note:
         lesson_note_ui(keys)
     return clicked
 
 
-def lesson_note_ui(keys: Keys) -> None:
-    """The chosen lesson's "what to watch" note, until another lesson is chosen or it is hidden."""
+NOTE_CSS = """<style>
+.op-note {font-size: 0.92rem; line-height: 1.35; padding: 0.35rem 0.7rem; margin: 0;
+  border-left: 4px solid #0072B2; border-radius: 0.35rem; background: rgba(0, 114, 178, 0.09);}
+</style>"""
+
+
+def open_lesson_key(keys: Keys) -> str | None:
+    """The key of the lesson whose note the page shows (None when none is)."""
     key = st.session_state.get(keys("lesson"))
-    if key not in presets.BY_KEY:
-        return
+    return key if key in presets.BY_KEY else None
+
+
+def lesson_note_ui(keys: Keys) -> int:
+    """The open lesson's "what to watch" note, compact, with a button that hides it (the
+    lesson stays in the race). Returns the length of the note shown (0: none)."""
+    key = open_lesson_key(keys)
+    if key is None:
+        return 0
     p = presets.BY_KEY[key]
-    note, close = st.columns([12, 1], vertical_alignment="center")
-    note.info(f"**{p.title}.** {p.watch}", icon=":material/school:")
+    note, close = st.columns([30, 1], vertical_alignment="top", gap="small")
+    note.html(NOTE_CSS)
+    note.markdown(
+        f'<p class="op-note"><b>{html.escape(p.title)}.</b> {html.escape(p.watch)}</p>',
+        unsafe_allow_html=True,
+    )
     close.button(
         "✕",
         key=keys("lesson_note_hide"),
         help="Hide this note",
-        on_click=lambda: st.session_state.pop(keys("lesson"), None),
+        type="tertiary",
+        on_click=lambda: st.session_state.update({keys("lesson"): None}),
     )
+    return len(p.title) + 2 + len(p.watch)
+
+
+def pending_key(keys: Keys) -> str:
+    """Where a previous / next lesson button leaves the lesson to open on the next run."""
+    return keys("_lesson_pending")
+
+
+def lesson_steps_ui(keys: Keys, before: Any, after: Any) -> None:
+    """Previous / next lesson (presenter mode), in the containers ``before`` and ``after``:
+    the course one lesson at a time. A click leaves the lesson under :func:`pending_key`,
+    which the page opens at the top of its next run (before anything is drawn)."""
+    course = presets.course("explore")
+    key = open_lesson_key(keys)
+    at = next((i for i, p in enumerate(course) if p.key == key), None)
+    prev_i = (len(course) - 1 if at is None else at - 1) if course else -1
+    next_i = 0 if at is None else at + 1
+
+    def go(i: int) -> None:
+        st.session_state[pending_key(keys)] = course[i].key
+
+    before.button(
+        "◀ Lesson",
+        key=keys("lesson_prev"),
+        help="the previous lesson" + (f": {course[prev_i].title}" if prev_i >= 0 else ""),
+        disabled=prev_i < 0,
+        width="stretch",
+        on_click=go,
+        args=(prev_i,),
+    )
+    after.button(
+        "Lesson ▶",
+        key=keys("lesson_next"),
+        help="the next lesson" + (f": {course[next_i].title}" if next_i < len(course) else ""),
+        disabled=next_i >= len(course),
+        width="stretch",
+        on_click=go,
+        args=(next_i,),
+    )
+
+
+def take_pending_lesson(keys: Keys) -> Preset | None:
+    """The lesson a previous / next button asked for (once)."""
+    key = st.session_state.pop(pending_key(keys), None)
+    return presets.BY_KEY.get(key) if isinstance(key, str) else None
 
 
 def lesson_card(p: Preset, keys: Keys, *, dark: bool) -> None:
@@ -74,4 +138,5 @@ def open_lesson(p: Preset) -> None:
     """Go to the lesson's page with the lesson's state in the URL and its note shown."""
     st.session_state[note_key(p.page)] = p.key
     st.session_state[frame.TO_TOP_KEY] = True  # the page opens at its top, not mid-way
-    st.switch_page(routes.script(p.page), query_params=codec_for(p.state).encode(p.state))
+    state = presets.with_note(p)
+    st.switch_page(routes.script(p.page), query_params=codec_for(state).encode(state))

@@ -14,14 +14,29 @@ from typing import Any
 
 import streamlit as st
 
-from app import compute, figures, runtime
-from app.state.explore import CODEC, PAGE_HYPER, ExploreState
+import surfaces
+from app import compute, figures, presets, runtime
+from app.state.explore import (
+    CODEC,
+    KEYS,
+    ExploreState,
+    follow_surface,
+    page_hyper,
+    page_table,
+)
 from app.state.keys import EXPLORE as K
 from app.ui import frame
 from app.ui.about import about_ui
-from app.ui.explain_panel import explain_ui
+from app.ui.bridge import bridge
+from app.ui.explain_panel import explain_ui, explained_run
 from app.ui.exports_panel import exports_ui
-from app.ui.lessons_panel import lesson_note_ui, presets_ui
+from app.ui.lessons_panel import (
+    lesson_note_ui,
+    lesson_steps_ui,
+    open_lesson_key,
+    presets_ui,
+    take_pending_lesson,
+)
 from app.ui.share import share_popover
 from app.widgets.display import stacked_ui, view_3d_ui, view_ui
 from app.widgets.pickers import default_optimizers, optimizers_ui, surface_ui
@@ -38,17 +53,45 @@ ss = st.session_state
 
 
 def apply(state: ExploreState) -> None:
-    """Write ``state`` into every widget of the page (a lesson, a link, the last visit)."""
+    """Write ``state`` into every widget of the page (a link, the last visit)."""
     CODEC.apply(state, ss)
+    _after_apply(state)
+
+
+def open_lesson(p: presets.Preset) -> None:
+    """A lesson changes the race, never the display: large fonts, the dark figure, the 3-D
+    view and presenter mode stay as they are. Its note is shown and named in the URL."""
+    state = presets.with_note(p)
+    CODEC.apply(state, ss, skip=lambda name: name in CODEC.display)
+    _after_apply(state)
+
+
+def _after_apply(state: ExploreState) -> None:
     ss.pop(K("explain_label"), None)  # the explain panel re-reads explain_optimizer
     if state.explain_optimizer:
         ss[K("panels")] = [MATHS, ABOUT]
 
 
 def complete(state: ExploreState, query: dict[str, Any]) -> ExploreState:
-    """A link that names no optimizers races the default ones."""
-    if not state.optimizers and CODEC.keys()["optimizers"] not in query:
-        return replace(state, optimizers=tuple(default_optimizers()))
+    """What a link leaves to the page.
+
+    ``?lesson=<key>`` alone (with view options) opens that lesson. A link that names no
+    optimizers (or only unusable ones, which it was warned about) races the default ones:
+    from the page's learning rates for its surface in a link of version 2 or a link that
+    says nothing about the race at all (``?big=1&embed=true``: the page's own first race), from
+    torch's defaults in an older link that set up a race (as that link did when it was made).
+    """
+    display_keys = {CODEC.keys()[f] for f in CODEC.display} | {CODEC.VERSION_KEY}
+    race_keys = set(query) - display_keys
+    if state.lesson in presets.BY_KEY and race_keys <= {KEYS["lesson"]}:
+        lesson: ExploreState = presets.with_note(presets.BY_KEY[state.lesson])
+        return replace(lesson, **{f: getattr(state, f) for f in CODEC.display})
+    if not state.optimizers:
+        names = tuple(default_optimizers())
+        pages = CODEC.version_of(query) >= 2 or not race_keys
+        return replace(
+            state, optimizers=names, hyper=page_hyper(state.surface, names) if pages else {}
+        )
     return state
 
 
@@ -62,7 +105,8 @@ def sidebar_ui() -> ExploreState:
         ExploreState(surface=surface_name, surface_params=surface_params)
     )
     st.markdown("#### Optimizers")
-    chosen, hyper = optimizers_ui(K, bool(ss.get(K("shared_lr"), False)), PAGE_HYPER)
+    follow_surface(ss, surface_name)
+    chosen, hyper = optimizers_ui(K, bool(ss.get(K("shared_lr"), False)), page_table(surface_name))
     st.markdown("#### Training")
     training = training_ui(K, surface.n_samples, chosen, lr=DEFAULT.lr, steps=DEFAULT.steps)
     st.markdown("#### Start")
@@ -77,6 +121,7 @@ def sidebar_ui() -> ExploreState:
         optimizers=tuple(chosen),
         hyper=hyper,
         explain_optimizer=ss.get(K("explain_optimizer")),
+        lesson=open_lesson_key(K),
         compare_lrs=tuple(ss.get(K("compare_lrs"), ())),
         compare_batch_sizes=tuple(ss.get(K("compare_batch_sizes"), ())),
         view_3d=view_3d,
@@ -88,19 +133,45 @@ def sidebar_ui() -> ExploreState:
     )
 
 
-def results_table(rows: list[dict[str, str]]) -> str:
-    """The results as a markdown table: legible at any font size, and cheap to send."""
+LINE_GLYPHS = {"solid": "━━━", "dash": "╺╸╺╸", "dot": "┅┅┅", "dashdot": "━╸·━"}
+
+
+def swatch(color: str, dash: str) -> str:
+    """A run's line as the chart draws it (its colour and dash), for tables and captions."""
+    glyph = LINE_GLYPHS.get(dash, LINE_GLYPHS["solid"])
+    return f'<span style="color:{color};letter-spacing:-1px">{glyph}</span>'
+
+
+def results_table(rows: list[dict[str, str]], swatches: list[str] | None = None) -> str:
+    """The results as a markdown table: legible at any font size, and cheap to send.
+    ``swatches``: each row's line (:func:`swatch`), shown before the optimizer's name."""
+    if swatches:
+        rows = [
+            r | {"optimizer": f"{sw} {r['optimizer']}"}
+            for r, sw in zip(rows, swatches, strict=True)
+        ]
     head = list(rows[0])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r[h].replace("|", "\\|") for h in head) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def panels_ui(state: ExploreState, race: compute.Race, fig: dict[str, Any]) -> None:
-    """The panels under the race, drawn only when opened (so they cost nothing otherwise)."""
+def open_panels() -> list[str]:
+    """The panels open under the race (made valid first)."""
     value = ss.get(K("panels"))
     if not isinstance(value, list) or not all(v in PANELS for v in value):
-        ss[K("panels")] = [ABOUT]
+        value = ss[K("panels")] = [ABOUT]
+    return list(value)
+
+
+def panels_ui(
+    state: ExploreState,
+    race: compute.Race,
+    fig: dict[str, Any] | None,
+    colors: dict[str, str],
+) -> None:
+    """The panels under the race, drawn only when opened (so they cost nothing otherwise)."""
+    open_panels()
     shown = st.segmented_control(
         "More",
         options=list(PANELS),
@@ -110,12 +181,114 @@ def panels_ui(state: ExploreState, race: compute.Race, fig: dict[str, Any]) -> N
     )
     if MATHS in shown:  # an open expander: one box to read, closable without a rerun
         with st.expander(MATHS, expanded=True):
-            explain_ui(state, race.runs, race.surface, 1, K)
+            explain_ui(state, race.runs, race.surface, K, colors)
     if EXPORT in shown:
         st.markdown(f"##### {EXPORT}")
-        exports_ui(state, race.runs, race.surface, fig, K)
+        if fig is not None:
+            exports_ui(state, race.runs, race.surface, fig, K)
     if ABOUT in shown:
-        about_ui(list(state.optimizers), K, PAGE_HYPER)
+        about_ui(list(state.optimizers), K, page_table(state.surface))
+
+
+def chart_traces(fig: dict[str, Any], surface: surfaces.Surface) -> None:
+    """What app/widgets/start.py needs to read the chart's reports on the next run."""
+    ss[K("_chart_traces")] = {t.get("name"): i for i, t in enumerate(fig["data"])}
+    ss[K("_click_bounds")] = surface.bounds
+    (x0, x1), (y0, y1) = surface.bounds
+    ss[K("_click_decimals")] = figures.decimals_for(max(x1 - x0, y1 - y0))
+
+
+def head_ui(presenter: bool) -> tuple[Any, Any, bool, int]:
+    """The row above the chart: the lesson note (or the surface's one-line description),
+    Lessons, Share (drawn later into the returned slot, once the state is known) and, in
+    presenter mode, previous / next lesson. Opens a lesson clicked here before the sidebar's
+    widgets are drawn, so that it may set all of them. Returns (share slot, the description's
+    slot (None under a lesson note: the page writes the built surface's own line there, a
+    typed formula's included), whether a lesson note is shown, the length of the row's text:
+    the chart gives up the room it takes)."""
+    widths = [10, 2.2, 2.2, 2.2, 2.2] if presenter else [10, 2.2, 2.2]
+    text, *cells = st.columns(widths, vertical_alignment="top", gap="small")
+    pending = take_pending_lesson(K)  # previous / next lesson, clicked on the last run
+    if pending is not None:
+        open_lesson(pending)
+    if presenter:
+        lesson_steps_ui(K, cells[0], cells[1])
+    # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
+    pop = cells[-2].popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
+    clicked = None
+    if pop.open:
+        with pop:
+            clicked = presets_ui(K)
+    share_slot = cells[-1].empty()
+    if clicked is not None:
+        open_lesson(clicked)
+    with text:
+        length = lesson_note_ui(K)
+        if not length:
+            surface = ss.get(K("surface"), DEFAULT.surface)
+            spec = surfaces.SPECS.get(str(surface))
+            if spec is not None:
+                slot = st.empty()
+                slot.markdown(f"**{spec.title}** · {spec.description}")
+                return share_slot, slot, False, len(spec.title) + 3 + len(spec.description)
+    return share_slot, None, bool(length), length
+
+
+SUMMARY = {  # kind -> (one optimizer, several): the compact line's words
+    "diverged": ("{} diverged", "{} optimizers diverged"),
+    "downhill": ("{} left the plot downhill", "{} optimizers left the plot downhill"),
+    "stopped": ("{} stopped where f is undefined", "{} optimizers stopped where f is undefined"),
+    "error": ("{} cannot run", "{} optimizers cannot run"),
+    "link": ("1 link setting ignored", "{} link settings ignored"),
+}
+
+
+def summary_line(messages: list[tuple[str, str, str]]) -> str:
+    """One short line for every message, grouped by kind: "5 optimizers diverged · 1 link
+    setting ignored"."""
+    parts = []
+    for kind in dict.fromkeys(k for k, _, _ in messages):
+        who = [w for k, w, _ in messages if k == kind]
+        one, many = SUMMARY.get(kind, ("{}", "{}"))
+        if kind not in SUMMARY:
+            parts += who
+        elif len(who) == 1:
+            parts.append(one.format(who[0]))
+        else:
+            parts.append(many.format(len(who)))
+    return " · ".join(parts)
+
+
+def messages_ui(messages: list[tuple[str, str, str]]) -> bool:
+    """Every warning and notice in one compact line; the details open on demand.
+
+    ``messages``: (kind, who, full sentence). Five diverged optimizers and a link's ignored
+    settings take one line above the chart, not six boxes."""
+    if not messages:
+        return False
+    with st.expander(summary_line(messages), icon=":material/warning:", expanded=False):
+        for _, _, full in messages:
+            st.warning(full)
+    return True
+
+
+def race_messages(
+    state: ExploreState, race: compute.Race, titles: dict[str, str], url_warnings: list[str]
+) -> list[tuple[str, str, str]]:
+    """The page's warnings and notices as (kind, who, sentence), most important first."""
+    out: list[tuple[str, str, str]] = []
+    if not state.optimizers:
+        text = "Pick at least one optimizer in the sidebar to start a race."
+        out.append(("note", "no optimizer chosen", text))
+    for label, message in race.errors.items():
+        title = compute.run_title(label)
+        out.append(("error", title, f"{title} cannot run with these settings: {message}"))
+    out += compute.divergence_messages(race.surface, race.runs, titles)
+    if state.steps == 0:
+        text = "Steps is 0: every optimizer stays at its start. Raise Steps to start the race."
+        out.append(("note", "Steps is 0", text))
+    out += [("link", "", w) for w in url_warnings]
+    return out
 
 
 # ---------------------------------------------------------------- the page
@@ -123,77 +296,93 @@ def panels_ui(state: ExploreState, race: compute.Race, fig: dict[str, Any]) -> N
 url_warnings = frame.enter(CODEC, K, apply, complete)
 with frame.error_boundary("Explore", K):
     take_click(K, CHART)
+    bridge()
     presenter = frame.presenting()
     frame.style_page(presenter=presenter)
-    head, lessons = st.columns([5, 1], vertical_alignment="center")
-    # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
-    pop = lessons.popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
-    if pop.open:
-        with pop:
-            preset = presets_ui(K)  # before the widgets are drawn, so it may set all of them
-        if preset is not None:
-            apply(preset)
+    share_slot, described, note_shown, head_text = head_ui(presenter)
 
     with st.sidebar:
         state = sidebar_ui()
         if presenter and not state.embed:
             state = replace(state, embed=True)
+    with share_slot.container():
         share_popover(
-            state, K, what="surface, optimizers, settings, start and random seed of this race"
+            state,
+            K,
+            label="Share",
+            what="surface, optimizers, settings, start and random seed of this race",
         )
     if state.embed and not frame.embedded_by_link():
         frame.leave_presenter_button()
-    for w in url_warnings:
-        st.warning(w)
 
     race = compute.race(state)
     surface = race.surface
     titles = {label: compute.run_title(label) for label in race.runs}
-    described = surface.description.replace("*", r"\*")  # a typed formula's x*y is not italics
-    head.markdown(f"**{surface.title}** · {described}")
-    lesson_note_ui(K)
-    if not state.optimizers:
-        st.info("Pick at least one optimizer in the sidebar to start a race.")
-    for label, message in race.errors.items():
-        st.error(f"{compute.run_title(label)} cannot run with these settings: {message}")
-    for message in compute.divergence_messages(race.runs, titles, surface):
-        st.warning(message)
-    if state.steps == 0:
-        st.info("Steps is 0: every optimizer stays at its start. Raise Steps to start the race.")
+    if described is not None:  # the built surface's own line (a typed formula's x*y escaped)
+        described.markdown(
+            f"**{surface.title}** · {surface.description.replace('*', chr(92) + '*')}"
+        )
+    warned = messages_ui(race_messages(state, race, titles, url_warnings))
 
     style = figures.Style(
         dark=frame.dark_figures(state.dark),
         large_fonts=state.large_fonts,
         embed=state.embed,
         stacked=bool(ss.get(K("stacked"))),
+        top=figures.chart_top(
+            head=head_text,
+            note=note_shown,
+            messages=warned,
+            large=state.large_fonts,
+            presenter=state.embed,
+        ),
+        lr_curve=state.schedule != "constant",
     )
-    fig = compute.race_figure(race, titles, style)
-    ss[K("_surface_traces")] = tuple(
-        i for i, t in enumerate(fig["data"]) if "xaxis" not in t and t.get("name") != "heads"
-    )
-    st.plotly_chart(
-        figures.PlainFigure(fig),
-        key=CHART,
-        on_select="rerun",
-        selection_mode="points",
-        theme=None,
-        width="stretch",
-        config={"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE},
-    )
-    st.caption(
-        "Click anywhere on the surface to start there. The lines are the whole paths; "
-        "▶ Play races the markers along them. Right: loss gap and gradient norm per step"
-        + (" (centre start)." if state.swarm > 1 else ".")
-    )
-    if race.runs:
-        st.markdown(results_table(compute.result_rows(surface, race.runs, titles)))
-    if state.view_3d:
-        series = figures.prepare(surface, race.runs, titles, dark=style.dark)
+    panels = open_panels()
+    picked = explained_run(state, race.runs, K) if MATHS in panels else None
+    explained = figures.Explained(*picked) if picked else None
+    fig: dict[str, Any] | None = None
+    if not state.view_3d or EXPORT in panels:
+        fig = compute.race_figure(race, titles, style, explained)
+    if state.view_3d:  # where the eye is: in place of the map, with the same playback
         st.plotly_chart(
-            figures.PlainFigure(figures.surface_3d_figure(surface, series, style)),
+            figures.PlainFigure(compute.race_3d_figure(race, titles, style)),
             key=K("race3d"),
             theme=None,
             width="stretch",
+            config={"displaylogo": False},
         )
-    panels_ui(state, race, fig)
+    elif fig is not None:
+        chart_traces(fig, surface)
+        st.plotly_chart(
+            figures.PlainFigure(fig),
+            key=CHART,
+            on_select="rerun",
+            selection_mode="points",
+            theme=None,
+            width="stretch",
+            config={"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE},
+        )
+    lead = f"**{surface.title}** · {surface.description} " if note_shown else ""
+    if state.view_3d:
+        st.caption(
+            lead + "Drag to turn the surface, scroll to zoom; ▶ Play races the markers along "
+            "the paths. Switch the 3-D view off (Display, in the sidebar) to click a start."
+        )
+    else:
+        st.caption(
+            lead + "Click anywhere on the surface to start there. The lines are the whole "
+            "paths; ▶ Play races the markers along them. Right, per step: the loss ("
+            + ("its gap to the lowest minimum f*" if surface.minima else "f itself, signed")
+            + "), the gradient norm"
+            + (" and the learning rate" if style.lr_curve else "")
+            + (" of the centre start." if state.swarm > 1 else ".")
+        )
+    styles = {label: st_ for label, _, st_ in figures.run_styles(race.runs, dark=style.dark)}
+    if race.runs:
+        rows = compute.result_rows(surface, race.runs, titles)
+        lines = [swatch(*styles[label]) for label in race.runs]
+        st.markdown(results_table(rows, lines), unsafe_allow_html=True)
+    colors = {label: c for label, (c, _) in styles.items()}
+    panels_ui(state, race, fig, colors)
     frame.leave(CODEC, K, state)

@@ -169,12 +169,15 @@ def bool_control(key: str, label: str, default: bool, help: str, disabled: bool 
 def hyper_control(
     key: str, h: Hyper, *, label: str | None = None, disabled: bool = False
 ) -> Scalar:
-    """A control built from a core ``Hyper`` (optimizer or schedule metadata)."""
-    text = label or (f"{h.name} (${h.symbol}$)" if h.symbol else h.name)
+    """A control built from a core ``Hyper`` (optimizer or schedule metadata): its plain
+    ``label`` when it has one (the torch keyword then goes to the help), else the keyword."""
+    name = h.label or h.name
+    text = label or (f"{name} (${h.symbol}$)" if h.symbol else name)
+    help = f"{h.help} (torch: `{h.name}`)" if h.label else h.help
     if h.kind == "bool":
-        return bool_control(key, text, bool(h.default), h.help, disabled)
+        return bool_control(key, text, bool(h.default), help, disabled)
     if h.kind == "choice":
-        return choice_control(key, text, h.choices, str(h.default), h.help)
+        return choice_control(key, text, h.choices, str(h.default), help)
     return number_control(
         key,
         text,
@@ -183,7 +186,7 @@ def hyper_control(
         high=h.high,
         log=h.log,
         kind=h.kind,
-        help=h.help,
+        help=help,
         disabled=disabled,
         open_high=h.open_high,
         open_low=h.open_low,

@@ -14,7 +14,7 @@ import streamlit as st
 import optimizers
 import surfaces
 from app.state.codec import Scalar, escape_markdown
-from app.state.explore import OWN, hyper_store
+from app.state.explore import hyper_store, role_switch
 from app.state.keys import Keys
 from app.widgets.controls import bool_control, ensure, hyper_control, param_control
 from app.widgets.formula import critical_points_caption, formula_feedback_ui
@@ -175,7 +175,7 @@ def optimizers_ui(
                 if key not in ss and key in store:
                     ss[key] = store[key]
                 locked = (h.role == "lr" and shared_lr) or (
-                    h.role in GLOBAL_ROLES and ss.get(keys(h.role), OWN) != OWN
+                    h.role in GLOBAL_ROLES and bool(ss.get(role_switch(h.role, keys)))
                 )
                 shown = h if start == h.default else _with_default(h, start)
                 value = hyper_control(key, shown, disabled=locked)

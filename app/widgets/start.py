@@ -6,11 +6,13 @@ which surface, and which typed formula, they belong to), ``swarm``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import streamlit as st
 
 import surfaces
+from app.figures.race import CLICK_TARGET, EXPLAINED
 from app.state.explore import MAX_SWARM, start_owner
 from app.state.keys import Keys
 from app.widgets.controls import ensure, in_range
@@ -63,10 +65,12 @@ def start_ui(keys: Keys, surface: surfaces.Surface) -> dict[str, Any]:
 
 
 def take_click(keys: Keys, chart_key: str) -> None:
-    """A click on the surface (a point of the chart's invisible grid) moves the start there.
+    """What the race chart reported (app/ui/bridge.py): a click on the surface moves the start
+    to the point clicked; a move of the scrubber sets the step the maths explains.
 
-    Call before :func:`start_ui` draws the start widgets. The page stores the indices of the
-    surface's traces under ``_surface_traces`` when it draws the chart.
+    Call before :func:`start_ui` and the maths panel draw their widgets. The page stores, when
+    it draws the chart, the trace indices by name (``_chart_traces``), the surface's bounds
+    and how many decimals a coordinate needs (``_click_bounds``, ``_click_decimals``).
     """
     ss = st.session_state
     event: Any = ss.get(chart_key)
@@ -82,10 +86,19 @@ def take_click(keys: Keys, chart_key: str) -> None:
     if sig == ss.get(keys("_last_click")):
         return
     ss[keys("_last_click")] = sig
-    if p.get("curve_number") not in ss.get(keys("_surface_traces"), (0,)):
-        return
+    traces = ss.get(keys("_chart_traces"), {})
     try:
         x, y = float(p["x"]), float(p["y"])
     except (KeyError, TypeError, ValueError):
         return
-    ss[keys("start_x")], ss[keys("start_y")] = round(x, 3), round(y, 3)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return
+    if p.get("curve_number") == traces.get(EXPLAINED):
+        ss[keys("explain_step")] = max(1, round(x))
+        return
+    if p.get("curve_number") != traces.get(CLICK_TARGET):
+        return
+    (x0, x1), (y0, y1) = ss.get(keys("_click_bounds"), ((-math.inf, math.inf),) * 2)
+    dec = int(ss.get(keys("_click_decimals"), 3))
+    ss[keys("start_x")] = round(min(max(x, x0), x1), dec)
+    ss[keys("start_y")] = round(min(max(y, y0), y1), dec)

@@ -8,7 +8,6 @@ Keys (under the page's namespace): ``shared_lr``, ``lr`` (``_lr`` remembers it w
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ import streamlit as st
 import optimizers
 from app.figures.format import fmt_number
 from app.state.codec import Scalar
-from app.state.explore import FULL, MAX_STEPS, OWN
+from app.state.explore import FULL, MAX_STEPS, ROLE_DEFAULT, role_switch
 from app.state.keys import Keys
 from app.widgets.controls import (
     BETA_OPTIONS,
@@ -32,11 +31,12 @@ from app.widgets.controls import (
 
 ROLE_LABELS = {"beta": "β (momentum, β₁)", "rho": "ρ (RMSprop / Adadelta decay)", "beta2": "β₂"}
 LR_RANGE = (1e-5, 10.0)
-
-
-@functools.cache
-def _role_present(role: str) -> bool:
-    return any(h.role == role for n in optimizers.names() for h in optimizers.get(n).hypers)
+# Every step count up to 10, then 5s, 10s, 25s and 50s up to MAX_STEPS (a link's exact value is
+# added to these when it is not one of them).
+STEP_OPTIONS = sorted(
+    {*range(0, 11), *range(15, 101, 5), *range(110, 301, 10), *range(325, 1001, 25)}
+    | set(range(1050, MAX_STEPS + 1, 50))
+)
 
 
 def training_ui(
@@ -68,19 +68,7 @@ def training_ui(
         kept = ss.get(kept_key, ss.get(lr_key))
         out["lr"] = float(kept) if in_range(*LR_RANGE)(kept) else lr
     for role, label in ROLE_LABELS.items():
-        if not _role_present(role):
-            out[role] = None
-            continue
-        value = ensure(keys(role), lambda v: v == OWN or in_range(0.0, 0.9999)(v), OWN)
-        picked = st.select_slider(
-            label,
-            options=[OWN, *with_value(BETA_OPTIONS, value if value != OWN else 0.9)],
-            key=keys(role),
-            format_func=fmt_number,
-            help=f"'{OWN}': every optimizer keeps its own value; otherwise this value drives "
-            f"the {role} of every optimizer that has one",
-        )
-        out[role] = None if picked == OWN else float(picked)
+        out[role] = role_ui(keys, role, label, chosen)
     conv = next(
         (h for n in chosen for h in optimizers.get(n).hypers if h.name == "convention"), None
     )
@@ -103,12 +91,55 @@ def training_ui(
         help="samples per gradient: 1 is SGD, 'full batch' is exact gradient descent",
     )
     out["batch_size"] = None if batch == FULL else int(batch)
-    ensure(keys("steps"), lambda v: isinstance(v, int) and 0 <= v <= MAX_STEPS, steps)
-    out["steps"] = int(st.slider("Steps", 0, MAX_STEPS, step=10, key=keys("steps")))
+    value = ensure(keys("steps"), lambda v: isinstance(v, int) and 0 <= v <= MAX_STEPS, steps)
+    out["steps"] = int(
+        st.select_slider(
+            "Steps",
+            options=sorted({*STEP_OPTIONS, int(value)}),
+            key=keys("steps"),
+            help="optimizer steps in the race: one at a time up to 10 (to follow the first "
+            "steps one by one), then coarser",
+        )
+    )
     ensure(keys("seed"), lambda v: isinstance(v, int) and 0 <= v < 2**32, 0)
     out["seed"] = int(st.number_input("Random seed", 0, 2**32 - 1, step=1, key=keys("seed")))
     out["schedule"], out["schedule_params"] = schedule_ui(keys)
     return out
+
+
+def role_ui(keys: Keys, role: str, label: str, chosen: Sequence[str]) -> float | None:
+    """A switch "one shared value for every optimizer" and, while it is on, the value: the
+    global β, ρ or β₂ (None: each optimizer uses its own, set under "Settings of").
+
+    Drawn when a chosen optimizer has a setting of this role (or the switch is on, so that
+    it can be turned off).
+    """
+    ss = st.session_state
+    switch = role_switch(role, keys)
+    drivers = [n for n in chosen if any(h.role == role for h in optimizers.get(n).hypers)]
+    on = bool(ss.get(switch, False))
+    if not drivers and not on:
+        return None
+    names = ", ".join(optimizers.get(n).title for n in drivers) or "no chosen optimizer"
+    on = bool_control(
+        switch,
+        f"Shared {label}",
+        False,
+        f"Off: each optimizer uses its own {label.split(' ')[0]} (under 'Settings of'). On: "
+        f"one value drives it for every optimizer that has one (now: {names}).",
+    )
+    if not on:
+        return None
+    value = ensure(keys(role), in_range(0.0, 0.9999), ROLE_DEFAULT[role])
+    return float(
+        st.select_slider(
+            label,
+            options=with_value(BETA_OPTIONS, float(value)),
+            key=keys(role),
+            format_func=fmt_number,
+            help=f"drives the {role} of: {names}",
+        )
+    )
 
 
 def schedule_ui(keys: Keys) -> tuple[str, dict[str, Scalar]]:

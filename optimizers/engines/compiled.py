@@ -157,6 +157,7 @@ def _key(pb: Problem, every_step: bool) -> tuple[Any, ...]:
     lr_table = not pb.schedule.constant and lr_varying
     return (
         pb.opt.name,
+        pb.opt.rule,
         tuple(sorted((k, v) for k, v in flags.items() if not isinstance(v, np.ndarray))),
         tuple(sorted(kinds.items())),
         lr_varying,

@@ -49,7 +49,8 @@ def kernel(
 ) -> Kernel:
     """The loop of ``opt`` for one run's settings (flags, which numbers are 0), D coordinates."""
     sig = tuple(v if isinstance(v, bool | str) else v == 0.0 for v in settings.values())
-    key = (opt.name, tuple(settings), sig, d, trace, batched)
+    # the rule itself, not its name: a changed definition (a test's mutant) is a new kernel
+    key = (opt.name, opt.rule, tuple(settings), sig, d, trace, batched)
     k = _CACHE.get(key)
     if k is None:
         kinds = numeric_kinds(opt, settings)

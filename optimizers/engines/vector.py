@@ -90,7 +90,8 @@ def plan(
     batched: bool = False,
 ) -> Plan:
     key = (
-        opt.name, tuple(sorted(flags.items())), tuple(sorted(kinds.items())), d, lr_varying,
+        opt.name,
+        opt.rule, tuple(sorted(flags.items())), tuple(sorted(kinds.items())), d, lr_varying,
         batched,
     )  # fmt: skip
     p = _PLANS.get(key)
