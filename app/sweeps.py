@@ -48,7 +48,8 @@ BYTES_PER_STATE = 48  # per run and recorded state: position, loss, gradient nor
 ARRIVAL_FRACTION = 0.02  # a run has arrived within this fraction of the bounds' smaller span
 NO_MINIMUM, DIVERGED = -1, -2  # basin labels besides the index of a minimum
 DETAIL_COLORS = ("steps", "rate")  # colours read from recorded states, not only the last
-DETAIL_STATES = 50  # "steps to tolerance" reads at most this many recorded states
+DETAIL_STATES = 50  # "steps to tolerance" reads at most this many recorded states ...
+CHEAP_RUN_STATES = 2_000_000  # ... unless every state of every run is this cheap
 BASIN_STATES = 8  # the basin map's shading: arrival read at this many recorded states
 THEORY_LAMBDAS = ("min", "max")
 
@@ -251,10 +252,12 @@ def _batch(batch: int | None, surface: Any) -> int | None:
 def record_stride(
     lanes: int, steps: int, budget: int = RECORD_BUDGET, most: int = DETAIL_STATES
 ) -> int:
-    """Record every n-th state: at most ``most`` states, and few enough that the recorded
-    states of K runs fit in ``budget`` bytes."""
-    per_state = max(1, lanes) * BYTES_PER_STATE
-    states = max(2, min(most, budget // per_state - 2))
+    """Record every n-th state: at most ``most`` states (each costs about two steps of every
+    run to measure) unless all of them are cheap (:data:`CHEAP_RUN_STATES` run-states), and
+    always few enough that the recorded states of K runs fit in ``budget`` bytes."""
+    k = max(1, lanes)
+    fit = max(2, budget // (k * BYTES_PER_STATE) - 2)
+    states = min(fit, max(most, CHEAP_RUN_STATES // k))
     return max(1, math.ceil(steps / states))
 
 
@@ -1045,6 +1048,27 @@ def basin_csv(results: Iterable[BasinResult], minima: Sequence[Any]) -> str:
                         _num(r.final[i, j, 1]),
                     ]
                 )
+    return buf.getvalue()
+
+
+def theory_csv(sweep: SweepResult, eigenvalues: Sequence[float]) -> str:
+    """The theory view's map: for every (α, β), the rate measured on the run and the theory's."""
+    theo = theory.rate_on_spectrum(sweep.xs[None, :], sweep.ys[:, None], eigenvalues)
+    rate = sweep.rate if sweep.rate is not None else np.full(theo.shape, np.nan)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["lr", "momentum", "measured_rate", "theory_rate", "diverged_at_step"])
+    for i in range(len(sweep.ys)):
+        for j in range(len(sweep.xs)):
+            w.writerow(
+                [
+                    repr(float(sweep.xs[j])),
+                    repr(float(sweep.ys[i])),
+                    _num(rate[i, j]),
+                    _num(theo[i, j]),
+                    _int(sweep.diverged_at[i, j]),
+                ]
+            )
     return buf.getvalue()
 
 

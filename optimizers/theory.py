@@ -81,7 +81,9 @@ def gd_rate(h: ArrayLike) -> np.ndarray:
     return np.abs(1.0 - np.asarray(h, dtype=np.float64))
 
 
-def rate_on_spectrum(alpha: ArrayLike, beta: ArrayLike, eigenvalues: Sequence[float]) -> np.ndarray:
+def rate_on_spectrum(
+    alpha: ArrayLike, beta: ArrayLike, eigenvalues: Sequence[float] | np.ndarray
+) -> np.ndarray:
     """The rate of the whole quadratic: max over its eigenvalues of :func:`momentum_rate`."""
     a = np.asarray(alpha, dtype=np.float64)
     b = np.asarray(beta, dtype=np.float64)
@@ -126,7 +128,7 @@ class Optimum:
     gd_edge: float  # 2 / λ_max
 
 
-def optimum(eigenvalues: Sequence[float]) -> Optimum:
+def optimum(eigenvalues: Sequence[float] | np.ndarray) -> Optimum:
     """Optimal gradient descent and momentum for a positive-definite spectrum."""
     lams = [float(v) for v in eigenvalues]
     if not lams or min(lams) <= 0 or not all(math.isfinite(v) for v in lams):

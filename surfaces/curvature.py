@@ -1,10 +1,11 @@
 """Curvature of a surface: its Hessian at a point, the eigenvalues and eigenvectors, and
 whether the surface is a quadratic. Pure NumPy (torch's autograd is the tests' oracle).
 
-The Hessian comes from central differences of the surface's exact gradient:
-H[:, j] = (∇f(x + h e_j) − ∇f(x − h e_j)) / 2h, then symmetrised. On a quadratic the gradient
-is linear, so the difference is exact up to rounding whatever h is; elsewhere the error is
-O(h²) with h ≈ 1e-4 of the surface's span (about 1e-8 relative).
+The Hessian comes from fourth-order central differences of the surface's exact gradient,
+H[:, j] = (−∇f(x + 2h e_j) + 8 ∇f(x + h e_j) − 8 ∇f(x − h e_j) + ∇f(x − 2h e_j)) / 12h, then
+symmetrised. On a quadratic the gradient is linear, so the difference is exact up to rounding
+whatever h is; elsewhere the error is O(h⁴) with h = 1e-4 of the surface's span (below 1e-9
+relative on every surface here, against torch autograd in tests/test_theory.py).
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ def hessian(surface: Any, xy: Sequence[float], step: float | None = None) -> np.
     if not np.isfinite(p).all():
         raise ValueError(f"xy must be two finite numbers; got {xy!r}")
     h = float(step) if step is not None else STEP * _span(surface)
-    ex, ey = np.array([h, 0.0]), np.array([0.0, h])
-    probes = np.stack([p + ex, p - ex, p + ey, p - ey])
-    g = np.asarray(surface.grad(probes), dtype=np.float64)
-    cols = np.stack([(g[0] - g[1]) / (2 * h), (g[2] - g[3]) / (2 * h)], axis=-1)
+    parts = []
+    for e in (np.array([h, 0.0]), np.array([0.0, h])):
+        g = np.asarray(surface.grad(np.stack([p + 2 * e, p + e, p - e, p - 2 * e])))
+        parts.append((-g[0] + 8.0 * g[1] - 8.0 * g[2] + g[3]) / (12.0 * h))
+    cols = np.stack(parts, axis=-1)
     return np.asarray((cols + cols.T) / 2.0)
 
 

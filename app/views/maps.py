@@ -637,6 +637,7 @@ def theory_view(state: MapsState, style: Style) -> None:
         fig = theory_figs.theory_vs_measured_figure(sweep, lams, opt, style, th.local)
         draw_map_plain(fig, K("theory_measured"), f"theory-{state.surface}")
         st.caption(agreement_text(sweep, lams))
+        exports_ui(lambda: sweeps.theory_csv(sweep, lams), f"theory-{state.surface}")
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(

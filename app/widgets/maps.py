@@ -50,7 +50,19 @@ def axis_ui(keys: Keys, which: str, options: Sequence[str], default: str, avoid:
     """The x or y axis: a role, a numeric hyperparameter, batch size or steps."""
     opts = [o for o in options if o != avoid]
     key = keys(f"{which}_axis")
-    ensure(key, lambda v: v in opts, default if default in opts else opts[0])
+    asked = st.session_state.get(key)
+    fallback = default if default in opts else opts[0]
+    if isinstance(asked, str) and asked not in opts:
+        why = (
+            "is the other axis"
+            if asked == avoid
+            else "is not a numeric hyperparameter of the chosen optimizers"
+        )
+        st.warning(
+            f"The {which} axis cannot be {axes.label(asked)}: it {why}. It is "
+            f"{axes.label(fallback)} now."
+        )
+    ensure(key, lambda v: v in opts, fallback)
     return str(
         st.selectbox(
             f"{which} axis",
