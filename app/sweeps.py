@@ -677,11 +677,17 @@ def run_basin(spec: BasinSpec) -> BasinResult:
     label = np.where(traj.diverged_at >= 0, DIVERGED, label)
     arrived = np.full(k, -1, dtype=np.int64)
     got = label >= 0
-    if got.any():
-        target = minima.xy[label[got]]  # (k', 2)
-        p = traj.params[:, got]  # (R, k', 2)
-        near = np.hypot(p[..., 0] - target[:, 0], p[..., 1] - target[:, 1]) <= radius
-        arrived[got] = traj.steps[np.argmax(near, axis=0)]
+    if got.any():  # the first recorded state within the radius of the minimum it ends in
+        target = minima.xy[np.where(got, label, 0)]  # (K, 2)
+        pending = got.copy()
+        r2 = radius * radius
+        for i, t in enumerate(traj.steps):
+            p = traj.params[i]
+            dx = p[:, 0] - target[:, 0]
+            dy = p[:, 1] - target[:, 1]
+            hit = pending & (dx * dx + dy * dy <= r2)
+            arrived[hit] = t
+            pending &= ~hit
     n = spec.n
     result = BasinResult(
         spec=spec,

@@ -13,12 +13,14 @@ and says so: the picture itself always shows every cell.
 from __future__ import annotations
 
 import base64
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from app import axes
 from app.figures import colormap
@@ -168,19 +170,31 @@ def _axis_spec(key: str, lo_edge: float, hi_edge: float, log: bool) -> dict[str,
     return spec
 
 
+def palette_png(index: np.ndarray, palette: np.ndarray) -> bytes:
+    """(H, W) uint8 indices into palette (n <= 256, 3) -> a palette PNG (row 0 at the top):
+    one byte a pixel, no search for the colours (they are known)."""
+    img = Image.fromarray(np.ascontiguousarray(index, dtype=np.uint8), "P")
+    img.putpalette(np.asarray(palette, dtype=np.uint8).ravel().tolist())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
 def _image(
-    rgb: np.ndarray,
+    index: np.ndarray,
+    palette: np.ndarray,
     i: int,
     x_edges: tuple[float, float],
     y_edges: tuple[float, float],
     log: tuple[bool, bool],
 ) -> dict[str, Any]:
-    """``layout.images`` entry: rgb (rows from the lowest y up) stretched over the edges."""
+    """``layout.images`` entry: indexed picture (rows from the lowest y up) over the edges."""
     xs, ys = axis_names(i)[:2]
     x0, x1 = (_coord(v, log[0]) for v in x_edges)
     y0, y1 = (_coord(v, log[1]) for v in y_edges)
+    png = palette_png(upscale(index[::-1]), palette)
     return {
-        "source": colormap.png_data_uri(upscale(rgb[::-1])),
+        "source": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         "xref": xs,
         "yref": ys,
         "x": x0,
@@ -371,23 +385,36 @@ def scale_for(results: Sequence[Any], name: str, tol: float) -> Scale | None:
     return Scale(name, f"steps to gap ≤ {tol:g}", False, 0.0, max(top, 1.0))
 
 
+LEVELS = 240  # colours of a sweep map's scale
+
+
+def sweep_palette(dark: bool) -> np.ndarray:
+    """(LEVELS + 2, 3) uint8: reversed viridis (index 0 bright = best), then the colour of
+    "no value" (not within tolerance) and of "diverged"."""
+    lut = colormap.lut("viridis", LEVELS)[::-1]
+    extra = np.array([rgb_of(NOT_YET["dark" if dark else "light"]), rgb_of(DIVERGED_COLOR)])
+    return np.concatenate([lut, extra]).astype(np.uint8)
+
+
+def sweep_index(result: Any, scale: Scale | None, name: str) -> np.ndarray:
+    """(ny, nx) uint8 into :func:`sweep_palette`, row 0 at the lowest y."""
+    ny, nx = result.final_loss.shape
+    idx = np.full((ny, nx), LEVELS, dtype=np.uint8)
+    m = metric(result, name)
+    if m is not None and scale is not None:
+        if name == "rate":  # at the minimum to rounding: as fast as it gets
+            m = np.where(np.isnan(m) & (result.diverged_at < 0), 0.0, m)
+        ok = np.isfinite(m)
+        level = np.rint(scale.unit(np.where(ok, m, scale.lo)) * (LEVELS - 1)).astype(np.uint8)
+        idx[ok] = level[ok]
+    idx[result.diverged_at >= 0] = LEVELS + 1
+    return idx
+
+
 def sweep_rgb(result: Any, scale: Scale | None, name: str, dark: bool) -> np.ndarray:
     """(ny, nx, 3) uint8, row 0 at the lowest y: the metric through reversed viridis; the
     diverged cells vermillion; cells without a value (not within tolerance) grey."""
-    lut = colormap.lut("viridis", 240).astype(np.float64)[::-1]  # index 0 = bright = best
-    ny, nx = result.final_loss.shape
-    rgb = np.empty((ny, nx, 3), dtype=np.float64)
-    rgb[:] = _hex(NOT_YET["dark" if dark else "light"])
-    m = metric(result, name)
-    if m is not None and scale is not None:
-        at_min = (name == "rate") & np.isnan(m) & (result.diverged_at < 0)
-        if name == "rate":  # at the minimum to rounding: as fast as it gets
-            m = np.where(at_min, 0.0, m)
-        ok = np.isfinite(m)
-        idx = np.rint(scale.unit(np.where(ok, m, scale.lo)) * (len(lut) - 1)).astype(np.int64)
-        rgb[ok] = lut[idx[ok]]
-    rgb[result.diverged_at >= 0] = _hex(DIVERGED_COLOR)
-    return np.asarray(np.clip(np.rint(rgb), 0, 255), dtype=np.uint8)
+    return np.asarray(sweep_palette(dark)[sweep_index(result, scale, name)])
 
 
 @dataclass(frozen=True)
@@ -564,13 +591,13 @@ def sweep_figure(
     data: list[dict[str, Any]] = []
     cells = sum(r.final_loss.size for r in results)
     stride = hover_stride(cells)
+    palette = sweep_palette(style.dark)
     for i, (r, title) in enumerate(zip(results, titles, strict=True)):
         xspec = _axis_spec(x.key, *x_edges, x.log)
         yspec = _axis_spec(y.key, *y_edges, y.log)
         _panel_axes(layout, i, doms[i], xspec, yspec, style, labels)
-        layout["images"].append(
-            _image(sweep_rgb(r, scale, color, style.dark), i, x_edges, y_edges, (x.log, y.log))
-        )
+        index = sweep_index(r, scale, color)
+        layout["images"].append(_image(index, palette, i, x_edges, y_edges, (x.log, y.log)))
         bits = [f"{r.diverged_fraction:.0%} diverged"] if r.diverged_fraction else []
         if any(r.flat):
             flat = [axes.symbol(a.key) for a, f in zip((x, y), r.flat, strict=True) if f]
@@ -596,23 +623,35 @@ def basin_color(label: int) -> str:
     return BASIN_COLORS[label % len(BASIN_COLORS)]
 
 
+def basin_palette(dark: bool) -> np.ndarray:
+    """(len(BASIN_COLORS) * SHADES + 2, 3) uint8: each basin's colour in SHADES steps from
+    full brightness to DARKEST, then "no minimum yet" and "diverged"."""
+    base = np.array([_hex(c) for c in BASIN_COLORS])  # (C, 3)
+    shade = 1.0 - (1.0 - DARKEST) * np.arange(SHADES) / (SHADES - 1)  # (S,)
+    table = (base[:, None, :] * shade[None, :, None]).reshape(-1, 3)
+    extra = np.array([_hex(NOT_YET["dark" if dark else "light"]), _hex(DIVERGED_COLOR)])
+    return np.asarray(np.clip(np.rint(np.concatenate([table, extra])), 0, 255), dtype=np.uint8)
+
+
+def basin_index(result: Any) -> np.ndarray:
+    """(n, n) uint8 into :func:`basin_palette`: the basin's colour, shaded by the steps it
+    took to arrive (few shades: a small PNG), row 0 at the lowest y."""
+    lab = np.asarray(result.label, dtype=np.int64)
+    none = len(BASIN_COLORS) * SHADES
+    idx = np.full(lab.shape, none, dtype=np.uint8)
+    got = lab >= 0
+    if got.any():
+        t = np.clip(result.arrived[got] / max(int(result.spec.steps), 1), 0.0, 1.0)
+        level = np.floor(t * (SHADES - 1) + 0.5).astype(np.int64)
+        idx[got] = (lab[got] % len(BASIN_COLORS)) * SHADES + level
+    idx[lab == -2] = none + 1
+    return idx
+
+
 def basin_rgb(result: Any, dark: bool) -> np.ndarray:
     """(n, n, 3) uint8, row 0 at the lowest y: each start in the colour of the minimum it ends
     in, darker the more steps it took to arrive; no minimum yet grey, diverged vermillion."""
-    lab = np.asarray(result.label, dtype=np.int64)
-    n_y, n_x = lab.shape
-    rgb = np.empty((n_y, n_x, 3), dtype=np.float64)
-    rgb[:] = _hex(NOT_YET["dark" if dark else "light"])
-    got = lab >= 0
-    if got.any():
-        table = np.array([_hex(c) for c in BASIN_COLORS])
-        base = table[lab[got] % len(BASIN_COLORS)]
-        steps = max(int(result.spec.steps), 1)
-        t = np.clip(result.arrived[got] / steps, 0.0, 1.0)
-        level = np.floor(t * (SHADES - 1) + 0.5) / (SHADES - 1)  # few shades: a small PNG
-        rgb[got] = base * (1.0 - (1.0 - DARKEST) * level)[:, None]
-    rgb[lab == -2] = _hex(DIVERGED_COLOR)
-    return np.asarray(np.clip(np.rint(rgb), 0, 255), dtype=np.uint8)
+    return np.asarray(basin_palette(dark)[basin_index(result)])
 
 
 def basin_groups(result: Any, minima: Sequence[Any]) -> list[Group]:
@@ -662,13 +701,14 @@ def basin_figure(
     data: list[dict[str, Any]] = []
     cells = sum(r.label.size for r in results)
     stride = hover_stride(cells)
+    palette = basin_palette(style.dark)
     mx = [p.xy[0] for p in minima if x0 <= p.xy[0] <= x1 and y0 <= p.xy[1] <= y1]
     my = [p.xy[1] for p in minima if x0 <= p.xy[0] <= x1 and y0 <= p.xy[1] <= y1]
     for i, (r, title) in enumerate(zip(results, titles, strict=True)):
         xa, ya = axis_names(i)[:2]
         _panel_axes(layout, i, doms[i], {"range": [x0, x1]}, {"range": [y0, y1]}, style, labels)
         layout["images"].append(
-            _image(basin_rgb(r, style.dark), i, (x0, x1), (y0, y1), (False, False))
+            _image(basin_index(r), palette, i, (x0, x1), (y0, y1), (False, False))
         )
         share = float((r.label == -2).mean())
         none = float((r.label == -1).mean())
