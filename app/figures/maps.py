@@ -32,12 +32,12 @@ MIN_PIXELS = 480  # a map's picture is scaled up (nearest neighbour) to at least
 DIVERGED_COLOR = "#D55E00"  # Okabe-Ito vermillion: not in viridis, not among the basins
 NOT_YET = {"light": "#BDBDBD", "dark": "#5F6368"}  # not within tolerance / no minimum yet
 #: the basins' colours: colour-blind-friendly, without vermillion (diverged) or grey
-BASIN_COLORS = (
+BASIN_COLORS = (  # the first four: Himmelblau's valleys in four unlike colours
     "#56B4E9",
     "#009E73",
     "#F0E442",
-    "#0072B2",
     "#CC79A7",
+    "#0072B2",
     "#E69F00",
     "#88CCEE",
     "#117733",
@@ -509,10 +509,10 @@ def hover_traces(
 
 
 def edge_traces(
-    i: int, edges: Edges, x: Any, y: Any, style: Style, first: bool
+    i: int, edges: Edges, x: Any, y: Any, style: Style, first: bool, has_beta: bool = True
 ) -> list[dict[str, Any]]:
     """GD's edge lr = 2/λ_max and momentum's (2 + 2β)/λ_max, where an axis is the learning
-    rate (and the other β for the curve)."""
+    rate (and the other β for the curve, on the maps of optimizers that have a β)."""
     xa, ya = axis_names(i)[:2]
     color = style.colors["font"]
     local = " (local)" if edges.local else ""
@@ -541,7 +541,7 @@ def edge_traces(
                     f"lr = 2/λmax = {gd:.4g}<extra></extra>",
                 }
             )
-        if other.key == "beta":
+        if other.key == "beta" and has_beta:
             beta = np.linspace(max(o_lo, 0.0), min(o_hi, 0.9999), 60)
             lr = (2.0 + 2.0 * beta) / edges.lam_max
             keep = (lr >= lo) & (lr <= hi)
@@ -605,7 +605,14 @@ def sweep_figure(
         layout["annotations"].append(_title(i, title, bits, doms[i], style))
         data += hover_traces(i, sweep_groups(r, tol), xs, ys, labels, title, stride)
         if edges is not None:
-            data += edge_traces(i, edges, x, y, style, first=i == 0)
+            flat_beta = (x.key == "beta" and r.flat[0]) or (y.key == "beta" and r.flat[1])
+            data += edge_traces(i, edges, x, y, style, first=i == 0, has_beta=not flat_beta)
+    seen: set[str] = set()
+    for t in data:  # one legend entry per kind of line, on the first panel that draws it
+        group = t.get("legendgroup")
+        if group in ("gd-edge", "momentum-edge"):
+            t["showlegend"] = group not in seen
+            seen.add(group)
     data.append(_swatch("diverged", DIVERGED_COLOR))
     if color == "steps":
         data.append(

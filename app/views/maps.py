@@ -192,6 +192,10 @@ def sidebar_ui(view: str) -> MapsState:
                 x_range = rng
             else:
                 y_range = rng
+        st.caption(
+            "The axes set these two for every optimizer; everything else comes from each "
+            "optimizer's settings above."
+        )
         grid = kept(K("grid"), lambda: mw.grid_ui(K, "grid", axes.MAX_SWEEP_CELLS, 128, "cells"))
         color = kept(K("color"), lambda: mw.color_ui(K, bool(surface.minima)))
         if color == "steps":
