@@ -281,9 +281,10 @@ def _title(
     i: int, title: str, bits: Sequence[str], dom: tuple[list[float], list[float]], style: Style
 ) -> dict[str, Any]:
     """A panel's title: the optimizer in bold, what stands out on a second, smaller line."""
-    small = f"<br><span style='font-size:{style.font - 2}px'>{' · '.join(bits)}</span>"
+    second = " · ".join(bits) or "&nbsp;"  # every title two lines: the panels line up
+    small = f"<br><span style='font-size:{style.font - 2}px'>{second}</span>"
     return {
-        "text": f"<b>{title}</b>" + (small if bits else ""),
+        "text": f"<b>{title}</b>" + small,
         "x": (dom[0][0] + dom[0][1]) / 2,
         "y": dom[1][1],
         "xref": "paper",
@@ -586,7 +587,7 @@ def sweep_figure(
     scale = scale_for(results, color, tol)
     doms = panel_grid(len(results))
     rows = math.ceil(len(results) / 3)
-    height = (620 if style.embed else 520) + (rows - 1) * 380 + (40 if style.large_fonts else 0)
+    height = (560 if style.embed else 520) + (rows - 1) * 380 + (40 if style.large_fonts else 0)
     layout = _base_layout(style, height)
     data: list[dict[str, Any]] = []
     cells = sum(r.final_loss.size for r in results)
@@ -703,7 +704,7 @@ def basin_figure(
     x0, x1, y0, y1 = results[0].spec.box
     doms = panel_grid(len(results))
     rows = math.ceil(len(results) / 3)
-    height = (620 if style.embed else 520) + (rows - 1) * 380 + (40 if style.large_fonts else 0)
+    height = (560 if style.embed else 520) + (rows - 1) * 380 + (40 if style.large_fonts else 0)
     layout = _base_layout(style, height)
     data: list[dict[str, Any]] = []
     cells = sum(r.label.size for r in results)

@@ -451,7 +451,9 @@ def sweep_view(state: MapsState, style: Style) -> None:
         return
     specs = specs[:MAX_MAPS]
     for note in notes:
-        st.info(note)
+        if "clamped" in note or "outside" in note or "empty" in note:
+            st.warning(note)
+    notes = [n for n in notes if not ("clamped" in n or "outside" in n or "empty" in n)]
     if not specs:
         st.info("Pick at least one optimizer in the sidebar to draw its map.")
         return
@@ -507,7 +509,7 @@ def sweep_view(state: MapsState, style: Style) -> None:
             "With mini-batches each cell draws its own batches, so the race on Explore (same "
             "seed, one run) sees other batches than the cell did."
         )
-    st.caption(" ".join(bits))
+    st.caption(" ".join(bits + notes))
     exports_ui(lambda: sweeps.sweep_csv(res), f"sweep-{state.surface}")
 
 
