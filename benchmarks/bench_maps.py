@@ -391,6 +391,12 @@ def report(res: dict[str, Any]) -> str:
             "the click on the option to the next painted frame of the redrawn chart)",
             "",
         ]
+    load = ROOT / "benchmarks" / "results" / "maps.json"  # benchmarks/load.py maps
+    if load.exists():
+        import load as load_bench
+
+        text = load_bench.markdown({"maps": json.loads(load.read_text())})
+        lines += ["", text[text.index("## Maps while") :]]
     return "\n".join(lines)
 
 
@@ -400,10 +406,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="sgd, momentum and adam only")
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--browser-only", action="store_true", help="keep the last server results")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the last")
     args = ap.parse_args(argv)
+    last = ROOT / "benchmarks" / "results" / "bench_maps.json"
+    if args.report_only:
+        (ROOT / "benchmarks" / "MAPS_RESULTS.md").write_text(
+            report(json.loads(last.read_text())) + "\n"
+        )
+        return 0
     load0 = round(os.getloadavg()[0], 1)
     res: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    last = ROOT / "benchmarks" / "results" / "bench_maps.json"
     if args.browser_only and last.exists():
         res["server"] = json.loads(last.read_text())["server"]
     else:

@@ -1001,7 +1001,8 @@ class MapStudent(Student):
         back = BackMsg()
         cs = back.rerun_script
         cs.query_string = query_string
-        cs.page_script_hash = self.page_hash
+        # the page by its name on every rerun: new_session names the main script (the router),
+        # whose hash would send the rerun to the default page
         cs.page_name = self.page
         cs.widget_states.widgets.extend(self.states.values())
         cs.context_info.timezone = "UTC"
@@ -1560,13 +1561,17 @@ def markdown(results: dict[str, Any]) -> str:
             "| worker CPU | load avg |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
+
+        def sec(v: Any) -> str:
+            return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f} s"
+
         for row in mp["runs"]:
             lines.append(
                 f"| {row['round']} | {row['map_students']} | {row['explore_reruns']} | "
-                f"{row['explore_rerun_p50_s']:.3f} s | {row['explore_rerun_p95_s']:.3f} s | "
-                f"{row['explore_rerun_max_s']} s | {row['explore_errors']} | {row['maps_asked']} | "
-                f"{row['map_p50_s']} s | {row['map_p95_s']} s | {row['map_max_s']} s | "
-                f"{row['map_errors']} | {row['worker_cpu_pct']} % | "
+                f"{sec(row['explore_rerun_p50_s'])} | {sec(row['explore_rerun_p95_s'])} | "
+                f"{sec(row['explore_rerun_max_s'])} | {row['explore_errors']} | "
+                f"{row['maps_asked']} | {sec(row['map_p50_s'])} | {sec(row['map_p95_s'])} | "
+                f"{sec(row['map_max_s'])} | {row['map_errors']} | {row['worker_cpu_pct']} % | "
                 + " → ".join(str(x) for x in row["loadavg_1min_start_end"])
                 + " |"
             )

@@ -32,18 +32,31 @@ FULL = "full batch"
 
 
 def view_ui(keys: Keys) -> str:
-    """Which map: sweep, basin, theory or range test (a row of buttons above the map)."""
-    ensure(keys("view"), lambda v: v in VIEWS, "sweep")
+    """Which map: sweep, basin, theory or range test (a row of buttons above the map).
+
+    A click on the selected button would unselect it: the callback selects it again (a
+    callback runs before the widget is drawn, so it may set its value), and a run without a
+    value keeps the last view.
+    """
+    ss = st.session_state
+    key, last = keys("view"), keys("_view_last")
+
+    def keep_one() -> None:
+        if ss.get(key) not in VIEWS:
+            ss[key] = ss.get(last, "sweep")
+
+    ensure(key, lambda v: v in VIEWS, ss.get(last, "sweep"))
     picked = st.segmented_control(
         "View",
         options=list(VIEWS),
-        key=keys("view"),
+        key=key,
         format_func=lambda v: VIEW_TITLES[v],
         label_visibility="collapsed",
+        on_change=keep_one,
     )
-    if picked is None:  # a click on the selected button unselects it: keep the view
-        picked = st.session_state[keys("view")] = "sweep"
-    return str(picked)
+    view = str(picked) if picked in VIEWS else str(ss.get(last, "sweep"))
+    ss[last] = view
+    return view
 
 
 def axis_ui(keys: Keys, which: str, options: Sequence[str], default: str, avoid: str | None) -> str:
