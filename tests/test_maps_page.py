@@ -267,6 +267,12 @@ def test_lesson_momentums_stable_region_ends_on_the_curve() -> None:
     i9 = int(np.argmin(np.abs(mom.ys - 0.9)))
     stable = xs[mom.diverged_at[i9] < 0].max()
     assert stable == pytest.approx(0.152, rel=0.06)  # "up to lr ≈ 0.15, almost twice as far"
+    assert gd.gap is not None
+    assert mom.gap is not None
+    small = xs < 0.01  # "steps below 0.01 leave both far from the minimum after 200 steps"
+    assert gd.gap[:, small].min() > 0.5
+    assert mom.gap[0, small].min() > 0.5
+    assert gd.gap[0, (xs > 0.05) & (xs < 0.08)].max() < 1e-7
 
 
 def test_lesson_optimal_momentum_on_the_ravine() -> None:
