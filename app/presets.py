@@ -1,9 +1,10 @@
 """One-click lessons: complete, reproducible races with a note on what to watch, by topic.
 
-Each :class:`Preset` is a complete page state (an :class:`ExploreState` today; the Networks
-and Maps lessons will carry their pages' states) with a title, two or three sentences on what
-to watch and a topic. The Lessons page (app/views/lessons.py) shows them grouped by
-:data:`TOPICS`; Explore offers them in its Lessons popover. Pure Python: no streamlit import.
+Each :class:`Preset` is a complete page state (an :class:`ExploreState` for Explore's
+lessons in :data:`PRESETS`, a :class:`MapsState` for the Maps page's in :data:`MAP_PRESETS`)
+with a title, two or three sentences on what to watch, a topic and the page that opens it.
+The Lessons page (app/views/lessons.py) shows every lesson (:data:`CATALOGUE`) grouped by
+:data:`TOPICS`; each page offers its own in its Lessons popover. Pure Python: no streamlit.
 
 Comparing one optimizer with itself: a race compares optimizers, and ``ExploreState.hyper``
 holds one dict per optimizer name, so "sgd three times with different batch sizes" cannot be
@@ -29,6 +30,7 @@ from typing import Any
 
 from app.state.codec import Scalar, fmt
 from app.state.explore import ExploreState
+from app.state.maps import MapsState
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class Preset:
     key: str
     title: str
     watch: str
-    state: ExploreState
+    state: Any  # the page's state: ExploreState (Explore) or MapsState (Maps)
     topic: str = "learning_rate"
     page: str = "explore"
 
@@ -311,7 +313,87 @@ PRESETS: tuple[Preset, ...] = (
     ),
 )
 
-BY_KEY: dict[str, Preset] = {p.key: p for p in PRESETS}
+
+def _map(**kw: Any) -> MapsState:
+    return dataclasses.replace(MapsState(), **kw)
+
+
+#: The Maps page's lessons: thousands of runs per picture (app/views/maps.py).
+MAP_PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "map_momentum_edge",
+        "Where momentum's stable region ends",
+        "A sweep of 16,384 runs each for gradient descent and momentum on the ravine "
+        "(λmax = 25). Gradient descent converges only left of the dashed line lr = 2/λmax = "
+        "0.08 and diverges everywhere to its right. Momentum's edge bends along the dotted "
+        "curve lr = (2 + 2β)/λmax, so with β = 0.9 it stays stable up to lr ≈ 0.15, almost "
+        "twice as far; at the far left, steps below 0.01 leave both far from the minimum after "
+        "200 steps.",
+        _map(
+            view="sweep",
+            surface="ravine",
+            optimizers=("sgd", "momentum"),
+            x_range=(0.001, 1.0),
+            grid=128,
+            steps=200,
+        ),
+        topic="momentum",
+        page="maps",
+    ),
+    Preset(
+        "map_optimal_momentum",
+        "The optimal momentum on an ill-conditioned ravine",
+        "The ravine with κ = 100: its Hessian's eigenvalues are 1 and 100. The theory's best "
+        "momentum, α* = (2/(1 + 10))² ≈ 0.033 and β* = (9/11)² ≈ 0.67, shrinks the error by "
+        "0.818 per step, against 0.980 for the best gradient descent: 35 steps instead of 345 "
+        "for a thousandfold. The measured map beside the theory has its fastest cells at the "
+        "same place.",
+        _map(view="theory", surface="ravine", surface_params={"kappa": 100.0}, steps=200),
+        topic="momentum",
+        page="maps",
+    ),
+    Preset(
+        "map_himmelblau_basins",
+        "Adam's basins against gradient descent's on Himmelblau",
+        "65,536 starts for each optimizer over Himmelblau's four valleys; each start takes "
+        "the colour of the minimum it ends in. Gradient descent follows the slope, so its "
+        "basins are bounded by the ridges between the valleys. Adam moves every coordinate "
+        "by about the same length whatever the slope, so its boundaries shift and straighten: "
+        "about 7 % of the starts end in another valley than with gradient descent.",
+        _map(
+            view="basin",
+            surface="himmelblau",
+            optimizers=("sgd", "adam"),  # learning rates 0.01 and 0.1: the page's own
+            steps=300,
+            basin_grid=256,
+        ),
+        topic="landscapes",
+        page="maps",
+    ),
+    Preset(
+        "map_range_test",
+        "A learning-rate range test",
+        "One run of gradient descent on the lessons' regression while its learning rate grows "
+        "from 10⁻⁶ to 10 in 200 steps. The loss stays within a tenth of its start until the "
+        "rate reaches about 3·10⁻⁴, falls fastest around 2·10⁻³ and is lowest at 0.59, well "
+        "past the stability edge 2/λmax ≈ 0.12, because an instability needs a few steps to "
+        "grow. Hence the rule of taking a tenth of the minimum, 0.059, safely below the edge.",
+        _map(
+            view="range",
+            surface="linear_regression",
+            optimizers=("sgd",),
+            range_min=1e-6,
+            range_max=10.0,
+            range_steps=200,
+        ),
+        topic="learning_rate",
+        page="maps",
+    ),
+)
+
+#: Every lesson of the course, for the Lessons page.
+CATALOGUE: tuple[Preset, ...] = PRESETS + MAP_PRESETS
+BY_KEY: dict[str, Preset] = {p.key: p for p in CATALOGUE}
 TOPIC_BY_KEY: dict[str, Topic] = {t.key: t for t in TOPICS}
 
 
@@ -331,7 +413,7 @@ def with_note(p: Preset) -> Any:
 def by_topic(topic: str | None = None) -> list[tuple[Topic, list[Preset]]]:
     """The lessons grouped by topic, in course order (one topic, or all when ``None``)."""
     return [
-        (t, [p for p in PRESETS if p.topic == t.key])
+        (t, [p for p in CATALOGUE if p.topic == t.key])
         for t in TOPICS
         if topic is None or t.key == topic
     ]

@@ -23,6 +23,7 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route("explore", "Explore", ":material/sports_score:", "views/explore.py", default=True),
     Route("lessons", "Lessons", ":material/school:", "views/lessons.py"),
+    Route("maps", "Maps", ":material/grid_on:", "views/maps.py"),
 )
 BY_NAME = {r.name: r for r in ROUTES}
 

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from app import presets, routes
-from app.presets import PRESETS, Preset
+from app.presets import CATALOGUE, PRESETS, Preset
 from app.state.explore import ExploreState, decode
 from app.state.lessons import CODEC as LESSONS
 
@@ -85,15 +85,16 @@ def test_lessons_page_lists_every_lesson_by_topic() -> None:
     at = goto(start(), "lessons")
     clean(at)
     shown = texts(at.markdown) + texts(at.caption)
-    for p in PRESETS:
+    for p in CATALOGUE:  # every page's lessons: Explore's and the Maps page's
         assert p.title in shown, p.key
         assert p.watch in shown, p.key
     for topic in presets.TOPICS:
         assert topic.title in shown
-    assert len(at.get("image")) == len(PRESETS)  # a still picture per lesson
+    assert len(at.get("image")) == len(CATALOGUE)  # a still picture per lesson
     opens = [b for b in at.button if b.key and b.key.startswith("lessons.open.")]
-    assert len(opens) == len(PRESETS)
+    assert len(opens) == len(CATALOGUE)
     assert {p.topic for p in PRESETS} == {t.key for t in presets.TOPICS}  # no empty topic
+    assert any(b.label == "Open on Maps" for b in opens)
     assert not at.get("plotly_chart"), "the catalogue's pictures are images, not charts"
 
 
@@ -101,11 +102,11 @@ def test_a_topic_link_shows_that_topic_only() -> None:
     at = goto(start(), "lessons", {"topic": "momentum"})
     clean(at)
     opens = {b.key for b in at.button if b.key and b.key.startswith("lessons.open.")}
-    assert opens == {f"lessons.open.{p.key}" for p in PRESETS if p.topic == "momentum"}
+    assert opens == {f"lessons.open.{p.key}" for p in CATALOGUE if p.topic == "momentum"}
     assert at.query_params["topic"] in ("momentum", ["momentum"])
     at.button_group[0].set_value(None).run()  # every topic again: the link is bare
     assert len([b for b in at.button if b.key and b.key.startswith("lessons.open.")]) == len(
-        PRESETS
+        CATALOGUE
     )
     assert "topic" not in at.query_params
 
@@ -114,7 +115,7 @@ def test_a_bad_topic_link_is_explained_politely() -> None:
     at = goto(start(), "lessons", {"topic": "<script>", "big": "maybe"})
     assert not at.exception
     assert "Ignored" in texts(at.warning)
-    assert len(at.get("image")) == len(PRESETS)
+    assert len(at.get("image")) == len(CATALOGUE)
 
 
 @pytest.mark.parametrize("p", PRESETS, ids=lambda p: p.key)

@@ -1,9 +1,10 @@
 """Every page's state as one plain dataclass, and the URL codec built from its declarations.
 
-``app/state/explore.py`` and ``app/state/lessons.py`` declare their pages' fields (default,
-URL key, validation, widget); ``app/state/codec.py`` turns any such dataclass into share links
-and back; ``app/state/view.py`` holds the view options every page shares; ``app/state/keys.py``
-namespaces session-state keys per page. Pure Python: no streamlit import.
+``app/state/explore.py``, ``app/state/lessons.py`` and ``app/state/maps.py`` declare their
+pages' fields (default, URL key, validation, widget); ``app/state/codec.py`` turns any such
+dataclass into share links and back; ``app/state/view.py`` holds the view options every page
+shares; ``app/state/keys.py`` namespaces session-state keys per page. Pure Python: no
+streamlit import.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ CODECS: dict[str, Codec[Any]] = {}
 
 
 def _register() -> None:
-    from app.state import explore, lessons
+    from app.state import explore, lessons, maps
 
-    for module in (explore, lessons):
+    for module in (explore, lessons, maps):
         CODECS[module.CODEC.page] = module.CODEC
 
 

@@ -117,11 +117,20 @@ def take_pending_lesson(keys: Keys) -> Preset | None:
     return presets.BY_KEY.get(key) if isinstance(key, str) else None
 
 
+def picture(p: Preset, *, dark: bool) -> bytes:
+    """A lesson's still picture, drawn by its own page's code."""
+    if p.page == "maps":
+        from app.ui import maps_runner
+
+        return maps_runner.lesson_picture(p.state, dark=dark)
+    return compute.lesson_picture(p.state, dark=dark)
+
+
 def lesson_card(p: Preset, keys: Keys, *, dark: bool) -> None:
     """One lesson in the catalogue: its still picture, title, what it teaches, and a button
     that opens it on its page (its share link, with its note on what to watch)."""
     with st.container(border=True):
-        st.image(compute.lesson_picture(p.state, dark=dark), width="stretch")
+        st.image(picture(p, dark=dark), width="stretch")
         st.markdown(f"**{p.title}**")
         st.caption(p.watch)
         if st.button(
