@@ -682,6 +682,19 @@ class Network:
         return np.asarray(((zs[-1][:, 0, :] > 0.0) == (y > 0.5)).mean(-1))
 
 
+def dead_units(net: Network, params: np.ndarray) -> np.ndarray:
+    """Hidden ReLU units that output 0 on every training point, per run: (K, D) -> (K,).
+
+    Such a unit passes no gradient to its incoming weights (ReLU's derivative is 0 there), so
+    on the full batch it never comes back: a "dead" unit. 0 for other activations.
+    """
+    p = net._params(params)
+    if net.arch.activation != "relu" or len(net.sizes) < 3:
+        return np.zeros(p.shape[0], dtype=np.int64)
+    zs, _ = forward(unpack(p, net.arch), net._xt, net.arch, NUMPY_OPS)
+    return np.asarray(sum((z <= 0.0).all(axis=-1).sum(axis=-1) for z in zs[:-1]))
+
+
 def network(
     dataset: str | Dataset = "xor",
     hidden: Sequence[int] | None = None,

@@ -1,6 +1,7 @@
 """Every page's state as one plain dataclass, and the URL codec built from its declarations.
 
-``app/state/explore.py`` and ``app/state/lessons.py`` declare their pages' fields (default,
+``app/state/explore.py``, ``app/state/lessons.py`` and ``app/state/networks.py`` declare their
+pages' fields (default,
 URL key, validation, widget); ``app/state/codec.py`` turns any such dataclass into share links
 and back; ``app/state/view.py`` holds the view options every page shares; ``app/state/keys.py``
 namespaces session-state keys per page. Pure Python: no streamlit import.
@@ -13,17 +14,26 @@ from typing import Any
 from app.state.codec import Codec, Scalar
 from app.state.explore import ExploreState
 from app.state.lessons import LessonsState
+from app.state.networks import NetworksState
 
-__all__ = ["CODECS", "Codec", "ExploreState", "LessonsState", "Scalar", "codec_for"]
+__all__ = [
+    "CODECS",
+    "Codec",
+    "ExploreState",
+    "LessonsState",
+    "NetworksState",
+    "Scalar",
+    "codec_for",
+]
 
 #: page name -> its codec; a new page adds its own here
 CODECS: dict[str, Codec[Any]] = {}
 
 
 def _register() -> None:
-    from app.state import explore, lessons
+    from app.state import explore, lessons, networks
 
-    for module in (explore, lessons):
+    for module in (explore, lessons, networks):
         CODECS[module.CODEC.page] = module.CODEC
 
 

@@ -3,12 +3,13 @@ catalogue's cards (app/views/lessons.py) that open a lesson on its page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from app import compute, presets, routes
 from app.presets import Preset
 from app.state import codec_for
-from app.state.explore import ExploreState
 from app.state.keys import Keys
 from app.ui import frame
 
@@ -18,16 +19,17 @@ def note_key(page: str) -> str:
     return Keys(page)("lesson")
 
 
-def presets_ui(keys: Keys, show_note: bool = False) -> ExploreState | None:
-    """One button per lesson; returns the lesson's state on the run its button was clicked.
+def presets_ui(keys: Keys, show_note: bool = False) -> Any:
+    """One button per lesson of the page ``keys`` belongs to; returns the lesson's state on
+    the run its button was clicked.
 
     The chosen lesson's "what to watch" note is drawn by :func:`lesson_note_ui` where the page
     wants it (outside the Lessons popover); ``show_note=True`` draws it here instead. Never
     both in one run: the note's hide button has a fixed key.
     """
-    clicked: ExploreState | None = None
+    clicked: Any = None
     cols = st.columns(3)
-    for i, p in enumerate(presets.PRESETS):
+    for i, p in enumerate(presets.for_page(keys.page)):
         with cols[i % 3]:
             if st.button(p.title, key=keys(f"lesson_{p.key}"), help=p.watch, width="stretch"):
                 st.session_state[keys("lesson")] = p.key
@@ -57,7 +59,7 @@ def lesson_card(p: Preset, keys: Keys, *, dark: bool) -> None:
     """One lesson in the catalogue: its still picture, title, what it teaches, and a button
     that opens it on its page (its share link, with its note on what to watch)."""
     with st.container(border=True):
-        st.image(compute.lesson_picture(p.state, dark=dark), width="stretch")
+        st.image(lesson_picture(p, dark=dark), width="stretch")
         st.markdown(f"**{p.title}**")
         st.caption(p.watch)
         if st.button(
@@ -68,6 +70,15 @@ def lesson_card(p: Preset, keys: Keys, *, dark: bool) -> None:
             width="stretch",
         ):
             open_lesson(p)
+
+
+def lesson_picture(p: Preset, *, dark: bool) -> bytes:
+    """The lesson's still picture, drawn by its page's compute module (cached there)."""
+    if p.page == "networks":
+        from app import netcompute
+
+        return netcompute.lesson_picture(p.state, dark=dark)
+    return compute.lesson_picture(p.state, dark=dark)
 
 
 def open_lesson(p: Preset) -> None:
