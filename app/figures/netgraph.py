@@ -22,7 +22,7 @@ from app.figures.networks import BLUE, ORANGE
 
 WIDTHS = (0.6, 1.5, 3.0, 5.0, 8.0)  # line widths of the weight-size buckets (px)
 MAX_HOVER_LINKS = 2000  # hover markers on the largest weights beyond this many links
-NODE = 0.62  # node picture size, in column widths
+NODE = 0.8  # node picture size, in node spacings
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,30 @@ class GraphDraw:
     title: str
 
 
+PLOT_WIDTH = 760  # px: the plot's usual width in the page, which sets the column spacing
+
+
+def height_of(tallest: int) -> int:
+    """The plot's height in px for a network whose tallest column has ``tallest`` nodes."""
+    return int(min(760, max(260, 50 + 46 * tallest)))
+
+
+def spacing(n_columns: int, tallest: int) -> float:
+    """Horizontal distance between columns (vertical: 1 per node), so that the network
+    fills a plot of PLOT_WIDTH x height_of(tallest) px with square node pictures."""
+    per_px = (tallest + 0.5) / height_of(tallest)
+    return max(1.5, (PLOT_WIDTH * per_px - 1.2) / max(n_columns - 1, 1))
+
+
 def _positions(columns: Sequence[Sequence[NodeDraw]]) -> list[np.ndarray]:
-    """Node centres (n_l, 2) per column: x = column index, y in [0, tallest - 1], centred."""
+    """Node centres (n_l, 2) per column: x = column x spacing, y in [0, tallest - 1]."""
     tallest = max(len(c) for c in columns)
+    gap = spacing(len(columns), tallest)
     out = []
     for i, col in enumerate(columns):
         n = len(col)
         y = (tallest - 1) / 2 + (np.arange(n)[::-1] - (n - 1) / 2)
-        out.append(np.column_stack([np.full(n, float(i)), y]))
+        out.append(np.column_stack([np.full(n, i * gap), y]))
     return out
 
 
@@ -61,7 +77,7 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
     f = style.font
     pos = _positions(g.columns)
     tallest = max(len(c) for c in g.columns)
-    size = min(NODE, 0.8)
+    size = NODE
     big = max((float(np.abs(w).max()) for w in g.weights if w.size), default=1.0) or 1.0
     buckets: dict[tuple[int, bool], tuple[list[Any], list[Any]]] = {}
     mids: list[tuple[float, float, float, str]] = []
@@ -124,8 +140,22 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
     )
     images = []
     annotations = []
+    shapes = []
     for col, p in zip(g.columns, pos, strict=True):
         for node, (x, y) in zip(col, p, strict=True):
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": "x",
+                    "yref": "y",
+                    "x0": float(x) - size / 2,
+                    "x1": float(x) + size / 2,
+                    "y0": float(y) - size / 2,
+                    "y1": float(y) + size / 2,
+                    "line": {"color": colors["muted"], "width": 1},
+                    "layer": "above",
+                }
+            )
             images.append(
                 {
                     "source": node.picture,
@@ -144,7 +174,7 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
         annotations.append(
             {
                 "text": name,
-                "x": float(i),
+                "x": float(pos[i][0, 0]),
                 "y": tallest - 0.5,
                 "xref": "x",
                 "yref": "y",
@@ -166,7 +196,8 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
                 "font": {"size": f - 2, "color": colors["font"]},
             }
         )
-    height = int(min(760, max(300, 60 + 48 * tallest)))
+    height = height_of(tallest)
+    right = float(pos[-1][0, 0])
     return {
         "data": traces,
         "layout": {
@@ -178,7 +209,7 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
             "title": {"text": g.title, "font": {"size": f}, "x": 0, "xanchor": "left"},
             "hovermode": "closest",
             "dragmode": False,
-            "xaxis": {"visible": False, "range": [-0.6, len(g.columns) - 0.4], "fixedrange": True},
+            "xaxis": {"visible": False, "range": [-0.6, right + 0.6], "fixedrange": True},
             "yaxis": {
                 "visible": False,
                 "range": [-0.6, tallest - 0.1],
@@ -186,6 +217,7 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
                 "scaleanchor": "x",
             },
             "images": images,
+            "shapes": shapes,
             "annotations": annotations,
         },
     }

@@ -106,7 +106,7 @@ def often_figure(rows: Sequence[OftenRow], what: str, style: Style = Style()) ->
         "data": traces,
         "layout": {
             "height": 90 + 70 * max(n, 1),
-            "margin": {"l": 10, "r": 110, "t": 30, "b": 50},
+            "margin": {"l": 10, "r": 110, "t": 40, "b": 50},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
             "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
@@ -129,19 +129,12 @@ def often_figure(rows: Sequence[OftenRow], what: str, style: Style = Style()) ->
                 "fixedrange": True,
                 "automargin": True,
             },
-            "annotations": [
-                *annotations,
-                {
-                    "text": f"worked ({what})",
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 1.0,
-                    "y": 1.0,
-                    "xanchor": "left",
-                    "yanchor": "bottom",
-                    "showarrow": False,
-                    "font": {"size": f - 3, "color": colors["muted"]},
-                },
-            ],
+            "title": {
+                "text": f"share that worked ({what}) at the right; ✕: did not",
+                "font": {"size": f - 2, "color": colors["muted"]},
+                "x": 1.0,
+                "xanchor": "right",
+            },
+            "annotations": annotations,
         },
     }

@@ -382,6 +382,19 @@ def _bind_optional(key: str, to_widget: Any, default_of: Any) -> Any:
     return bind
 
 
+def _optional(key: str, to_widget: Any = lambda v: v) -> Any:
+    """A field whose None means "the page's choice": no value in its widget (it then shows
+    the default the page computes), else the value."""
+
+    def bind(ss: Session, value: Any, _state: Any) -> None:
+        if value is None:
+            ss.pop(key, None)
+        else:
+            ss[key] = to_widget(value)
+
+    return bind
+
+
 def _own(value: Any) -> Any:
     return OWN if value is None else float(value)
 
@@ -538,16 +551,20 @@ class NetworksState:
             widget=Key(K("centre")),
         ),
     )
-    focus: str | None = declare(None, Plain("focus", Choice(run_labels), widget=Key(K("focus"))))
-    at: int | None = declare(  # None: the last step
-        None, Plain("at", Int(0, MAX_RUN_STEPS), widget=Key(K("at"), int))
+    focus: str | None = declare(
+        None, Plain("focus", Choice(run_labels), widget=_optional(K("focus")))
     )
-    weight: int | None = declare(None, Plain("w", WeightIndex(), widget=Key(K("weight"), int)))
+    at: int | None = declare(  # None: the last step
+        None, Plain("at", Int(0, MAX_RUN_STEPS), widget=_optional(K("at"), int))
+    )
+    weight: int | None = declare(
+        None, Plain("w", WeightIndex(), widget=_optional(K("weight"), int))
+    )
     inits: int = declare(
         DEFAULT_INITS, Plain("inits", Int(2, MAX_INITS), widget=Key(K("inits"), int))
     )
     target: float | None = declare(  # None: 100 % training accuracy (classification)
-        None, Plain("target", Float(1e-12, 100.0), widget=Key(K("target"), float))
+        None, Plain("target", Float(1e-12, 100.0), widget=_optional(K("target"), float))
     )
     large_fonts: bool = view.large_fonts()
     dark: bool = view.dark()

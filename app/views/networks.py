@@ -69,9 +69,6 @@ ss = st.session_state
 def apply(state: NetworksState) -> None:
     """Write ``state`` into every widget of the page (a lesson, a link, the last visit)."""
     CODEC.apply(state, ss)
-    for key in ("focus", "at", "weight", "target"):
-        if getattr(state, key if key != "weight" else "weight") is None:
-            ss.pop(K(key), None)
 
 
 def take_often_click() -> None:
