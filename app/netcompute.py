@@ -275,6 +275,8 @@ def _train(key: str) -> NetRun:
     p = traj.params[:, 0]
     classify = net.problem == CLASSIFICATION
     has_test = net.data.n_test > 0
+    with np.errstate(all="ignore"):  # a diverged run's huge weights overflow the test loss
+        test_loss = net.loss(p, "test") if has_test else None
     run = NetRun(
         label="",
         optimizer=spec["optimizer"],
@@ -284,7 +286,7 @@ def _train(key: str) -> NetRun:
         epochs=epochs,
         traj=traj,
         train_acc=net.accuracy(p, "train") if classify else None,
-        test_loss=net.loss(p, "test") if has_test else None,
+        test_loss=test_loss,
         test_acc=net.accuracy(p, "test") if classify and has_test else None,
         observed=keep.result() if keep is not None else None,
         key=key,
@@ -719,9 +721,9 @@ def divergence_messages(train: Training, titles: Mapping[str, str]) -> list[str]
             lr_text = f" with learning rate {lr:g}" if isinstance(lr, int | float) else ""
             out.append(
                 f"**{titles.get(lb, lb)}** diverged at step {r.diverged_at:,} (epoch "
-                f"{math.ceil(r.diverged_at / r.spe):,}){lr_text}: its weights stopped being "
-                "finite numbers, so it stops there (✕ on the curves). A smaller learning rate "
-                "usually tames it."
+                f"{math.ceil(r.diverged_at / r.spe):,}){lr_text}: its loss or its weights "
+                "stopped being finite numbers, so it stops there (✕ on the curves). A smaller "
+                "learning rate usually tames it."
             )
     return out
 

@@ -184,7 +184,7 @@ def test_lessons_page_opens_a_lesson_on_explore(server: str) -> None:
         page.wait_for_selector("[data-testid=stImage] img", timeout=60_000)
         page.wait_for_timeout(500)
         assert page.url.endswith("/lessons")
-        assert page.locator("[data-testid=stImage] img").count() == len(presets.PRESETS)
+        assert page.locator("[data-testid=stImage] img").count() == len(presets.LESSONS)
         assert page.locator(NO_TRACEBACK).count() == 0
         page.screenshot(path=artifact("lessons-1280x720.png"))
         page.get_by_role("button", name="Open on Explore").nth(3).click()  # scrolls to it

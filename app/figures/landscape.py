@@ -11,7 +11,7 @@ misleads; the page says so in words too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from app.figures import colormap
 from app.figures.curves import GAP_FLOOR, Band
 from app.figures.format import decimals_for, rounded, significant
 from app.figures.layout import Fig, Style, axis_style
-from app.figures.networks import LinearBand, _anim
+from app.figures.networks import DRAWN_MAX, LinearBand, _anim
 from app.figures.race import FRAME_MS, slider_steps, thin
 
 
@@ -69,7 +69,7 @@ def _at(epochs: np.ndarray, values: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 def landscape_figure(
-    paths: Sequence[PathDraw],
+    paths: list[PathDraw],
     loss: np.ndarray,
     ranges: tuple[tuple[float, float], tuple[float, float]],
     frame_epochs: np.ndarray,
@@ -115,9 +115,14 @@ def landscape_figure(
             }
         )
     top, bottom = [0.56, 1.0], [0.0, 0.42]
-    band = Band.around(
-        [np.maximum(np.concatenate([p.true_loss, p.plane_loss]), GAP_FLOOR) for p in paths], top
-    )
+    for i, p in enumerate(paths):  # losses drawn up to 1e100 (a log axis needs finite ticks)
+        paths[i] = dataclasses.replace(
+            p,
+            true_loss=np.clip(p.true_loss, GAP_FLOOR, DRAWN_MAX),
+            plane_loss=np.clip(p.plane_loss, GAP_FLOOR, DRAWN_MAX),
+            off=np.clip(p.off, 0.0, DRAWN_MAX),
+        )
+    band = Band.around([np.concatenate([p.true_loss, p.plane_loss]) for p in paths], top)
     off_max = max((float(p.off.max()) for p in paths if len(p.off)), default=1.0)
     off_band = LinearBand(0.0, max(off_max * 1.1, 1e-9), bottom[0], bottom[1])
     for p in paths:

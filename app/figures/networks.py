@@ -42,6 +42,7 @@ PANEL_GAP = 0.1  # between panels, in panel widths
 TITLE_ROOM = 0.2  # above each panel, in panel widths, for its title
 MAX_POINTS_DRAWN = 400  # data points per panel (a larger set is thinned for the picture)
 CURVE_POINTS = 300
+DRAWN_MAX = 1e100  # losses are drawn up to here (a log axis of 1e300 has no ticks to write)
 
 
 # ---------------------------------------------------------------- output pictures
@@ -347,8 +348,8 @@ def training_figure(
         keep = _thin(len(r.epochs), CURVE_POINTS)
         if r.diverged_epoch is not None:
             keep = keep[r.epochs[keep] <= r.diverged_epoch]
-        m = None if r.metric is None else r.metric[keep]
-        curves.append((r.epochs[keep], np.maximum(r.loss[keep], GAP_FLOOR), m))
+        m = None if r.metric is None else np.clip(r.metric[keep], 0.0, DRAWN_MAX)
+        curves.append((r.epochs[keep], np.clip(r.loss[keep], GAP_FLOOR, DRAWN_MAX), m))
     loss_band = Band.around([c[1] for c in curves], top)
     metric_band: Band | LinearBand
     if metric_percent:

@@ -361,7 +361,7 @@ def _bind_schedule_params(ss: Session, value: Any, state: Any) -> None:
 
 
 def _bind_problem(ss: Session, value: Any, _state: Any) -> None:
-    ss[K("dataset")] = value
+    ss[K("dataset")] = ss[K("_dataset")] = value
     if value in datasets.SPECS:
         ss[K("problem")] = datasets.SPECS[value].problem
 

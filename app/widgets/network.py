@@ -71,6 +71,10 @@ def data_ui(keys: Keys, default: str) -> dict[str, Any]:
         )
     )
     sp = spec(name)
+    if ss.get(keys("_dataset"), name) != name:  # another data set: its own points and network
+        for k in ("n", "noise", "ratio", "features", "layers", *(f"units{i}" for i in range(6))):
+            ss.pop(keys(k), None)
+    ss[keys("_dataset")] = name
     out: dict[str, Any] = {"dataset": name}
     lo, hi = sp.n_range
     fixed = lo == hi
