@@ -99,14 +99,15 @@ def build_network(state: NetworksState) -> Network:
 
 @dataclass(frozen=True)
 class Observed:
-    """Per-step numbers of a run, at the steps (S,) it kept: the parameters after step s
-    (S, D), the gradient step s used (S, D; zeros at s = 0) and every state buffer of the rule
-    after step s (name -> (S, D) or (S,))."""
+    """Per-step numbers of a run, at the steps (S,) it kept and for the coordinates (C,) it
+    kept (None: all D): the parameters after step s (S, C), the gradient step s used (S, C;
+    zeros at s = 0) and every state buffer of the rule after step s (name -> (S, C) or (S,))."""
 
     steps: np.ndarray
     params: np.ndarray
     grad: np.ndarray
     state: dict[str, np.ndarray]
+    coords: np.ndarray | None = None
 
     def index(self, t: int) -> int | None:
         i = int(np.searchsorted(self.steps, t))
@@ -118,32 +119,49 @@ class Observed:
 
 
 class _Keeper:
-    """``observe`` for minimize: keeps the steps asked for (all when ``steps`` is None)."""
+    """``observe`` for minimize: keeps the steps asked for (all when ``steps`` is None) of the
+    coordinates asked for (all when ``coords`` is None), in arrays allocated once."""
 
-    def __init__(self, steps: Iterable[int] | None) -> None:
-        self.wanted = None if steps is None else set(int(s) for s in steps)
-        self.steps: list[int] = []
-        self.params: list[np.ndarray] = []
-        self.grad: list[np.ndarray] = []
-        self.state: dict[str, list[Any]] = {}
+    def __init__(
+        self, steps: Iterable[int] | None, total: int, dim: int, coords: Sequence[int] | None = None
+    ) -> None:
+        wanted = range(total + 1) if steps is None else sorted({int(s) for s in steps})
+        self.slot = {t: i for i, t in enumerate(wanted)}
+        self.coords = None if coords is None else np.asarray(coords, dtype=np.int64)
+        width = dim if coords is None else len(coords)
+        n = len(self.slot)
+        self.steps = np.full(n, -1, dtype=np.int64)
+        self.params = np.zeros((n, width))
+        self.grad = np.zeros((n, width))
+        self.state: dict[str, np.ndarray] = {}
+        self.filled = 0
 
     def __call__(self, obs: Observation) -> None:
-        if self.wanted is not None and obs.t not in self.wanted:
+        i = self.slot.get(obs.t)
+        if i is None or len(obs.runs) == 0:
             return
-        if len(obs.runs) == 0:
-            return
-        self.steps.append(obs.t)
-        self.params.append(obs.params[0].copy())
-        self.grad.append(np.zeros_like(obs.params[0]) if obs.grad is None else obs.grad[0].copy())
+        c = self.coords
+        self.steps[i] = obs.t
+        self.params[i] = obs.params[0] if c is None else obs.params[0, c]
+        if obs.grad is not None:
+            self.grad[i] = obs.grad[0] if c is None else obs.grad[0, c]
         for name, arr in obs.state.items():
-            self.state.setdefault(name, []).append(np.array(arr[0], dtype=np.float64))
+            buf = self.state.get(name)
+            if buf is None:
+                shape = (len(self.steps),) if arr.ndim == 1 else self.params.shape
+                buf = self.state[name] = np.zeros(shape)
+            buf[i] = arr[0] if (c is None or arr.ndim == 1) else arr[0, c]
+        self.filled = max(self.filled, i + 1)
 
     def result(self) -> Observed:
+        n = self.filled  # a diverged run stops early: only the steps it made
+        keep = self.steps[:n] >= 0
         return Observed(
-            np.array(self.steps, dtype=np.int64),
-            np.array(self.params),
-            np.array(self.grad),
-            {n: np.array(v) for n, v in self.state.items()},
+            self.steps[:n][keep],
+            self.params[:n][keep],
+            self.grad[:n][keep],
+            {k: v[:n][keep] for k, v in self.state.items()},
+            self.coords,
         )
 
 
@@ -152,8 +170,8 @@ class NetRun:
     """One optimizer trained with one batch size: the trajectory and what the page reads.
 
     ``spe``: steps per epoch; ``train_acc``/``test_acc``/``test_loss`` (R,) at the recorded
-    states (None where they do not apply); ``observed``: per-step gradients and state when the
-    network is small enough, else None (replayed on demand); ``key``: the cache key.
+    states (None where they do not apply); ``key``: the cache key. The per-step gradients and
+    state are replayed on demand (:func:`observed`, :func:`snapshot`, :func:`lane`).
     """
 
     label: str
@@ -166,7 +184,6 @@ class NetRun:
     train_acc: np.ndarray | None
     test_loss: np.ndarray | None
     test_acc: np.ndarray | None
-    observed: Observed | None
     key: str
     hypers: dict[str, Any] = field(default_factory=dict)
     diverged_at: int = -1  # the first step whose weights or loss stopped being finite
@@ -254,11 +271,6 @@ def _train(key: str) -> NetRun:
     net = _network(json.dumps(spec["network"], sort_keys=True))
     spe, epochs, steps, _ = plan_steps(net, spec)
     x0 = net.init(spec["seed"])
-    keep = (
-        _Keeper(None)
-        if (steps + 1) * _state_width(spec["optimizer"], net.dim) <= (OBSERVE_BUDGET)
-        else None
-    )
     traj = optimizers.minimize(
         net,
         x0,
@@ -269,7 +281,6 @@ def _train(key: str) -> NetRun:
         seed=spec["seed"],
         schedule=_schedule(spec),
         record=_record(steps, spe, net.dim),
-        observe=keep,
         **spec["hypers"],
     )
     p = traj.params[:, 0]
@@ -288,7 +299,6 @@ def _train(key: str) -> NetRun:
         train_acc=net.accuracy(p, "train") if classify else None,
         test_loss=test_loss,
         test_acc=net.accuracy(p, "test") if classify and has_test else None,
-        observed=keep.result() if keep is not None else None,
         key=key,
         hypers=dict(spec["hypers"]),
         diverged_at=blowup(traj),
@@ -450,16 +460,19 @@ def view_step(run: NetRun, at: int | None) -> int:
 # ---------------------------------------------------------------- replays
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _replay(key: str, steps: tuple[int, ...]) -> Observed:
+def _observe(key: str, steps: Iterable[int] | None, coords: Sequence[int] | None) -> Observed:
+    """Run ``key`` again with ``minimize(observe=...)``, keeping ``steps`` (all: None) of
+    ``coords`` (all: None); the same arithmetic as the run (tests/test_replay.py)."""
     spec = json.loads(key)
     net = _network(json.dumps(spec["network"], sort_keys=True))
     _, _, n_steps, _ = plan_steps(net, spec)
-    keep = _Keeper(steps)
+    wanted = None if steps is None else [t for t in steps if 0 <= t <= n_steps]
+    total = n_steps if wanted is None else max(wanted, default=0)
+    keep = _Keeper(wanted, total, net.dim, coords)
     optimizers.minimize(
         net,
         net.init(spec["seed"]),
-        min(n_steps, max(steps, default=0)),
+        total,
         spec["optimizer"],
         batch_size=spec["batch"],
         shuffle=spec["shuffle"],
@@ -472,6 +485,29 @@ def _replay(key: str, steps: tuple[int, ...]) -> Observed:
     out = keep.result()
     _freeze(out)
     return out
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _observed(key: str) -> Observed | None:
+    """Every step of a run with every coordinate, or None when that is more than
+    OBSERVE_BUDGET floats (then :func:`_replay` keeps just what a view asks for)."""
+    spec = json.loads(key)
+    net = _network(json.dumps(spec["network"], sort_keys=True))
+    _, _, n_steps, _ = plan_steps(net, spec)
+    if (n_steps + 1) * _state_width(spec["optimizer"], net.dim) > OBSERVE_BUDGET:
+        return None
+    return _observe(key, None, None)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _replay(key: str, steps: tuple[int, ...], coords: tuple[int, ...] | None) -> Observed:
+    return _observe(key, steps, coords)
+
+
+def observed(run: NetRun) -> Observed | None:
+    """Every step's gradient and optimizer state of ``run`` (replayed once, cached), or None
+    for a run too big to keep them all."""
+    return _observed(run.key)
 
 
 @dataclass(frozen=True)
@@ -487,11 +523,10 @@ class Snapshot:
 
 def snapshot(run: NetRun, t: int) -> Snapshot:
     """The network of ``run`` after step ``t`` with its gradient and optimizer state."""
-    obs = run.observed
-    i = obs.index(t) if obs is not None else None
-    if obs is None or i is None:
-        obs = _replay(run.key, (t,))
-        i = obs.index(t)
+    obs = observed(run)
+    if obs is None:
+        obs = _replay(run.key, (t,), None)
+    i = obs.index(t)
     if i is None:  # the run stopped before t (diverged): its last point
         return Snapshot(t, run.traj.params[-1, 0], np.zeros(run.traj.params.shape[-1]), {})
     return Snapshot(
@@ -501,10 +536,11 @@ def snapshot(run: NetRun, t: int) -> Snapshot:
 
 def lane_series(run: NetRun, weight: int, upto: int) -> tuple[np.ndarray, float]:
     """The gradients (upto,) weight ``weight`` received in steps 1..upto, and its start."""
-    obs = run.observed
-    if obs is None or not obs.complete or len(obs.steps) <= upto:
-        obs = _replay(run.key, tuple(range(upto + 1)))
-    return np.asarray(obs.grad[1 : upto + 1, weight]), float(obs.params[0, weight])
+    obs = observed(run)
+    col = weight
+    if obs is None:
+        obs, col = _replay(run.key, tuple(range(upto + 1)), (weight,)), 0
+    return np.asarray(obs.grad[1 : upto + 1, col]), float(obs.params[0, col])
 
 
 def lane(run: NetRun, weight: int, upto: int) -> LaneTrace:
@@ -768,10 +804,12 @@ def signed_output(net: Network, values: np.ndarray) -> np.ndarray:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _pictures(key: str, steps: tuple[int, ...], discretize: bool, dark: bool) -> list[str]:
-    """One run's decision-boundary pictures after each of ``steps`` (PNG data URIs)."""
+def _pictures(key: str, steps_text: str, discretize: bool, dark: bool) -> list[str]:
+    """One run's decision-boundary pictures after each of the steps (comma-separated: one
+    string hashes far faster than a tuple of a hundred numbers), as PNG data URIs."""
     from app.figures import networks as nf
 
+    steps = [int(t) for t in steps_text.split(",")]
     run = _train(key)
     net = _network(json.dumps(json.loads(key)["network"], sort_keys=True))
     rows = [row_at(run, t) for t in steps]
@@ -849,7 +887,7 @@ def _training_figure(
                 lb, names[lb], cols[lb][0], cols[lb][1],
                 np.asarray(r.traj.steps)[rows] / r.spe, np.asarray(r.traj.loss[rows, 0]),
                 None if metric is None else np.asarray(metric),
-                _pictures(r.key, steps, discretize, style.dark),
+                _pictures(r.key, ",".join(map(str, steps)), discretize, style.dark),
                 None if r.diverged_at < 0 else r.diverged_at / r.spe, summary(r),
             )
         )  # fmt: skip

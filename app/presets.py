@@ -303,8 +303,8 @@ NETWORK_PRESETS: tuple[Preset, ...] = (
         "network for 500 epochs, walking the four points in order. One sample at a time makes "
         "four updates per epoch, so per epoch it learns fastest: 100 % training accuracy by "
         "epoch 8 (mini-batches of 2: 16, the full batch: 32) and the lowest final loss (0.011 "
-        "against 0.030 and 0.10). Per step its loss goes up as well as down: each step follows "
-        "one point's gradient.",
+        "against 0.030 and 0.10). Per step its loss jumps about far more: each step follows one "
+        "point's gradient, and its largest rise is more than ten times the full batch's.",
         _net(
             optimizers=("sgd",),
             compare_batch_sizes=(4, 1, 2),
@@ -358,7 +358,6 @@ NETWORK_PRESETS: tuple[Preset, ...] = (
             optimizers=("sgd",),
             compare_lrs=(10.0, 1.0, 0.1),
             views=("inside", "curves"),
-            focus="sgd@lr=10",
         ),
         topic="networks",
         page="networks",

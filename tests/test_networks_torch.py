@@ -97,13 +97,16 @@ def get_vector(tensors: Any) -> np.ndarray:
     return torch.cat([t.reshape(-1) for t in tensors]).detach().numpy().copy()
 
 
-def check_against_lesson(run: nc.NetRun, make_step: Any, what: str) -> None:
+def check_against_lesson(
+    run: nc.NetRun, make_step: Any, what: str, observed: nc.Observed | None = None
+) -> None:
     """Walk the lesson's loop from our points; ``make_step(model)`` -> a function doing one
     optimizer step on the model's gradients (torch.optim's, or a reference loop's)."""
-    assert run.observed is not None
-    assert run.observed.complete
+    obs = nc.observed(run) if observed is None else observed
+    assert obs is not None
+    assert obs.complete
     theta = np.asarray(run.traj.params[:, 0])  # (T + 1, D)
-    grads = np.asarray(run.observed.grad)  # (T + 1, D), row t: the gradient of step t
+    grads = np.asarray(obs.grad)  # (T + 1, D), row t: the gradient of step t
     model = lesson_model(run_seed(run))
     np.testing.assert_array_equal(get_vector(model.parameters()), theta[0], "initial network")
     step = make_step(model)
@@ -211,10 +214,8 @@ def test_lion_equals_its_reference_loop(scheme: str) -> None:
 def test_the_check_fails_a_wrong_batch_order() -> None:
     """The shadowed check is not blind: a run whose batches went in reverse order fails."""
     run = page_run("sgd", 1)
-    assert run.observed is not None
-    obs = run.observed
-    wrong = dataclasses.replace(
-        run, observed=dataclasses.replace(obs, grad=np.roll(np.asarray(obs.grad), 1, axis=0))
-    )
+    obs = nc.observed(run)
+    assert obs is not None
+    wrong = dataclasses.replace(obs, grad=np.roll(np.asarray(obs.grad), 1, axis=0))
     with pytest.raises(AssertionError, match="gradient"):
-        check_against_lesson(wrong, torch_step("sgd", run), "sgd with shifted gradients")
+        check_against_lesson(run, torch_step("sgd", run), "sgd, shifted gradients", wrong)

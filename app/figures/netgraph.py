@@ -88,8 +88,8 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
                 v = float(w[r, c])
                 k = min(len(WIDTHS) - 1, int(abs(v) / big * len(WIDTHS)))
                 xs, ys = buckets.setdefault((k, v >= 0), ([], []))
-                x0, y0 = src[c, 0] + size / 2, src[c, 1]
-                x1, y1 = dst[r, 0] - size / 2, dst[r, 1]
+                x0, y0 = float(src[c, 0]) + size / 2, float(src[c, 1])
+                x1, y1 = float(dst[r, 0]) - size / 2, float(dst[r, 1])
                 xs += [round(x0, 4), round(x1, 4), None]
                 ys += [round(y0, 4), round(y1, 4), None]
                 mids.append(((x0 + x1) / 2, (y0 + y1) / 2, abs(v), g.hover[layer][r][c]))

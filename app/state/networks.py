@@ -178,7 +178,7 @@ def run_labels(ctx: Ctx) -> list[str]:
     for o in ctx["optimizers"]:
         for lr in lrs:
             for b in sizes:
-                tags = ([] if lr is None else [f"lr={fmt(lr)}"]) + ([] if b is None else [f"B={b}"])
+                tags = ([] if lr is None else [f"lr={lr:.10g}"]) + ([] if b is None else [f"B={b}"])
                 out.append(o + ("@" + ",".join(tags) if tags else ""))
     return out
 

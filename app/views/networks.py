@@ -269,9 +269,9 @@ def curves_view(train: nc.Training, style: Style) -> None:
         config={"displaylogo": False},
     )
     st.caption(
-        "Top: the full training loss after every optimizer step (so one sample at a time has "
-        "N steps per epoch). Below: the loss after each epoch (dashed: the held-out test set) "
-        "and the accuracy. Log scales for the losses."
+        "The full training loss after every optimizer step (drawn when some run takes "
+        "mini-batches: one sample at a time makes N steps per epoch), the loss after each "
+        "epoch (dashed: the held-out test set) and the accuracy. Log scales for the losses."
     )
 
 

@@ -496,6 +496,7 @@ class _Chunk:
             arr[...] = v
             self.state.append(arr)
         self.lo, self.hi = pb.bounds()
+        self.boxless = pb.box is None
         self.done = False
 
     def advance(self, t: int, bidx: np.ndarray | None, z: np.ndarray | None) -> None:
@@ -524,8 +525,12 @@ class _Chunk:
         p = self.p
         if self.plateau is not None:
             self.plateau = pb.schedule.feed_many(self.plateau, loss)  # type: ignore[attr-defined]
-        lo, hi = self.lo, self.hi
-        if not ((p.min(axis=1) >= lo).all() and (p.max(axis=1) <= hi).all()):
+        if self.boxless:  # no box: only a non-finite value stops a run (one pass, not four)
+            inside = bool(np.isfinite(p).all())
+        else:
+            lo, hi = self.lo, self.hi
+            inside = bool((p.min(axis=1) >= lo).all() and (p.max(axis=1) <= hi).all())
+        if not inside:
             self.diverge(t)
             if self.done:
                 return
