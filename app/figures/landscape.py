@@ -21,7 +21,7 @@ from app.figures import colormap
 from app.figures.curves import GAP_FLOOR, Band
 from app.figures.format import decimals_for, rounded, significant
 from app.figures.layout import Fig, Style, axis_style
-from app.figures.networks import DRAWN_MAX, LinearBand, _anim
+from app.figures.networks import DRAWN_MAX, LinearBand, _anim, paper_color
 from app.figures.race import FRAME_MS, slider_steps, thin
 
 
@@ -241,7 +241,7 @@ def landscape_figure(
     layout: dict[str, Any] = {
         "height": style.height,
         "margin": {"l": 64, "r": 16, "t": 40, "b": 110 + 24 * style.large_fonts},
-        "paper_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": paper_color(style),
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
         "hovermode": "closest",
@@ -271,7 +271,6 @@ def landscape_figure(
             "domain": [0.66, 1.0],
             "anchor": "y2",
             "range": [0, e_max],
-            "title": {"text": "epoch", "font": {"size": f - 1}},
         },
         "yaxis2": axis
         | {

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from app.figures.layout import Fig, Style
-from app.figures.networks import BLUE, ORANGE
+from app.figures.networks import BLUE, ORANGE, paper_color
 
 WIDTHS = (0.6, 1.5, 3.0, 5.0, 8.0)  # line widths of the weight-size buckets (px)
 MAX_HOVER_LINKS = 2000  # hover markers on the largest weights beyond this many links
@@ -203,7 +203,7 @@ def graph_figure(g: GraphDraw, style: Style = Style()) -> Fig:
         "layout": {
             "height": height + (60 if style.large_fonts else 0),
             "margin": {"l": 50, "r": 10, "t": 40, "b": 10},
-            "paper_bgcolor": "rgba(0,0,0,0)",
+            "paper_bgcolor": paper_color(style),
             "plot_bgcolor": "rgba(0,0,0,0)",
             "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
             "title": {"text": g.title, "font": {"size": f}, "x": 0, "xanchor": "left"},

@@ -39,10 +39,15 @@ BLUE = "#0877BD"  # class 1 / positive output (TensorFlow Playground's colours)
 ORANGE = "#F59322"  # class 0 / negative output
 LEVELS = 8  # colour bands per side of the decision boundary
 PANEL_GAP = 0.1  # between panels, in panel widths
-TITLE_ROOM = 0.2  # above each panel, in panel widths, for its title
+TITLE_ROOM = 0.32  # above each panel, in panel widths, for its title (up to three lines)
 MAX_POINTS_DRAWN = 400  # data points per panel (a larger set is thinned for the picture)
 CURVE_POINTS = 300
 DRAWN_MAX = 1e100  # losses are drawn up to here (a log axis of 1e300 has no ticks to write)
+
+
+def paper_color(style: Style) -> str:
+    """Dark figures bring their own background (the page around them may be light)."""
+    return style.colors["paper"] if style.dark else "rgba(0,0,0,0)"
 
 
 # ---------------------------------------------------------------- output pictures
@@ -324,9 +329,10 @@ def training_figure(
     shapes: list[dict[str, Any]] = []
     for i, r in enumerate(runs):
         ox, oy = panel_origin(i, n)
+        name, _, tags = r.title.partition(" · ")  # the optimizer, then what sets it apart
         annotations.append(
             {
-                "text": f"<b>{r.title}</b><br>{r.summary}",
+                "text": "<br>".join(filter(None, (f"<b>{name}</b>", tags, r.summary))),
                 "x": ox + 0.5,
                 "y": oy + 1.0,
                 "xref": "x",
@@ -335,7 +341,7 @@ def training_figure(
                 "yanchor": "bottom",
                 "showarrow": False,
                 "font": {
-                    "size": f - 2,
+                    "size": min(f - 2, 14),
                     "color": r.color if r.color != "#000000" else colors["font"],
                 },
             }
@@ -501,7 +507,7 @@ def training_figure(
             "t": 36,
             "b": 96 + 24 * style.large_fonts,
         },
-        "paper_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": paper_color(style),
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
         "hovermode": "closest",
@@ -684,7 +690,7 @@ def curves_figure(columns: Sequence[tuple[str, Sequence[CurveRun]]], style: Styl
     layout: dict[str, Any] = {
         "height": 250 * nrow + 60,
         "margin": {"l": 70, "r": 16, "t": 60, "b": 50},
-        "paper_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": paper_color(style),
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
         "hovermode": "closest",

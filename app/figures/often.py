@@ -18,6 +18,7 @@ import numpy as np
 from app.figures.curves import GAP_FLOOR
 from app.figures.format import significant
 from app.figures.layout import Fig, Style, axis_style
+from app.figures.networks import paper_color
 
 JITTER = 0.32
 
@@ -107,7 +108,7 @@ def often_figure(rows: Sequence[OftenRow], what: str, style: Style = Style()) ->
         "layout": {
             "height": 90 + 70 * max(n, 1),
             "margin": {"l": 10, "r": 110, "t": 40, "b": 50},
-            "paper_bgcolor": "rgba(0,0,0,0)",
+            "paper_bgcolor": paper_color(style),
             "plot_bgcolor": "rgba(0,0,0,0)",
             "font": {"size": f, "color": colors["font"], "family": "Source Sans, sans-serif"},
             "hovermode": "closest",
