@@ -559,7 +559,9 @@ def signed_output(net: Network, values: np.ndarray) -> np.ndarray:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _pictures(key: str, steps_text: str, discretize: bool, dark: bool) -> list[str]:
+def _pictures(
+    key: str, steps_text: str, discretize: bool, dark: bool, border: str | None = None
+) -> list[str]:
     """One run's decision-boundary pictures after each of the steps (comma-separated: one
     string hashes far faster than a tuple of a hundred numbers), as PNG data URIs."""
     from app.figures import networks as nf
@@ -571,7 +573,9 @@ def _pictures(key: str, steps_text: str, discretize: bool, dark: bool) -> list[s
     params = np.asarray(run.traj.params[rows, 0])
     grid = _grid(net.data.bounds, PICTURE)
     out = signed_output(net, predict(net, params, grid))
-    return nf.output_uris(out.reshape(-1, PICTURE, PICTURE), discretize=discretize, dark=dark)
+    return nf.output_uris(
+        out.reshape(-1, PICTURE, PICTURE), discretize=discretize, dark=dark, border=border
+    )
 
 
 def predict(net: Network, params: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -642,7 +646,7 @@ def _training_figure(
                 lb, names[lb], cols[lb][0], cols[lb][1],
                 np.asarray(r.traj.steps)[rows] / r.spe, np.asarray(r.traj.loss[rows, 0]),
                 None if metric is None else np.asarray(metric),
-                _pictures(r.key, ",".join(map(str, steps)), discretize, style.dark),
+                _pictures(r.key, ",".join(map(str, steps)), discretize, style.dark, cols[lb][0]),
                 None if r.diverged_at < 0 else r.diverged_at / r.spe, summary(r),
             )
         )  # fmt: skip

@@ -124,15 +124,18 @@ def bench_server(repeats: int) -> dict[str, Any]:
     at.selectbox(key="networks.tune").set_value("adam").run()
     lrs = [0.003, 0.005, 0.007, 0.015, 0.02, 0.03, 0.05, 0.07]
     cpu_changed: list[float] = []
+    jobs_changed: list[float] = []
     wall_changed: list[float] = []
     for i in range(repeats):
         at.select_slider(key="networks.hp.adam.lr").set_value(lrs[i % len(lrs)])
         if i >= len(lrs):  # a value not seen before, so the run is not in the cache
             at.session_state["networks.epochs"] = 1000 + i
+        jobs0 = jobs_cpu_ms()
         t = time.perf_counter()
         at.run()
         wall_changed.append((time.perf_counter() - t) * 1000)
         cpu_changed.append(float(at.session_state["networks._run_cpu_ms"]))
+        jobs_changed.append(jobs_cpu_ms() - jobs0)
         if at.exception or at.error:
             raise RuntimeError("the page failed during the benchmark")
     cpu_same: list[float] = []
@@ -144,12 +147,33 @@ def bench_server(repeats: int) -> dict[str, Any]:
         "cold_first_run_s": cold,
         "cold_first_run_cpu_ms": cpu_cold,
         "rerun_cpu_one_lr_changed_ms": cpu_changed,
+        "rerun_jobs_cpu_one_lr_changed_ms": jobs_changed,
+        "rerun_total_cpu_one_lr_changed_ms": [
+            a + b for a, b in zip(cpu_changed, jobs_changed, strict=True)
+        ],
         "rerun_wall_one_lr_changed_ms": wall_changed,
         "rerun_cpu_nothing_changed_ms": cpu_same,
         "payload_bytes": sum(len(s.encode()) for s in specs),
         "payload_training_bytes": len(specs[0].encode()),
         "charts": len(specs),
     }
+
+
+def jobs_cpu_ms() -> float:
+    """CPU time (user + system) of the page's jobs process(es) so far (app/netcompute.py)."""
+    from app import netcompute as nc
+
+    pool = nc._pool()
+    if pool is None:
+        return 0.0
+    total = 0
+    for pid in list(getattr(pool, "_processes", {}) or {}):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return 1000.0 * total / os.sysconf("SC_CLK_TCK")
 
 
 def bench_inits(repeats: int) -> dict[str, Any]:
@@ -282,8 +306,11 @@ def write(results: dict[str, Any]) -> str:
         ("the lesson's torch.optim loop, float32, one optimizer, 1,000 epochs",
          core["torch_loop_float32_ms_per_optimizer"], "ms", ""),
         ("the same loop in float64", core["torch_loop_float64_ms_per_optimizer"], "ms", ""),
-        ("server CPU, rerun after one optimizer's lr changed",
-         server["rerun_cpu_one_lr_changed_ms"], "ms", "≤ 150 ms"),
+        ("server CPU, rerun after one optimizer's lr changed: page + jobs process",
+         server["rerun_total_cpu_one_lr_changed_ms"], "ms", "≤ 150 ms"),
+        ("  of which the page's script thread", server["rerun_cpu_one_lr_changed_ms"], "ms", ""),
+        ("  of which the jobs process (training the run)",
+         server["rerun_jobs_cpu_one_lr_changed_ms"], "ms", ""),
         ("  wall time of that rerun (AppTest)", server["rerun_wall_one_lr_changed_ms"], "ms", ""),
         ("server CPU, rerun that changes nothing", server["rerun_cpu_nothing_changed_ms"], "ms",
          ""),

@@ -90,8 +90,12 @@ def output_rgb(signed: np.ndarray, *, discretize: bool, dark: bool) -> np.ndarra
 
 
 @functools.lru_cache(maxsize=4)
-def _palette_chunk(dark: bool) -> bytes:
-    return _chunk(b"PLTE", output_palette(dark).tobytes())
+def _palette_chunk(dark: bool, border: str | None = None) -> bytes:
+    """The banded palette, plus the frame's colour as the last entry when there is one."""
+    table = output_palette(dark)
+    if border is not None:
+        table = np.vstack([table, np.array([_rgb(border)], dtype=np.uint8)])
+    return _chunk(b"PLTE", table.tobytes())
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -126,10 +130,20 @@ def output_uri(signed: np.ndarray, *, discretize: bool, dark: bool) -> str:
     return output_uris(np.asarray(signed)[None], discretize=discretize, dark=dark)[0]
 
 
-def output_uris(signed: np.ndarray, *, discretize: bool, dark: bool) -> list[str]:
-    """(F, G, G) pictures at once (the colour levels in one pass) -> F data URIs."""
+def output_uris(
+    signed: np.ndarray, *, discretize: bool, dark: bool, border: str | None = None
+) -> list[str]:
+    """(F, G, G) pictures at once (the colour levels in one pass) -> F data URIs.
+
+    ``border``: a frame of that colour, one pixel wide, drawn into every picture (a layout
+    shape per panel would cost plotly a redraw on every animation frame).
+    """
     levels = output_levels(signed, discretize=discretize)
-    plte = _palette_chunk(dark)
+    plte = _palette_chunk(dark, border)
+    if border is not None:
+        edge = 2 * LEVELS + 1
+        levels[:, :1, :] = levels[:, -1:, :] = edge
+        levels[:, :, :1] = levels[:, :, -1:] = edge
     return [
         "data:image/png;base64," + base64.b64encode(palette_png(lv, plte)).decode("ascii")
         for lv in levels
@@ -326,7 +340,6 @@ def training_figure(
     if data.show_test and len(data.y_test):
         data_traces.append(_points_trace(data, n, True, colors, style.large_fonts))
     annotations: list[dict[str, Any]] = []
-    shapes: list[dict[str, Any]] = []
     for i, r in enumerate(runs):
         ox, oy = panel_origin(i, n)
         name, _, tags = r.title.partition(" · ")  # the optimizer, then what sets it apart
@@ -344,19 +357,6 @@ def training_figure(
                     "size": min(f - 2, 14),
                     "color": r.color if r.color != "#000000" else colors["font"],
                 },
-            }
-        )
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "y",
-                "x0": ox,
-                "y0": oy,
-                "x1": ox + 1,
-                "y1": oy + 1,
-                "line": {"color": r.color, "width": 3},
-                "layer": "above",
             }
         )
     # the curves: loss (log) above, the metric below; one trace per run
@@ -578,7 +578,6 @@ def training_figure(
                 and (title == "training loss" or (curves and curves[0][2] is not None))
             ),
         ],
-        "shapes": shapes,
         "images": _images(runs, 0),
     }
     if len(fe) > 1:
