@@ -17,6 +17,7 @@ people; the page shows it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -49,6 +50,7 @@ from surfaces.network import FEATURES
 
 __all__ = ["OVERFLOW", "Inits", "NetRun", "Observed", "plan_steps"]
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 GRID_CAP = 2e9  # sample-parameter products of a landscape's loss grid
 MAX_PANELS = 12  # decision boundaries drawn side by side
 
@@ -81,6 +83,7 @@ def call(fn: Callable[..., T], *args: Any) -> T:
     try:
         return pool.submit(fn, *args).result()
     except BrokenProcessPool:
+        log.warning("the Networks jobs process broke; running this job here, a new one next")
         _pool.clear()
         return fn(*args)
 
@@ -292,8 +295,12 @@ def _observed(key: str) -> Observed | None:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _replay(key: str, steps: tuple[int, ...], coords: tuple[int, ...] | None) -> Observed:
-    out = call(netjobs.observe, key, steps, coords)
+def _replay(key: str, upto: int, only: int, coord: int) -> Observed:
+    """Steps 0..upto (or only step ``only`` when it is >= 0) of coordinate ``coord`` (all when
+    -1), replayed in the jobs' process; plain numbers key the cache (hashing a tuple of
+    thousands of steps took longer than the lookup saved)."""
+    steps = [only] if only >= 0 else range(upto + 1)
+    out = call(netjobs.observe, key, list(steps), None if coord < 0 else [coord])
     freeze(out)
     return out
 
@@ -319,7 +326,7 @@ def snapshot(run: NetRun, t: int) -> Snapshot:
     """The network of ``run`` after step ``t`` with its gradient and optimizer state."""
     obs = observed(run)
     if obs is None:
-        obs = _replay(run.key, (t,), None)
+        obs = _replay(run.key, t, t, -1)
     i = obs.index(t)
     if i is None:  # the run stopped before t (diverged): its last point
         return Snapshot(t, run.traj.params[-1, 0], np.zeros(run.traj.params.shape[-1]), {})
@@ -333,7 +340,7 @@ def lane_series(run: NetRun, weight: int, upto: int) -> tuple[np.ndarray, float]
     obs = observed(run)
     col = weight
     if obs is None:
-        obs, col = _replay(run.key, tuple(range(upto + 1)), (weight,)), 0
+        obs, col = _replay(run.key, upto, -1, weight), 0
     return np.asarray(obs.grad[1 : upto + 1, col]), float(obs.params[0, col])
 
 

@@ -403,3 +403,34 @@ def test_presenter_mode_hides_the_controls() -> None:
     assert not at.exception
     assert any("stSidebar" in str(h.proto) and "display: none" in str(h.proto)
                for h in at.get("html"))  # fmt: skip
+
+
+def test_big_networks_replay_only_what_a_view_asks_for() -> None:
+    s = dataclasses.replace(
+        NetworksState(), dataset="circle", hidden=(32, 32), epochs=300, optimizers=("adam",)
+    )
+    run = nc.training(s).runs["adam"]
+    assert nc.observed(run) is None  # every step of every weight: more than the page keeps
+    snap = nc.snapshot(run, 123)
+    np.testing.assert_array_equal(snap.params, run.traj.params[123, 0])
+    assert set(snap.state) == {"exp_avg", "exp_avg_sq"}
+    lane = nc.lane(run, 7, 300)  # one weight's series, replayed alone
+    np.testing.assert_array_equal(lane.params, run.traj.params[:, 0, 7])
+
+
+def test_main_area_controls_change_the_link() -> None:
+    at = open_page({"views": "landscape,inside,maths,often", "inits": "20"})
+    assert not at.exception, [e.message for e in at.exception]
+    at.radio(key=K + "plane").set_value("random").run()
+    at.selectbox(key=K + "centre").set_value("adam").run()
+    at.selectbox(key=K + "focus").set_value("adam").run()
+    at.selectbox(key=K + "weight").set_value(5).run()
+    at.number_input(key=K + "at").set_value(10).run()
+    at.number_input(key=K + "inits").set_value(30).run()
+    at.select_slider(key=K + "target").set_value(0.01).run()
+    at.segmented_control(key=K + "views").set_value(["inside", "maths", "often"]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    s = state_of(at)
+    assert (s.plane, s.centre, s.focus, s.weight, s.at) == ("random", "adam", "adam", 5, 10)
+    assert (s.inits, s.target, s.views) == (30, 0.01, ("inside", "maths", "often"))
+    assert "step 10" in " ".join(str(m.value) for m in at.markdown)
