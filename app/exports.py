@@ -58,7 +58,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def settings(state: ExploreState, base_url: str = "") -> dict[str, Any]:
+def settings(state: Any, base_url: str = "") -> dict[str, Any]:
     """The state as plain JSON plus its share query and link."""
     query = codec_for(state).encode(state)
     qs = query_string(query)
@@ -146,14 +146,16 @@ def to_json(state: ExploreState, runs: Mapping[str, Any], base_url: str = "") ->
     return json.dumps(out, indent=1, allow_nan=False)
 
 
-def chart_config(state: ExploreState) -> dict[str, Any]:
+def chart_config(state: Any, name: str | None = None) -> dict[str, Any]:
     """Plotly ``config`` for the page's chart: the camera button saves a 2x PNG with a good name.
 
-    Pass it as ``st.plotly_chart(fig, config=exports.chart_config(state))``.
+    Pass it as ``st.plotly_chart(fig, config=exports.chart_config(state))``; ``name``: the
+    file name stem (default: an Explore state's :func:`base_name`).
     """
+    stem = name if name is not None else base_name(state)
     return {
         "displaylogo": False,
-        "toImageButtonOptions": {"format": "png", "filename": base_name(state), "scale": 2},
+        "toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2},
     }
 
 
@@ -216,13 +218,15 @@ def _settings_rows(state: ExploreState) -> list[tuple[str, str]]:
 
 
 def to_html(
-    state: ExploreState,
+    state: Any,
     fig: Mapping[str, Any],
     *,
     title: str = "Optimizer Playground",
     autoplay: bool = True,
     base_url: str = "",
     frame_ms: int = 60,
+    name: str | None = None,
+    rows: list[tuple[str, str]] | None = None,
 ) -> str:
     """A standalone page: the animated figure, plotly.js inline (no CDN, no server), a title,
     the settings and the share link.
@@ -230,7 +234,8 @@ def to_html(
     ``fig``: the page's plain Plotly figure dict (``data``, ``layout``, ``frames``). Its own
     Play button (an ``updatemenus`` "animate" button) and its speed are kept; a figure without
     one gets Play / Pause / Restart buttons above it (``frame_ms`` per frame). ``autoplay``
-    starts the animation as soon as the file opens.
+    starts the animation as soon as the file opens. Another page's state passes its file
+    ``name`` stem and its settings ``rows`` (label, value); an Explore state has its own.
     """
     import plotly.io as pio  # plotly ships plotly.min.js inside the package
 
@@ -246,7 +251,7 @@ def to_html(
     }
     chart = pio.to_html(
         dict(fig),
-        config=chart_config(state),
+        config=chart_config(state, name),
         auto_play=autoplay and bool(fig.get("frames")),
         include_plotlyjs=True,
         full_html=False,
@@ -256,9 +261,9 @@ def to_html(
         div_id=div_id,
     )
     meta = settings(state, base_url)
-    rows = "\n".join(
+    table = "\n".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in _settings_rows(state)
+        for k, v in (rows if rows is not None else _settings_rows(state))
     )
     link = html.escape(meta["share_url"])
     link_html = f'<a href="{link}">{link}</a>' if base_url else f"<code>{link}</code>"
@@ -316,7 +321,7 @@ def to_html(
 }})();
 </script>
 <h2>Settings</h2>
-<table>{rows}</table>
+<table>{table}</table>
 <p>Open these settings in the app: {link_html}</p>
 <p><small>Made with Optimizer Playground. Plays offline: plotly.js is inside this file.
 </small></p>

@@ -1,10 +1,11 @@
 """One-click lessons: complete, reproducible races with a note on what to watch, by topic.
 
 Each :class:`Preset` is a complete page state (an :class:`ExploreState` for Explore's
-lessons in :data:`PRESETS`, a :class:`MapsState` for the Maps page's in :data:`MAP_PRESETS`)
-with a title, two or three sentences on what to watch, a topic and the page that opens it.
-The Lessons page (app/views/lessons.py) shows every lesson (:data:`CATALOGUE`) grouped by
-:data:`TOPICS`; each page offers its own in its Lessons popover. Pure Python: no streamlit.
+lessons in :data:`PRESETS`, a :class:`MapsState` for the Maps page's in :data:`MAP_PRESETS`, a
+:class:`NetworksState` for the Networks page's in :data:`NETWORK_PRESETS`) with a title, two or
+three sentences on what to watch, a topic and the page that opens it. The Lessons page
+(app/views/lessons.py) shows every lesson (:data:`LESSONS`) grouped by :data:`TOPICS`; each
+page offers its own (:func:`for_page`) in its Lessons popover. Pure Python: no streamlit.
 
 Comparing one optimizer with itself: a race compares optimizers, and ``ExploreState.hyper``
 holds one dict per optimizer name, so "sgd three times with different batch sizes" cannot be
@@ -31,6 +32,7 @@ from typing import Any
 from app.state.codec import Scalar, fmt
 from app.state.explore import ExploreState
 from app.state.maps import MapsState
+from app.state.networks import NetworksState
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,12 @@ TOPICS: tuple[Topic, ...] = (
         "Saddles and many minima",
         "What the surface does to every optimizer: stalling at a saddle, ending in another valley.",
     ),
+    Topic(
+        "networks",
+        "Training small networks",
+        "The lesson's XOR network and TensorFlow Playground's data: batching schemes, every "
+        "optimizer, dead ReLU units, a rate too large, Adam against SGD.",
+    ),
 )
 
 
@@ -116,7 +124,7 @@ class Preset:
     key: str
     title: str
     watch: str
-    state: Any  # the page's state: ExploreState (Explore) or MapsState (Maps)
+    state: Any  # the page's state: ExploreState, MapsState or NetworksState
     topic: str = "learning_rate"
     page: str = "explore"
 
@@ -391,11 +399,6 @@ MAP_PRESETS: tuple[Preset, ...] = (
     ),
 )
 
-#: Every lesson of the course, for the Lessons page.
-CATALOGUE: tuple[Preset, ...] = PRESETS + MAP_PRESETS
-BY_KEY: dict[str, Preset] = {p.key: p for p in CATALOGUE}
-TOPIC_BY_KEY: dict[str, Topic] = {t.key: t for t in TOPICS}
-
 
 def course(page: str | None = None) -> list[Preset]:
     """Every lesson in course order (topic by topic), or those that open on ``page``."""
@@ -410,10 +413,124 @@ def with_note(p: Preset) -> Any:
     return p.state
 
 
+def _net(**kw: Any) -> NetworksState:
+    return dataclasses.replace(NetworksState(), **kw)
+
+
+NETWORK_PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "net_batching",
+        "XOR: full batch, one sample at a time, mini-batches of 2",
+        "The lesson's three loops: the same SGD (learning rate 0.1) on the lesson's 2-4-1 "
+        "network for 500 epochs, walking the four points in order. One sample at a time makes "
+        "four updates per epoch, so per epoch it learns fastest: 100 % training accuracy by "
+        "epoch 8 (mini-batches of 2: 16, the full batch: 32) and the lowest final loss (0.011 "
+        "against 0.030 and 0.10). Per step its loss jumps about far more: each step follows one "
+        "point's gradient, and its largest rise is more than ten times the full batch's.",
+        _net(
+            optimizers=("sgd",),
+            compare_batch_sizes=(4, 1, 2),
+            epochs=500,
+            views=("curves", "landscape"),
+        ),
+        topic="networks",
+        page="networks",
+    ),
+    Preset(
+        "net_optimizers",
+        "XOR: the lesson's six optimizers",
+        "SGD, momentum and Nesterov at 0.1, Adagrad at 0.1, RMSprop and Adam at 0.01, as the "
+        "lesson trains them, for 1,000 epochs from the same start. Momentum and Nesterov get "
+        "the loss below 0.1 by epoch 65, RMSprop by 110, Adagrad by 130, Adam by 190 and plain "
+        "SGD only by epoch 503; RMSprop ends lowest (0.0004), SGD highest (0.03). All six reach "
+        "100 % training accuracy: the network can be right long before its loss is small.",
+        _net(
+            optimizers=("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+            views=("curves", "landscape"),
+        ),
+        topic="networks",
+        page="networks",
+    ),
+    Preset(
+        "net_dead_relu",
+        "Dead ReLU units: a start that fails",
+        "Seed 2 starts the 2-4-1 ReLU network with one hidden unit already dead (it outputs 0 "
+        "on all four points, so no gradient reaches its weights) and a second dies within the "
+        "first 20 steps. With the two units left, SGD, momentum and Nesterov stop at loss ln 2 "
+        "= 0.693 and 50 % accuracy, while Adagrad, RMSprop and Adam still solve XOR. Open "
+        "'Inside one network' to see the blank units, and 'How often does it work' for how "
+        "many of 200 starts fail.",
+        _net(
+            optimizers=("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+            seed=2,
+            views=("inside", "often"),
+        ),
+        topic="networks",
+        page="networks",
+    ),
+    Preset(
+        "net_lr_too_large",
+        "A learning rate too large kills the network",
+        "The same SGD on XOR at learning rates 10, 1 and 0.1. At 10 the first steps throw every "
+        "hidden unit's weights so far that by step 3 all four ReLU units output 0 on every "
+        "point: they are dead, no gradient flows through them again, and the network ends at "
+        "50 % accuracy (loss 1.04). At 1 it learns faster than at 0.1 (final loss 0.0017 "
+        "against 0.029): too large is not far from just right.",
+        _net(
+            optimizers=("sgd",),
+            compare_lrs=(10.0, 1.0, 0.1),
+            views=("inside", "curves"),
+        ),
+        topic="networks",
+        page="networks",
+    ),
+    Preset(
+        "net_spirals",
+        "Adam against SGD on the spirals",
+        "Two interleaved spirals, a network of two tanh layers of 8 units, the full batch for "
+        "1,000 epochs. SGD (0.1) creeps: 61 % training accuracy at the end, its boundary still "
+        "a rough diagonal. Adam (0.01) scales each weight's step by the size of its own "
+        "gradients and winds its boundary around both arms: 100 % on the training points and "
+        "98 % on the held-out half.",
+        _net(
+            dataset="spiral",
+            hidden=(8, 8),
+            activation="tanh",
+            optimizers=("sgd", "adam"),
+            show_test=True,
+            views=("curves", "landscape"),
+        ),
+        topic="networks",
+        page="networks",
+    ),
+    Preset(
+        "net_zero_init",
+        "All-zero start: nothing moves",
+        "Every weight and bias starts at 0. Every hidden unit then computes the same thing, so "
+        "they all get the same gradient and can never become different (the symmetry "
+        "problem); with ReLU the hidden units output 0 and pass no gradient at all, and on "
+        "XOR even the output bias gets none (the classes are balanced). Every optimizer stays "
+        "at loss ln 2 = 0.693 with 50 % accuracy.",
+        _net(init="zeros", views=("inside", "curves")),
+        topic="networks",
+        page="networks",
+    ),
+)
+
+LESSONS: tuple[Preset, ...] = PRESETS + MAP_PRESETS + NETWORK_PRESETS  # every page's lessons
+BY_KEY: dict[str, Preset] = {p.key: p for p in LESSONS}
+TOPIC_BY_KEY: dict[str, Topic] = {t.key: t for t in TOPICS}
+
+
+def for_page(page: str) -> tuple[Preset, ...]:
+    """The lessons one page opens."""
+    return tuple(p for p in LESSONS if p.page == page)
+
+
 def by_topic(topic: str | None = None) -> list[tuple[Topic, list[Preset]]]:
     """The lessons grouped by topic, in course order (one topic, or all when ``None``)."""
     return [
-        (t, [p for p in CATALOGUE if p.topic == t.key])
+        (t, [p for p in LESSONS if p.topic == t.key])
         for t in TOPICS
         if topic is None or t.key == topic
     ]

@@ -22,6 +22,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("explore", "Explore", ":material/sports_score:", "views/explore.py", default=True),
+    Route("networks", "Networks", ":material/hub:", "views/networks.py"),
     Route("lessons", "Lessons", ":material/school:", "views/lessons.py"),
     Route("maps", "Maps", ":material/grid_on:", "views/maps.py"),
 )

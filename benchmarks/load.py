@@ -12,6 +12,8 @@ sending the rerun to the ``script_finished`` message.
     .venv/bin/python benchmarks/load.py kill      # kill one worker behind nginx mid-class
     .venv/bin/python benchmarks/load.py faults    # oversize and malformed input; server survives
     .venv/bin/python benchmarks/load.py maps      # 50 students on Explore while 10 ask for maps
+    .venv/bin/python benchmarks/load.py mix       # Explore students, alone and beside 10 on
+                                                  # the Networks page (one worker)
     .venv/bin/python benchmarks/load.py all --markdown benchmarks/LOAD_RESULTS.md
 
 Everything runs on loopback: workers are ``streamlit run app/main.py`` with the production
@@ -145,8 +147,11 @@ class RunResult:
 class Student:
     """One browser tab: an HTTP page load, then a Streamlit session over the WebSocket."""
 
-    def __init__(self, base: str, rng: random.Random, *, reconnect: bool = False) -> None:
+    def __init__(
+        self, base: str, rng: random.Random, *, reconnect: bool = False, page: str = ""
+    ) -> None:
         self.base = base.rstrip("/")
+        self.page = page  # the page's URL path ("" : the default page, Explore)
         self.host, self.port = self.base.split("//", 1)[1].split(":")
         self.rng = rng
         self.reconnect = reconnect
@@ -250,10 +255,12 @@ class Student:
         cs = back.rerun_script
         cs.query_string = query_string
         cs.page_script_hash = self.page_hash
+        if self.page and not self.page_hash:  # the first run of a page opened by its URL
+            cs.page_name = self.page
         cs.widget_states.widgets.extend(self.states.values())
         cs.context_info.timezone = "UTC"
         cs.context_info.locale = "en-US"
-        cs.context_info.url = self.base + "/"
+        cs.context_info.url = self.base + "/" + self.page
         await self.send_bytes(back.SerializeToString())
 
     async def send_bytes(self, data: bytes | str) -> None:
@@ -286,7 +293,7 @@ class Student:
     async def load_page(self) -> RunResult:
         """What a browser does on open: GET /, open the stream, run the script."""
         t0 = time.perf_counter()
-        status = await self.http_get("/")
+        status = await self.http_get("/" + self.page)
         if status != 200:
             return RunResult(time.perf_counter() - t0, f"http_{status}")
         await self.connect()
@@ -680,11 +687,17 @@ class Tally:
 
 
 async def one_student(
-    base: str, seed: int, start_at: float, stop_at: float, tally: Tally, think: float
+    base: str,
+    seed: int,
+    start_at: float,
+    stop_at: float,
+    tally: Tally,
+    think: float,
+    page: str = "",
 ) -> Student | None:
     rng = random.Random(seed)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    st = Student(base, rng)
+    st = Student(base, rng, page=page)
     try:
         r = await st.load_page()
         tally.loads.append(r)
@@ -718,6 +731,68 @@ async def run_class(
 
 
 SETUPS = {"direct": ("1 worker, direct", 1, False), "nginx": ("nginx + 2 workers", 2, True)}
+
+
+async def run_mix(
+    base: str, n_explore: int, n_networks: int, duration: float, *, seed: int = 1
+) -> tuple[Tally, Tally]:
+    """Explore students and Networks students in the same class, on the same server: each
+    group's reruns are tallied apart."""
+    explore, networks = Tally(), Tally()
+    t0 = time.monotonic()
+    n = n_explore + n_networks
+    jobs = [
+        one_student(base, seed * 100_000 + i, t0 + 5.0 * i / n, t0 + duration, explore, 5.0)
+        for i in range(n_explore)
+    ] + [
+        one_student(
+            base, seed * 200_000 + i, t0 + 5.0 * (n_explore + i) / n, t0 + duration, networks,
+            5.0, page="networks",
+        )
+        for i in range(n_networks)
+    ]  # fmt: skip
+    await asyncio.gather(*jobs)
+    return explore, networks
+
+
+def scenario_mix(n_explore: int, n_networks: int, duration: float, rounds: int) -> dict[str, Any]:
+    """Explore's rerun latency with its students alone on one worker, then with
+    ``n_networks`` more students on the Networks page, alternately, ``rounds`` times each."""
+    out: dict[str, Any] = {"duration_s": duration, "explore_students": n_explore, "runs": []}
+    for r in range(rounds):
+        for others in (0, n_networks):
+            with cluster(1, proxy=False) as (base, ws, _):
+                asyncio.run(warm_up(base))
+                asyncio.run(warm_up_page(base, "networks"))
+                cpu0 = ws[0].cpu_s()
+                t0 = time.monotonic()
+                load0 = os.getloadavg()[0]
+                explore, networks = asyncio.run(run_mix(base, n_explore, others, duration, seed=r))
+                wall = time.monotonic() - t0
+                row = {
+                    "round": r,
+                    "networks_students": others,
+                    "explore": explore.summary(),
+                    "networks": networks.summary() if others else None,
+                    "worker_cpu_pct": round(100 * (ws[0].cpu_s() - cpu0) / wall),
+                    "worker_rss_mb": round(ws[0].rss_mb()),
+                    "loadavg_1min_start_end": [round(load0, 1), round(os.getloadavg()[0], 1)],
+                }
+            print(json.dumps(row), flush=True)
+            out["runs"].append(row)
+    for others in (0, n_networks):
+        p95 = [x["explore"]["rerun_p95_s"] for x in out["runs"] if x["networks_students"] == others]
+        out[f"explore_p95_s_with_{others}_networks"] = p95
+    return out
+
+
+async def warm_up_page(base: str, page: str) -> None:
+    """The first visit of a page imports what it needs (torch, the jobs' process)."""
+    st = Student(base, random.Random(7), page=page)
+    r = await st.load_page()
+    await st.close()
+    if r.status != "ok":
+        raise RuntimeError(f"warm-up of {page!r} failed: {r}")
 
 
 def scenario_load(
@@ -1606,10 +1681,13 @@ def markdown(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "scenario", choices=["load", "memory", "kill", "faults", "maps", "all", "report"]
+        "scenario", choices=["load", "memory", "kill", "faults", "maps", "mix", "all", "report"]
     )
-    ap.add_argument("--explore", type=int, default=50, help="maps: students on Explore")
+    ap.add_argument(
+        "--explore", type=int, default=None, help="maps / mix: Explore students (50 / 20)"
+    )
     ap.add_argument("--maps", type=int, default=10, help="maps: students asking for maps")
+    ap.add_argument("--networks", type=int, default=10, help="mix: Networks students")
     ap.add_argument("--sizes", default="25,50,100")
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--sessions", type=int, default=1000)
@@ -1643,7 +1721,11 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "faults":
             res = scenario_faults()
         elif name == "maps":
-            res = scenario_maps(args.explore, args.maps, args.duration, args.rounds)
+            explore = args.explore if args.explore is not None else 50
+            res = scenario_maps(explore, args.maps, args.duration, args.rounds)
+        elif name == "mix":
+            explore = args.explore if args.explore is not None else 20
+            res = scenario_mix(explore, args.networks, args.duration, args.rounds)
         else:
             continue
         (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")

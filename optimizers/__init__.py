@@ -6,18 +6,24 @@
 
 ``simulate`` runs an optimizer on a 2-D surface, ``minimize`` on any objective of D parameters;
 each update rule is written once (:mod:`optimizers.base`, :mod:`optimizers.ir`) and every engine
-(:mod:`optimizers.engines`) runs that one definition.
+(:mod:`optimizers.engines`) runs that one definition. ``minimize(..., observe=fn)`` shows every
+step's gradient and state as the run goes; ``trace_lane`` replays one coordinate's named trace
+from those gradients (:mod:`optimizers.replay`).
 """
 
 from optimizers import momentum, schedules
 from optimizers.base import Hyper, Optimizer, Rule, Step, Symbol
+from optimizers.engines.vector import Observation
 from optimizers.minimize import Trajectory, minimize, simulate
 from optimizers.registry import DEFAULT_SET, REGISTRY, get, names
+from optimizers.replay import LaneTrace, trace_lane
 
 __all__ = [
     "DEFAULT_SET",
     "REGISTRY",
     "Hyper",
+    "LaneTrace",
+    "Observation",
     "Optimizer",
     "Rule",
     "Step",
@@ -29,4 +35,5 @@ __all__ = [
     "names",
     "schedules",
     "simulate",
+    "trace_lane",
 ]

@@ -19,6 +19,7 @@ which one ran.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,7 @@ def _run(
     chunk: int,
     threads: int | None,
     hyperparams: dict[str, Any],
+    observe: Callable[[vector.Observation], None] | None = None,
 ) -> Trajectory:
     k, d = x0.shape
     t_steps = check_int("steps", steps, 0, MAX_STEPS)
@@ -135,8 +137,10 @@ def _run(
             f"trace=True needs K <= {SCALAR_MAX_K} runs on a 2-D surface (the scalar engine); "
             f"got K={k}"
         )
-    auto = engine == "auto"
-    if auto:
+    if observe is not None and (scalar_ok or engine not in ("auto", "numpy")):
+        raise ValueError(f"observe runs objectives on the NumPy engine; got engine={engine!r}")
+    auto = engine == "auto" and observe is None
+    if engine == "auto":
         engine = "scalar" if scalar_ok and (k <= SCALAR_MAX_K or trace) else "numpy"
     lr_key = next(h.name for h in opt.hypers if h.role == "lr")
     base = hyp[lr_key]
@@ -172,7 +176,7 @@ def _run(
                 engine = "numpy"  # the compiler failed (compiled.FAILED says why): NumPy
                 pb.diverged_at[:] = -1
         if engine == "numpy":
-            vector.run(pb, max(1, int(chunk)), threads)
+            vector.run(pb, max(1, int(chunk)), threads, observe)
         _freeze(pb)
         loss, gnorm = _measure(model, pb.params)
     lr_out = pb.lr_out if pb.lr_out is not None else table
@@ -256,6 +260,7 @@ def minimize(
     schedule: Schedule | str | None = None,
     record: str | int = "all",
     engine: str = "auto",
+    observe: Callable[[vector.Observation], None] | None = None,
     _chunk: int = vector.CHUNK,
     _threads: int | None = None,
     **hyperparams: Any,
@@ -274,7 +279,11 @@ def minimize(
     (R = T + 1), "final" (R = 1) or n (every n-th state plus the last). A run whose
     parameters become non-finite stops there (``diverged_at``) and keeps its last finite
     parameters. engine: "auto", "numpy" or "compiled" (ValueError with the reason where it
-    cannot run). Bad input raises ValueError naming the parameter and its allowed range.
+    cannot run). observe: called as ``observe(obs)`` before the first step and after every
+    step with a :class:`optimizers.engines.vector.Observation` (the gradient the step used,
+    the new parameters and every state buffer of the rule, as views to copy from); the run
+    is then the NumPy engine's, one chunk on one thread, and its numbers are the same.
+    Bad input raises ValueError naming the parameter and its allowed range.
     """
     opt = resolve(optimizer)
     if not hasattr(objective, "value_and_grad") or not hasattr(objective, "n_samples"):
@@ -315,6 +324,7 @@ def minimize(
         chunk=_chunk,
         threads=_threads,
         hyperparams=hyperparams,
+        observe=observe,
     )
 
 

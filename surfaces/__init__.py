@@ -17,13 +17,13 @@ surfaces/datasets.py).
 
 from __future__ import annotations
 
-from surfaces import classics, data, datasets, landscapes, quadratic
+from surfaces import classics, data, datasets, landscapes, planes, quadratic
 from surfaces.base import Param, Point, Surface, SurfaceSpec, make_surface
 from surfaces.batches import iter_batches
 from surfaces.datasets import Dataset, custom_dataset, make_dataset
 from surfaces.formula import SPECS as _FORMULA_SPECS
 from surfaces.formula import FormulaError, explain_nonfinite, formula, formula_feedback
-from surfaces.network import Network, ParamInfo, network
+from surfaces.network import Network, ParamInfo, dead_units, network
 
 __all__ = [
     "SPECS",
@@ -37,6 +37,7 @@ __all__ = [
     "SurfaceSpec",
     "custom_dataset",
     "datasets",
+    "dead_units",
     "explain_nonfinite",
     "formula",
     "formula_feedback",
@@ -45,6 +46,7 @@ __all__ = [
     "make_dataset",
     "names",
     "network",
+    "planes",
 ]
 
 _ORDER = (

@@ -183,11 +183,12 @@ def test_lessons_page_opens_a_lesson_on_explore(server: str) -> None:
         page.wait_for_selector("[data-testid=stImage] img", timeout=60_000)
         page.wait_for_timeout(500)
         assert page.url.endswith("/lessons")
-        page.wait_for_function(  # the Maps lessons' pictures are computed on a first visit
-            "n => document.querySelectorAll('[data-testid=stImage] img').length === n",
-            arg=len(presets.CATALOGUE),
-            timeout=60_000,
+        page.wait_for_function(  # Maps' and Networks' pictures are computed on a first visit
+            f"() => document.querySelectorAll('[data-testid=stImage] img').length >= "
+            f"{len(presets.LESSONS)}",
+            timeout=120_000,
         )
+        assert page.locator("[data-testid=stImage] img").count() == len(presets.LESSONS)
         assert page.locator(NO_TRACEBACK).count() == 0
         page.screenshot(path=artifact("lessons-1280x720.png"))
         page.get_by_role("button", name="Open on Explore").nth(3).click()  # scrolls to it

@@ -6,6 +6,7 @@ with a message; the figures stay small. And each Maps lesson's claim holds in th
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,7 @@ def test_each_maps_lesson_opens_from_the_catalogue_with_its_note(p: Preset) -> N
     assert not at.exception
     at.button(key=f"lessons.open.{p.key}").click().run()
     clean(at)
-    assert any(p.watch in i.value for i in at.info)
+    assert any(html.escape(p.watch) in m.value for m in at.markdown)  # the lesson's note
     assert page_state(at) == p.state
     assert figures(at)
 
@@ -198,7 +199,7 @@ def test_the_maps_lessons_popover_applies_a_lesson() -> None:
     at.button(key=f"maps.lesson_{p.key}").click().run()
     clean(at)
     assert page_state(at) == p.state
-    assert any(p.watch in i.value for i in at.info)
+    assert any(html.escape(p.watch) in m.value for m in at.markdown)  # the lesson's note
 
 
 def test_presenter_mode_hides_the_controls_on_maps() -> None:
@@ -334,7 +335,7 @@ def test_every_maps_lesson_is_a_valid_state_in_the_catalogue() -> None:
     assert {p.state.view for p in MAP_PRESETS} == {"sweep", "basin", "theory", "range"}
     for p in MAP_PRESETS:
         assert CODEC.decode(CODEC.encode(p.state)) == (p.state, [])
-        assert p in presets.CATALOGUE
+        assert p in presets.LESSONS
         assert any(p in lessons for _, lessons in presets.by_topic())
         sentences = [x for x in p.watch.replace("…", ".").split(". ") if x.strip()]
         assert 2 <= len(sentences) <= 4, p.watch

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from app import presets, routes
-from app.presets import CATALOGUE, PRESETS, Preset
+from app.presets import PRESETS, Preset
 from app.state.explore import ExploreState, decode
 from app.state.lessons import CODEC as LESSONS
 
@@ -71,7 +71,9 @@ def page_state(at: AppTest) -> ExploreState:
 
 
 def test_explore_is_the_default_page_and_lessons_a_second_one() -> None:
-    assert [r.name for r in routes.ROUTES][:2] == ["explore", "lessons"]
+    names = [r.name for r in routes.ROUTES]
+    assert names[0] == "explore"
+    assert {"lessons", "networks"} <= set(names)
     assert [r.name for r in routes.ROUTES if r.default] == ["explore"]
     at = start()
     clean(at)
@@ -85,15 +87,15 @@ def test_lessons_page_lists_every_lesson_by_topic() -> None:
     at = goto(start(), "lessons")
     clean(at)
     shown = texts(at.markdown) + texts(at.caption)
-    for p in CATALOGUE:  # every page's lessons: Explore's and the Maps page's
+    for p in presets.LESSONS:  # every page's lessons
         assert p.title in shown, p.key
         assert p.watch in shown, p.key
     for topic in presets.TOPICS:
         assert topic.title in shown
-    assert len(at.get("image")) == len(CATALOGUE)  # a still picture per lesson
+    assert len(at.get("image")) == len(presets.LESSONS)  # a still picture per lesson
     opens = [b for b in at.button if b.key and b.key.startswith("lessons.open.")]
-    assert len(opens) == len(CATALOGUE)
-    assert {p.topic for p in PRESETS} == {t.key for t in presets.TOPICS}  # no empty topic
+    assert len(opens) == len(presets.LESSONS)
+    assert {p.topic for p in presets.LESSONS} == {t.key for t in presets.TOPICS}  # no empty topic
     assert any(b.label == "Open on Maps" for b in opens)
     assert not at.get("plotly_chart"), "the catalogue's pictures are images, not charts"
 
@@ -102,11 +104,11 @@ def test_a_topic_link_shows_that_topic_only() -> None:
     at = goto(start(), "lessons", {"topic": "momentum"})
     clean(at)
     opens = {b.key for b in at.button if b.key and b.key.startswith("lessons.open.")}
-    assert opens == {f"lessons.open.{p.key}" for p in CATALOGUE if p.topic == "momentum"}
+    assert opens == {f"lessons.open.{p.key}" for p in presets.LESSONS if p.topic == "momentum"}
     assert at.query_params["topic"] in ("momentum", ["momentum"])
     at.button_group[0].set_value(None).run()  # every topic again: the link is bare
     assert len([b for b in at.button if b.key and b.key.startswith("lessons.open.")]) == len(
-        CATALOGUE
+        presets.LESSONS
     )
     assert "topic" not in at.query_params
 
@@ -115,7 +117,7 @@ def test_a_bad_topic_link_is_explained_politely() -> None:
     at = goto(start(), "lessons", {"topic": "<script>", "big": "maybe"})
     assert not at.exception
     assert "Ignored" in texts(at.warning)
-    assert len(at.get("image")) == len(CATALOGUE)
+    assert len(at.get("image")) == len(presets.LESSONS)
 
 
 @pytest.mark.parametrize("p", PRESETS, ids=lambda p: p.key)

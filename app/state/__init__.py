@@ -1,10 +1,10 @@
 """Every page's state as one plain dataclass, and the URL codec built from its declarations.
 
-``app/state/explore.py``, ``app/state/lessons.py`` and ``app/state/maps.py`` declare their
-pages' fields (default, URL key, validation, widget); ``app/state/codec.py`` turns any such
-dataclass into share links and back; ``app/state/view.py`` holds the view options every page
-shares; ``app/state/keys.py`` namespaces session-state keys per page. Pure Python: no
-streamlit import.
+``app/state/explore.py``, ``app/state/lessons.py``, ``app/state/maps.py`` and
+``app/state/networks.py`` declare their pages' fields (default, URL key, validation, widget);
+``app/state/codec.py`` turns any such dataclass into share links and back; ``app/state/view.py``
+holds the view options every page shares; ``app/state/keys.py`` namespaces session-state keys
+per page. Pure Python: no streamlit import.
 """
 
 from __future__ import annotations
@@ -14,17 +14,26 @@ from typing import Any
 from app.state.codec import Codec, Scalar
 from app.state.explore import ExploreState
 from app.state.lessons import LessonsState
+from app.state.networks import NetworksState
 
-__all__ = ["CODECS", "Codec", "ExploreState", "LessonsState", "Scalar", "codec_for"]
+__all__ = [
+    "CODECS",
+    "Codec",
+    "ExploreState",
+    "LessonsState",
+    "NetworksState",
+    "Scalar",
+    "codec_for",
+]
 
 #: page name -> its codec; a new page adds its own here
 CODECS: dict[str, Codec[Any]] = {}
 
 
 def _register() -> None:
-    from app.state import explore, lessons, maps
+    from app.state import explore, lessons, maps, networks
 
-    for module in (explore, lessons, maps):
+    for module in (explore, lessons, maps, networks):
         CODECS[module.CODEC.page] = module.CODEC
 
 

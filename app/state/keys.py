@@ -37,3 +37,4 @@ class Keys:
 APP = Keys("app")
 EXPLORE = Keys("explore")
 LESSONS = Keys("lessons")
+NETWORKS = Keys("networks")

@@ -21,7 +21,8 @@ def note_key(page: str) -> str:
 
 
 def presets_ui(keys: Keys, show_note: bool = False) -> Preset | None:
-    """One button per lesson; returns the lesson on the run its button was clicked.
+    """One button per lesson of the page ``keys`` belongs to; returns the lesson on the run its
+    button was clicked.
 
     The page applies the lesson (its race, never its display: see app/views/explore.py); the
     chosen lesson's "what to watch" note is drawn by :func:`lesson_note_ui` where the page
@@ -29,7 +30,7 @@ def presets_ui(keys: Keys, show_note: bool = False) -> Preset | None:
     """
     clicked: Preset | None = None
     cols = st.columns(3)
-    for i, p in enumerate(presets.course("explore")):
+    for i, p in enumerate(presets.course(keys.page)):
         with cols[i % 3]:
             if st.button(p.title, key=keys(f"lesson_{p.key}"), help=p.watch, width="stretch"):
                 clicked = p
@@ -118,11 +119,15 @@ def take_pending_lesson(keys: Keys) -> Preset | None:
 
 
 def picture(p: Preset, *, dark: bool) -> bytes:
-    """A lesson's still picture, drawn by its own page's code."""
+    """A lesson's still picture, drawn by its own page's code (cached there)."""
     if p.page == "maps":
         from app.ui import maps_runner
 
         return maps_runner.lesson_picture(p.state, dark=dark)
+    if p.page == "networks":
+        from app import netcompute
+
+        return netcompute.lesson_picture(p.state, dark=dark)
     return compute.lesson_picture(p.state, dark=dark)
 
 

@@ -44,6 +44,35 @@ def training_ui(
 ) -> dict[str, Any]:
     """The global controls; returns their values by state field (``lr``, ``steps``: the
     page's defaults)."""
+    out = globals_ui(keys, chosen, lr=lr)
+    batch_opts: list[Any] = [*range(1, max(n_samples, 1)), FULL]
+    ensure(keys("batch"), lambda v: v in batch_opts, FULL)
+    batch = st.select_slider(
+        f"Batch size (N = {n_samples})",
+        options=batch_opts,
+        key=keys("batch"),
+        help="samples per gradient: 1 is SGD, 'full batch' is exact gradient descent",
+    )
+    out["batch_size"] = None if batch == FULL else int(batch)
+    value = ensure(keys("steps"), lambda v: isinstance(v, int) and 0 <= v <= MAX_STEPS, steps)
+    out["steps"] = int(
+        st.select_slider(
+            "Steps",
+            options=sorted({*STEP_OPTIONS, int(value)}),
+            key=keys("steps"),
+            help="optimizer steps in the race: one at a time up to 10 (to follow the first "
+            "steps one by one), then coarser",
+        )
+    )
+    ensure(keys("seed"), lambda v: isinstance(v, int) and 0 <= v < 2**32, 0)
+    out["seed"] = int(st.number_input("Random seed", 0, 2**32 - 1, step=1, key=keys("seed")))
+    out["schedule"], out["schedule_params"] = schedule_ui(keys)
+    return out
+
+
+def globals_ui(keys: Keys, chosen: Sequence[str], *, lr: float) -> dict[str, Any]:
+    """The course's global optimizer controls: a shared learning rate, β, ρ, β₂ and the
+    momentum convention; returns their values by state field (``lr``: the page's default)."""
     ss = st.session_state
     out: dict[str, Any] = {}
     out["shared_lr"] = bool_control(
@@ -82,28 +111,6 @@ def training_ui(
         )
     else:  # no selected optimizer has one: keep the value for when one is selected again
         out["momentum_convention"] = str(ss.get(keys("momentum_convention"), "torch"))
-    batch_opts: list[Any] = [*range(1, max(n_samples, 1)), FULL]
-    ensure(keys("batch"), lambda v: v in batch_opts, FULL)
-    batch = st.select_slider(
-        f"Batch size (N = {n_samples})",
-        options=batch_opts,
-        key=keys("batch"),
-        help="samples per gradient: 1 is SGD, 'full batch' is exact gradient descent",
-    )
-    out["batch_size"] = None if batch == FULL else int(batch)
-    value = ensure(keys("steps"), lambda v: isinstance(v, int) and 0 <= v <= MAX_STEPS, steps)
-    out["steps"] = int(
-        st.select_slider(
-            "Steps",
-            options=sorted({*STEP_OPTIONS, int(value)}),
-            key=keys("steps"),
-            help="optimizer steps in the race: one at a time up to 10 (to follow the first "
-            "steps one by one), then coarser",
-        )
-    )
-    ensure(keys("seed"), lambda v: isinstance(v, int) and 0 <= v < 2**32, 0)
-    out["seed"] = int(st.number_input("Random seed", 0, 2**32 - 1, step=1, key=keys("seed")))
-    out["schedule"], out["schedule_params"] = schedule_ui(keys)
     return out
 
 

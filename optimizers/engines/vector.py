@@ -510,6 +510,7 @@ class _Chunk:
             arr[...] = v
             self.state.append(arr)
         self.lo, self.hi = pb.bounds()
+        self.boxless = pb.box is None
         self.done = False
 
     def advance(self, t: int, bidx: np.ndarray | None, z: np.ndarray | None) -> None:
@@ -538,8 +539,12 @@ class _Chunk:
         p = self.p
         if self.plateau is not None:
             self.plateau = pb.schedule.feed_many(self.plateau, loss)  # type: ignore[attr-defined]
-        lo, hi = self.lo, self.hi
-        if not ((p.min(axis=1) >= lo).all() and (p.max(axis=1) <= hi).all()):
+        if self.boxless:  # no box: only a non-finite value stops a run (one pass, not four)
+            inside = bool(np.isfinite(p).all())
+        else:
+            lo, hi = self.lo, self.hi
+            inside = bool((p.min(axis=1) >= lo).all() and (p.max(axis=1) <= hi).all())
+        if not inside:
             self.diverge(t)
             if self.done:
                 return
@@ -586,14 +591,70 @@ def chunk_bounds(k: int, chunk: int, threads: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, k)) for lo in range(0, k, size)]
 
 
-def run(pb: Problem, chunk: int = CHUNK, threads: int | None = None) -> None:
-    """Every run of ``pb``, chunk by chunk; fills pb's outputs."""
+@dataclass(frozen=True)
+class Observation:
+    """What :func:`run`'s ``observe`` sees after step ``t`` (t = 0: before the first step).
+
+    Views into the engine's own buffers, valid only during the call (copy what you keep):
+    ``runs`` (n,) the indices of the runs still going (a diverged run drops out),
+    ``params`` (n, D) their point after step t, ``grad`` (n, D) the gradient step t used
+    (None at t = 0), ``state`` name -> (n, D) or (n,) every state buffer the rule keeps, after
+    step t, and ``lr`` the learning rate of step t (a number or (n,); None at t = 0).
+    """
+
+    t: int
+    runs: np.ndarray
+    params: np.ndarray
+    grad: np.ndarray | None
+    state: dict[str, np.ndarray]
+    lr: Any
+
+
+def _observe(c: _Chunk, t: int, observe: Callable[[Observation], None]) -> None:
+    names = [name for name, _ in c.plan.fields]
+    state = {n: (s if s.ndim == 1 else s.T) for n, s in zip(names, c.state, strict=True)}
+    lr = None
+    if t > 0:
+        if c.plateau is not None:
+            assert c.pb.lr_out is not None
+            lr = c.pb.lr_out[t - 1, c.cols]
+        elif c.lr_rows is not None:
+            lr = c.lr_rows[t - 1]
+        else:
+            lr = c.h[c.pb.lr_key]
+    observe(Observation(t, c.gid, c.p.T, c.g.T if t > 0 else None, state, lr))
+
+
+def run(
+    pb: Problem,
+    chunk: int = CHUNK,
+    threads: int | None = None,
+    observe: Callable[[Observation], None] | None = None,
+) -> None:
+    """Every run of ``pb``, chunk by chunk; fills pb's outputs.
+
+    ``observe``: called before the first step and after every step with an
+    :class:`Observation` of every run; the runs then go as one chunk on one thread, step by
+    step, with the same arithmetic as without it.
+    """
     threads = threads or THREADS
     k, t_steps = pb.k, pb.steps
     if pb.rec_index[0] >= 0:
         pb.params[pb.rec_index[0]] = pb.x0
     batches, rng = pb.batches(), pb.normals()
     draws = batches is not None or rng is not None
+    if observe is not None:
+        with np.errstate(all="ignore"):
+            c = _Chunk(pb, 0, k)
+            _observe(c, 0, observe)
+            for t in range(1, t_steps + 1):
+                bidx = next(batches) if batches is not None else None
+                z = rng.standard_normal((pb.d, k)) if rng is not None else None
+                c.advance(t, bidx, z)
+                if c.done:
+                    return
+                _observe(c, t, observe)
+        return
     bounds = chunk_bounds(k, chunk, 1 if draws else threads)
     if draws:
         with np.errstate(all="ignore"):
