@@ -196,6 +196,19 @@ def encode_png(rgb: np.ndarray) -> bytes:
 png_bytes = encode_png
 
 
+def palette_png(index: np.ndarray, palette: np.ndarray) -> bytes:
+    """(H, W) uint8 indices into ``palette`` (n <= 256, 3) -> a palette PNG, row 0 at the top:
+    one byte a pixel and no search for colours that are known already (the pictures of maps
+    and of networks' decision boundaries: a hundred or more per figure)."""
+    index = np.ascontiguousarray(index, dtype=np.uint8)
+    h, w = index.shape
+    img = Image.frombuffer("P", (w, h), index.tobytes(), "raw", "P", 0, 1)
+    img.putpalette(np.ascontiguousarray(palette, dtype=np.uint8).tobytes(), "RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
 def png_data_uri(rgb: np.ndarray) -> str:
     """(H, W, 3) uint8 -> ``data:image/png;base64,...`` for ``layout.images``."""
     return "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode("ascii")

@@ -21,8 +21,8 @@ from app.figures import colormap
 from app.figures.curves import GAP_FLOOR, Band
 from app.figures.format import decimals_for, rounded, significant
 from app.figures.layout import Fig, Style, axis_style
-from app.figures.networks import DRAWN_MAX, LinearBand, _anim, paper_color
-from app.figures.race import FRAME_MS, slider_steps, thin
+from app.figures.networks import DRAWN_MAX, LinearBand, paper_color
+from app.figures.race import playback_controls, thin
 
 
 @dataclass(frozen=True)
@@ -307,65 +307,7 @@ def landscape_figure(
         "uirevision": "landscape",
     }
     if len(fe) > 1:
-        layout["updatemenus"] = [
-            {
-                "type": "buttons",
-                "direction": "left",
-                "showactive": False,
-                "x": 1.0,
-                "xanchor": "right",
-                "y": -0.12,
-                "yanchor": "top",
-                "pad": {"t": 0, "r": 8},
-                "font": {"size": f - 1, "color": "#262730"},
-                "bgcolor": "#F0F2F6",
-                "bordercolor": colors["grid"],
-                "buttons": [
-                    {"method": "animate", "label": "▶ Play", "args": [None, _anim(FRAME_MS)]},
-                    {
-                        "method": "animate",
-                        "label": "Pause",
-                        "args": [
-                            [None],
-                            {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"},
-                        ],
-                    },
-                    {
-                        "method": "animate",
-                        "label": "Replay",
-                        "args": [None, _anim(FRAME_MS, from_current=False)],
-                    },
-                ],
-            }
-        ]
-        layout["sliders"] = [
-            {
-                "active": 0,
-                "x": 0.0,
-                "len": 0.56,
-                "y": -0.1,
-                "yanchor": "top",
-                "pad": {"t": round(1.2 * f), "b": 0},
-                "currentvalue": {"visible": False},
-                "transition": {"duration": 0},
-                "bgcolor": "#F0F2F6",
-                "activebgcolor": "#E69F00",
-                "tickcolor": colors["muted"],
-                "steps": [
-                    {
-                        "method": "animate",
-                        "label": "",
-                        "args": [
-                            [str(int(e))],
-                            {
-                                "frame": {"duration": 0, "redraw": False},
-                                "mode": "immediate",
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    }
-                    for e in slider_steps(fe)
-                ],
-            }
-        ]
+        layout |= playback_controls(
+            style, fe, buttons=(1.0, -0.12), slider=(0.0, 0.56, -0.1), pad=(round(1.2 * f), 0)
+        )
     return {"data": traces, "layout": layout, "frames": frames if len(fe) > 1 else []}

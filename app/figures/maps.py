@@ -13,7 +13,6 @@ and says so: the picture itself always shows every cell.
 from __future__ import annotations
 
 import base64
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -170,16 +169,6 @@ def _axis_spec(key: str, lo_edge: float, hi_edge: float, log: bool) -> dict[str,
     return spec
 
 
-def palette_png(index: np.ndarray, palette: np.ndarray) -> bytes:
-    """(H, W) uint8 indices into palette (n <= 256, 3) -> a palette PNG (row 0 at the top):
-    one byte a pixel, no search for the colours (they are known)."""
-    img = Image.fromarray(np.ascontiguousarray(index, dtype=np.uint8), "P")
-    img.putpalette(np.asarray(palette, dtype=np.uint8).ravel().tolist())
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
-
-
 def _image(
     index: np.ndarray,
     palette: np.ndarray,
@@ -192,7 +181,7 @@ def _image(
     xs, ys = axis_names(i)[:2]
     x0, x1 = (_coord(v, log[0]) for v in x_edges)
     y0, y1 = (_coord(v, log[1]) for v in y_edges)
-    png = palette_png(upscale(index[::-1]), palette)
+    png = colormap.palette_png(upscale(index[::-1]), palette)
     return {
         "source": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         "xref": xs,
@@ -784,7 +773,6 @@ def thumbnail(
 ) -> bytes:
     """Maps side by side as one small PNG: each panel (rows from the lowest y up) stretched
     into an equal share of the width, with a thin gap in the page's colour."""
-    from PIL import Image
 
     w, h = size
     paper = _hex("#0E1117" if dark else "#FFFFFF").astype(np.uint8)
@@ -808,7 +796,7 @@ def curve_thumbnail(
     size: tuple[int, int] = THUMB_SIZE,
 ) -> bytes:
     """Curves (x, y, colour) in their own ranges as a small PNG (the range test's picture)."""
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
     scale = 2
     w, h = size[0] * scale, size[1] * scale

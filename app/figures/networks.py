@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import functools
 import math
-import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +31,7 @@ from app.figures import colormap
 from app.figures.curves import GAP_FLOOR, Band
 from app.figures.format import rounded, significant
 from app.figures.layout import Fig, Style, axis_style
-from app.figures.race import FRAME_MS, slider_steps
+from app.figures.race import playback_controls
 
 BLUE = "#0877BD"  # class 1 / positive output (TensorFlow Playground's colours)
 ORANGE = "#F59322"  # class 0 / negative output
@@ -90,39 +88,17 @@ def output_rgb(signed: np.ndarray, *, discretize: bool, dark: bool) -> np.ndarra
 
 
 @functools.lru_cache(maxsize=4)
-def _palette_chunk(dark: bool, border: str | None = None) -> bytes:
+def _palette(dark: bool, border: str | None = None) -> np.ndarray:
     """The banded palette, plus the frame's colour as the last entry when there is one."""
     table = output_palette(dark)
     if border is not None:
         table = np.vstack([table, np.array([_rgb(border)], dtype=np.uint8)])
-    return _chunk(b"PLTE", table.tobytes())
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def palette_png(levels: np.ndarray, palette_chunk: bytes) -> bytes:
-    """An 8-bit palette PNG of ``levels`` (H, W) uint8, written directly (zlib): a tenth of
-    Pillow's per-image overhead, which mattered for a hundred frames per run."""
-    h, w = levels.shape
-    rows = np.zeros((h, w + 1), dtype=np.uint8)  # filter byte 0 (none) before every row
-    rows[:, 1:] = levels
-    head = struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)  # 8 bits, palette colour
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _chunk(b"IHDR", head),
-            palette_chunk,
-            _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)),
-            _chunk(b"IEND", b""),
-        )
-    )
+    return table
 
 
 def output_png(signed: np.ndarray, *, discretize: bool, dark: bool) -> bytes:
     """The picture as a palette PNG (one byte per pixel, the fixed banded palette)."""
-    return palette_png(output_levels(signed, discretize=discretize), _palette_chunk(dark))
+    return colormap.palette_png(output_levels(signed, discretize=discretize), _palette(dark))
 
 
 def output_uri(signed: np.ndarray, *, discretize: bool, dark: bool) -> str:
@@ -139,13 +115,13 @@ def output_uris(
     shape per panel would cost plotly a redraw on every animation frame).
     """
     levels = output_levels(signed, discretize=discretize)
-    plte = _palette_chunk(dark, border)
+    plte = _palette(dark, border)
     if border is not None:
         edge = 2 * LEVELS + 1
         levels[:, :1, :] = levels[:, -1:, :] = edge
         levels[:, :, :1] = levels[:, :, -1:] = edge
     return [
-        "data:image/png;base64," + base64.b64encode(palette_png(lv, plte)).decode("ascii")
+        "data:image/png;base64," + base64.b64encode(colormap.palette_png(lv, plte)).decode("ascii")
         for lv in levels
     ]
 
@@ -281,15 +257,6 @@ def _points_trace(
 
 
 # ---------------------------------------------------------------- the training figure
-
-
-def _anim(duration: int, *, from_current: bool = True) -> dict[str, Any]:
-    return {
-        "frame": {"duration": duration, "redraw": False},
-        "transition": {"duration": 0},
-        "fromcurrent": from_current,
-        "mode": "immediate",
-    }
 
 
 def _images(runs: Sequence[RunDraw], frame: int) -> list[dict[str, Any]]:
@@ -581,70 +548,13 @@ def training_figure(
         "images": _images(runs, 0),
     }
     if len(fe) > 1:
-        layout["updatemenus"] = [
-            {
-                "type": "buttons",
-                "direction": "left",
-                "showactive": False,
-                "x": 1.0,
-                "xanchor": "right",
-                "y": -0.09 - 0.04 * style.large_fonts,
-                "yanchor": "top",
-                "pad": {"t": 0, "r": 8},
-                "font": {"size": f - 1, "color": "#262730"},
-                "bgcolor": "#F0F2F6",
-                "bordercolor": colors["grid"],
-                "buttons": [
-                    {"method": "animate", "label": "▶ Play", "args": [None, _anim(FRAME_MS)]},
-                    {
-                        "method": "animate",
-                        "label": "Pause",
-                        "args": [
-                            [None],
-                            {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"},
-                        ],
-                    },
-                    {"method": "animate", "label": "Slow", "args": [None, _anim(FRAME_MS * 4)]},
-                    {"method": "animate", "label": "Fast", "args": [None, _anim(FRAME_MS // 2)]},
-                    {
-                        "method": "animate",
-                        "label": "Replay",
-                        "args": [None, _anim(FRAME_MS, from_current=False)],
-                    },
-                ],
-            }
-        ]
-        layout["sliders"] = [
-            {
-                "active": 0,
-                "x": 0.0,
-                "len": 0.56,
-                "y": -0.04,
-                "yanchor": "top",
-                "pad": {"t": round(1.2 * f), "b": 0},
-                "font": {"size": f - 2},
-                "currentvalue": {"visible": False},
-                "transition": {"duration": 0},
-                "bgcolor": "#F0F2F6",
-                "activebgcolor": "#E69F00",
-                "tickcolor": colors["muted"],
-                "steps": [
-                    {
-                        "method": "animate",
-                        "label": "",
-                        "args": [
-                            [str(int(e))],
-                            {
-                                "frame": {"duration": 0, "redraw": False},
-                                "mode": "immediate",
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    }
-                    for e in slider_steps(np.asarray(frame_epochs))
-                ],
-            }
-        ]
+        layout |= playback_controls(
+            style,
+            np.asarray(frame_epochs),
+            buttons=(1.0, -0.09 - 0.04 * style.large_fonts),
+            slider=(0.0, 0.56, -0.04),
+            pad=(round(1.2 * f), 0),
+        )
     return {"data": traces, "layout": layout, "frames": frames if len(fe) > 1 else []}
 
 

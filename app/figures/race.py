@@ -610,13 +610,33 @@ def _layout(
     return layout
 
 
-def playback_controls(style: Style, fsteps: np.ndarray, *, redraw: bool = False) -> dict[str, Any]:
+def playback_controls(
+    style: Style,
+    fsteps: np.ndarray,
+    *,
+    redraw: bool = False,
+    buttons: tuple[float, float] | None = None,
+    slider: tuple[float, float, float] | None = None,
+    pad: tuple[int, int] | None = None,
+) -> dict[str, Any]:
     """The Play / Pause / Slow / Fast / Replay buttons and the scrubber (layout keys
-    ``updatemenus`` and ``sliders``), shared by the race and its 3-D view. ``redraw``: the
-    figure's frames need a full redraw (a 3-D scene does)."""
+    ``updatemenus`` and ``sliders``) over the frames named by ``fsteps``, for every animated
+    figure of the app (the race, its 3-D view, the networks' boundaries and landscape).
+    ``redraw``: the frames need a full redraw (a 3-D scene does); ``buttons`` (x, y) of their
+    right end, ``slider`` (x, length, y) and ``pad`` (top, bottom) in the figure's paper: the
+    race's own places by default."""
     colors = style.colors
     f = style.font
     dom = style.domains
+    bx, by = buttons if buttons is not None else (dom["buttons"][0], dom["buttons"][1])
+    sx, slen, sy = (
+        slider
+        if slider is not None
+        else (0.0, dom["slider"][1] - dom["slider"][0], dom["slider_y"][0])
+    )
+    # by default the room the step label above the rail and the tick labels below it took,
+    # so the chart keeps its layout (a step readout shows the step instead)
+    pt, pb = pad if pad is not None else (round(1.6 * f), round(1.6 * (f - 2)))
     frame = {"duration": 0, "redraw": redraw}
     button = {"method": "animate"}
     return {
@@ -625,9 +645,9 @@ def playback_controls(style: Style, fsteps: np.ndarray, *, redraw: bool = False)
                 "type": "buttons",
                 "direction": "left",
                 "showactive": False,
-                "x": dom["buttons"][0],
+                "x": bx,
                 "xanchor": "right",  # never past the right edge: plotly would widen the margin
-                "y": dom["buttons"][1],
+                "y": by,
                 "yanchor": "top",
                 "pad": {"t": 0, "r": 8},
                 "font": {"size": f - 1, "color": "#262730"},
@@ -650,13 +670,11 @@ def playback_controls(style: Style, fsteps: np.ndarray, *, redraw: bool = False)
         "sliders": [
             {
                 "active": 0,
-                "x": 0.0,
-                "len": dom["slider"][1] - dom["slider"][0],
-                "y": dom["slider_y"][0],
+                "x": sx,
+                "len": slen,
+                "y": sy,
                 "yanchor": "top",
-                # The room the step label above the rail and the tick labels below it took,
-                # so the chart keeps its layout (the step readout shows the step instead).
-                "pad": {"t": round(1.6 * f), "b": round(1.6 * (f - 2))},
+                "pad": {"t": pt, "b": pb},
                 "font": {"size": f - 2},
                 "currentvalue": {"visible": False},
                 "transition": {"duration": 0},
