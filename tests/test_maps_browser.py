@@ -103,8 +103,12 @@ def test_a_click_on_the_basin_map_zooms_in_and_recomputes(server: str) -> None:
         page.mouse.move(px, py)
         page.wait_for_timeout(300)
         page.mouse.click(px, py)
+        # the chart is replaced while it re-renders: the query may find no chart for a moment
         page.wait_for_function(
-            f"() => document.querySelector('{GD}')._fullLayout.images[0].source !== {before!r}",
+            f"""(before) => {{ const gd = document.querySelector('{GD}');
+                const im = gd && gd._fullLayout && gd._fullLayout.images;
+                return !!(im && im.length && im[0].source !== before); }}""",
+            arg=before,
             timeout=120_000,
         )
         settle(page)
