@@ -63,9 +63,21 @@ def _starts(surface: Any, k: int, seed: int) -> np.ndarray:
 # ---------------------------------------------------------------- engines agree
 
 
+BETA_LAYOUTS = {
+    # one β per chunk of 3 runs: the vector engine sees a shared number
+    "blocks": np.repeat([0.5, 0.8, 0.9], 3),
+    # a β per run within each chunk: all below ½, all above, then both sides of ½ (a lerp's
+    # weight 1 − β on both sides of ½ takes both of its forms in one chunk)
+    "per-run": np.array([0.1, 0.2, 0.3, 0.6, 0.8, 0.9, 0.3, 0.7, 0.95]),
+}
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("surface_name", ["rosenbrock", "quadratic_bowl"])
-def test_scalar_and_numpy_engines_agree_to_the_bit(name: str, surface_name: str) -> None:
+@pytest.mark.parametrize("layout", list(BETA_LAYOUTS))
+def test_scalar_and_numpy_engines_agree_to_the_bit(
+    name: str, surface_name: str, layout: str
+) -> None:
     """Shared and per-run hyperparameters (a sweep grid of betas), chunks of 3 runs."""
     s = surfaces.get(surface_name)
     k = 9
@@ -76,7 +88,7 @@ def test_scalar_and_numpy_engines_agree_to_the_bit(name: str, surface_name: str)
     h[lr_key] = h[lr_key] * np.geomspace(0.5, 2.0, k)
     for hy in opt.hypers:
         if hy.name in ("beta1", "momentum", "alpha", "rho") and hy.kind == "float":
-            h[hy.name] = np.repeat([0.5, 0.8, 0.9], 3)
+            h[hy.name] = BETA_LAYOUTS[layout]
     a = optimizers.simulate(s, name, starts, 200, engine="scalar", seed=2, **h)
     b = optimizers.simulate(s, name, starts, 200, engine="numpy", seed=2, _chunk=3, **h)
     assert a.engine == "scalar"

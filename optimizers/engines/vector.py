@@ -150,7 +150,7 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         if k in pins or f in run_fields:
             continue
         old_last = last.get(state_in[f], -1)
-        if old_last < pos[k] or (old_last == pos[k] and ops[k].kind in _ALIAS_OK):
+        if old_last < pos[k] or (old_last == pos[k] and _writes_over_args(ops, k)):
             pins[k] = f"S{kept.index(f)}"
 
     # ---- work buffers for lane values: linear scan over the live nodes
@@ -158,7 +158,7 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
     free: dict[str, list[str]] = {"f": [], "b": []}
     active: list[int] = []
     count = {"f": 0, "b": 0}
-    aux: dict[int, str] = {}
+    aux: dict[int, list[str]] = {}  # spare buffers used only inside one node's statements
 
     def release(upto: int, allow_equal: bool) -> None:
         for j in list(active):
@@ -184,8 +184,12 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         if i in pins:  # an output written where it belongs
             buffers[i] = pins[i]
             if op.kind in ("lerp", "fd_grad"):
-                aux[i] = take("f", {buffers[a] for a in op.args if _is_ref(a) and a in buffers})
-                free["f"].append(aux[i])
+                taken = {buffers[a] for a in op.args if _is_ref(a) and a in buffers}
+                aux[i] = [take("f", taken)]
+                # a per-run lerp weight written over its argument keeps both forms apart
+                if op.kind == "lerp" and _is_ref(op.args[2]) and ops[op.args[2]].varying:
+                    aux[i].append(take("f", taken | set(aux[i])))
+                free["f"].extend(aux[i])
             continue
         arg_bufs = {buffers[a] for a in op.args if _is_ref(a) and a in buffers}
         if simple:
@@ -200,8 +204,8 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         buffers[i] = take(_kind(op), forbid)
         active.append(i)
         if op.kind in ("lerp", "fd_grad"):
-            aux[i] = take("f", forbid | {buffers[i]})
-            free["f"].append(aux[i])  # only used inside this node's statements
+            aux[i] = [take("f", forbid | {buffers[i]})]
+            free["f"].extend(aux[i])
 
     def ref(r: Any) -> str:
         if not _is_ref(r):
@@ -297,6 +301,12 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         traced=traced,
         source=src,
     )
+
+
+def _writes_over_args(ops: list[ir.Op], i: int) -> bool:
+    """Whether node i's statements may write its result over an argument that dies there: an
+    elementwise ufunc, or a lerp (whose intermediate values go through spare buffers)."""
+    return ops[i].kind in _ALIAS_OK or ops[i].kind == "lerp"
 
 
 def _is_ref(a: Any) -> bool:
@@ -399,7 +409,7 @@ def _lane_stmts(
     i: int,
     a: list[str],
     buffers: dict[int, str],
-    aux: dict[int, str],
+    aux: dict[int, list[str]],
     ops: list[ir.Op],
     d: int,
 ) -> list[str]:
@@ -414,43 +424,59 @@ def _lane_stmts(
         return [f"np.copyto({out}, {a[2]})", f"np.copyto({out}, {a[1]}, where={a[0]})"]
     if k == "lerp":
         w = op.args[2]
-        tmp = aux[i]
+        tmp = aux[i][0]
+        # written over one of its own arguments (a state buffer updated in place): the
+        # difference goes through the spare buffer, so both arguments are read before the
+        # last pass writes the result (same operations, same bits)
+        d_ = tmp if out in a[:2] else out
         low = [
-            f"np.subtract({a[1]}, {a[0]}, out={out})",
-            f"np.multiply({a[2]}, {out}, out={out})",
-            f"np.add({a[0]}, {out}, out={out})",
+            f"np.subtract({a[1]}, {a[0]}, out={d_})",
+            f"np.multiply({a[2]}, {d_}, out={d_})",
+            f"np.add({a[0]}, {d_}, out={out})",
         ]
         if not _is_ref(w):
             cw = _const(1.0 - w)
             high = [
-                f"np.subtract({a[1]}, {a[0]}, out={out})",
-                f"np.multiply({out}, {cw}, out={out})",
-                f"np.subtract({a[1]}, {out}, out={out})",
+                f"np.subtract({a[1]}, {a[0]}, out={d_})",
+                f"np.multiply({d_}, {cw}, out={d_})",
+                f"np.subtract({a[1]}, {d_}, out={out})",
             ]
             return low if w < 0.5 else high
         high = [
-            f"np.subtract({a[1]}, {a[0]}, out={out})",
-            f"np.multiply({out}, cw{w}, out={out})",
-            f"np.subtract({a[1]}, {out}, out={out})",
+            f"np.subtract({a[1]}, {a[0]}, out={d_})",
+            f"np.multiply({d_}, cw{w}, out={d_})",
+            f"np.subtract({a[1]}, {d_}, out={out})",
         ]
         if not ops[w].varying:
             return [f"if lw{w}:", *("    " + s for s in low), "else:", *("    " + s for s in high)]
-        mixed_high = [
-            f"np.subtract({a[1]}, {a[0]}, out={tmp})",
-            f"np.multiply({tmp}, cw{w}, out={tmp})",
-            f"np.subtract({a[1]}, {tmp}, out={tmp})",
-            f"np.copyto({out}, {tmp}, where=~lw{w})",
-        ]
+        if out in a[:2]:  # both forms from the arguments, then the result over one of them
+            hi_, d2 = aux[i][1], tmp
+            mixed = [
+                f"np.subtract({a[1]}, {a[0]}, out={d2})",
+                f"np.multiply({d2}, cw{w}, out={hi_})",
+                f"np.subtract({a[1]}, {hi_}, out={hi_})",
+                f"np.multiply({a[2]}, {d2}, out={d2})",
+                f"np.add({a[0]}, {d2}, out={out})",
+                f"np.copyto({out}, {hi_}, where=~lw{w})",
+            ]
+        else:
+            mixed = [
+                *low,
+                f"np.subtract({a[1]}, {a[0]}, out={tmp})",
+                f"np.multiply({tmp}, cw{w}, out={tmp})",
+                f"np.subtract({a[1]}, {tmp}, out={tmp})",
+                f"np.copyto({out}, {tmp}, where=~lw{w})",
+            ]
         return [
             f"if mode{w} == 0:",
             *("    " + s for s in low),
             f"elif mode{w} == 1:",
             *("    " + s for s in high),
             "else:",
-            *("    " + s for s in low + mixed_high),
+            *("    " + s for s in mixed),
         ]
     if k == "fd_grad":
-        tmp = aux[i]
+        tmp = aux[i][0]
         c, h = a
         return [
             f"np.copyto({tmp}, {c})",
