@@ -159,6 +159,7 @@ class Student:
         self.ws: ClientConnection | None = None
         self.session_id = ""
         self.page_hash = ""
+        self.shown_page = ""  # the URL path of the page the last run showed (navigation)
         self.widgets: dict[str, Widget] = {}
         self.states: dict[str, WidgetState] = {}
         self.worker = ""  # X-Upstream of the WebSocket handshake, when nginx adds it
@@ -227,7 +228,13 @@ class Student:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
-            self.page_hash = msg.new_session.page_script_hash
+        elif kind == "navigation":
+            # the page this run showed, as the browser keeps it (new_session names the main
+            # script, the router, whose hash would send the next rerun to the default page)
+            nav = msg.navigation
+            self.page_hash = nav.page_script_hash
+            shown = [p.url_pathname for p in nav.app_pages if p.page_script_hash == self.page_hash]
+            self.shown_page = shown[0] if shown else "?"
         elif kind == "delta":
             w = widgets_in(msg)
             if w is not None:
@@ -288,6 +295,8 @@ class Student:
             self.states = {k: v for k, v in self.states.items() if k in self.widgets}
             if excs:
                 status = "exception"
+            elif self.shown_page != self.page:  # a rerun that landed on another page
+                status = f"wrong page: {self.shown_page or 'default'}"
         return RunResult(latency, status, self.worker, excs)
 
     async def load_page(self) -> RunResult:
@@ -1070,21 +1079,6 @@ class MapStudent(Student):
     """A student on the Maps page who keeps asking for new maps: every few seconds a new grid
     size or step count (a map nobody asked for before: computed, not cached)."""
 
-    page = "maps"
-
-    async def send_rerun(self, query_string: str = "") -> None:
-        back = BackMsg()
-        cs = back.rerun_script
-        cs.query_string = query_string
-        # the page by its name on every rerun: new_session names the main script (the router),
-        # whose hash would send the rerun to the default page
-        cs.page_name = self.page
-        cs.widget_states.widgets.extend(self.states.values())
-        cs.context_info.timezone = "UTC"
-        cs.context_info.locale = "en-US"
-        cs.context_info.url = f"{self.base}/{self.page}"
-        await self.send_bytes(back.SerializeToString())
-
     async def load_maps(self, query: str) -> RunResult:
         t0 = time.perf_counter()
         status = await self.http_get(f"/{self.page}")
@@ -1125,7 +1119,7 @@ async def one_map_student(
 ) -> None:
     rng = random.Random(seed)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    st = MapStudent(base, rng)
+    st = MapStudent(base, rng, page="maps")
     try:
         r = await st.load_maps(MAP_QUERY)
         tally.loads.append(r)

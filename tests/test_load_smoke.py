@@ -44,3 +44,27 @@ def test_small_class_and_bad_frames_through_nginx() -> None:
         assert outcomes[2] in ("ok", "script exception shown (generic message)"), outcomes
         assert asyncio.run(load.still_serving(base))
         assert all(w.alive() for w in workers)
+
+
+@pytest.mark.parametrize("page", ["networks", "maps"])
+def test_a_student_opened_on_a_page_stays_on_it(page: str) -> None:
+    """Every rerun of a student who opened /networks or /maps runs that page (the client keeps
+    the page hash of the navigation message, as the browser does; a rerun that lands elsewhere
+    is counted as an error), so the class figures of those pages measure those pages."""
+    with load.cluster(1, proxy=False) as (base, _, _):
+
+        async def go() -> tuple[list[str], set[str]]:
+            st = load.Student(base, random.Random(3), page=page)
+            try:
+                runs = [await st.load_page()]
+                labels = {w.label for w in st.widgets.values()}
+                for _ in range(3):
+                    runs.append(await st.change_control())
+                return [r.status for r in runs], labels
+            finally:
+                await st.close()
+
+        statuses, labels = asyncio.run(go())
+    assert statuses == ["ok"] * 4, statuses
+    own = {"networks": "Activation", "maps": "Grid (cells per axis)"}[page]
+    assert own in labels, sorted(labels)
