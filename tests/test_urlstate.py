@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import optimizers
 import surfaces
 from app.state import explore as urlstate
+from app.state import schedule as lr_schedule
 from app.state.explore import ExploreState, decode, encode
 
 # ---------------------------------------------------------------- valid states from metadata
@@ -57,9 +58,9 @@ def valid_states(draw: st.DrawFn) -> ExploreState:
                 vals[name] = h.check(draw(_value_strategy(h)), o)
         if vals:
             hyper[o] = vals
-    schedule = draw(st.sampled_from(urlstate.schedule_names()))
+    schedule = draw(st.sampled_from(lr_schedule.names()))
     sched_params = {}
-    for name, h in urlstate.schedule_hypers(schedule).items():
+    for name, h in lr_schedule.hypers(schedule).items():
         if draw(st.booleans()):
             sched_params[name] = h.check(draw(_value_strategy(h)), schedule)
     roles: dict[str, Any] = {}  # the global controls, when drawn

@@ -47,6 +47,7 @@ from app.figures.curves import (
 from app.figures.format import decimals_for, rounded
 from app.figures.images import surface_image
 from app.figures.layout import Fig, Style, axis_style
+from optimizers.problem import exit_points
 
 if TYPE_CHECKING:
     from optimizers import Trajectory
@@ -108,15 +109,8 @@ def exit_point(
     idx = np.flatnonzero(inside)
     if idx.size == 0:
         return np.array([min(max(path[-1, 0], x0), x1), min(max(path[-1, 1], y0), y1)])
-    a, b = path[idx[-1]], path[idx[-1] + 1]
-    d = b - a
-    t = 1.0
-    for k, (lo, hi) in enumerate(((x0, x1), (y0, y1))):
-        if d[k] > 0:
-            t = min(t, (hi - a[k]) / d[k])
-        elif d[k] < 0:
-            t = min(t, (lo - a[k]) / d[k])
-    return np.asarray(a + max(0.0, t) * d, dtype=np.float64)
+    a, b = path[idx[-1]], path[idx[-1] + 1]  # the last step out: where it crosses the edge
+    return np.asarray(exit_points(a[:, None], b[:, None], bounds)[:, 0], dtype=np.float64)
 
 
 def run_styles(

@@ -36,6 +36,7 @@ from typing import Any
 import optimizers
 import surfaces
 from app.state import codec, view
+from app.state import schedule as lr_schedule
 from app.state.codec import (
     Bad,
     Binder,
@@ -89,15 +90,6 @@ def optimizer_names() -> list[str]:
 def optimizer_hypers(name: str) -> dict[str, Any]:
     """The optimizer's ``Hyper``s by name."""
     return {h.name: h for h in optimizers.get(name).hypers}
-
-
-def schedule_names() -> list[str]:
-    return list(optimizers.schedules.names())
-
-
-def schedule_hypers(name: str) -> dict[str, Any]:
-    """The schedule's ``Hyper``s by name (empty for the constant rate)."""
-    return {h.name: h for h in optimizers.schedules.get(name).hypers}
 
 
 def role_hypers(role: str, chosen: Iterable[str]) -> list[tuple[str, Any]]:
@@ -277,7 +269,6 @@ def _joined(value: Any) -> str:
 
 hyper_key = K.hyper
 surface_key = K.surface_param
-schedule_key = K.schedule_param
 START_SURFACE = K("_start_surface")
 HYPER_SURFACE = K("_hyper_surface")  # the surface whose page values the settings started from
 
@@ -319,12 +310,6 @@ def _bind_start(ss: Session, value: Any, state: Any) -> None:
         ss[START_SURFACE] = start_owner(state.surface, state.surface_params)
     else:
         ss.pop(START_SURFACE, None)  # the start widgets reset to the surface's default start
-
-
-def _bind_schedule_params(ss: Session, value: Any, state: Any) -> None:
-    if state.schedule in optimizers.schedules.names():
-        for h in optimizers.schedules.get(state.schedule).hypers:
-            ss[schedule_key(state.schedule, h.name)] = value.get(h.name, h.default)
 
 
 def role_switch(role: str, keys: Keys = K) -> str:
@@ -422,20 +407,8 @@ class ExploreState:
         Plain("batch", Int(1, lambda c: surface_of(c).n_samples), widget=Key(K("batch"), _full)),
     )
     seed: int = declare(0, Plain("seed", Int(0, MAX_SEED), widget=Key(K("seed"), int)))
-    schedule: str = declare(
-        "constant",
-        Plain("sched", Choice(lambda _c: schedule_names()), widget=Key(K("schedule"))),
-    )
-    schedule_params: dict[str, Scalar] = declare(
-        {},
-        Params(
-            prefix=lambda _c: "sched.",
-            metas=lambda c: schedule_hypers(c["schedule"]),
-            owner=lambda c: f"schedule {c['schedule']!r}",
-            widget=_bind_schedule_params,
-            pattern="sched.<param>",
-        ),
-    )
+    schedule: str = lr_schedule.name(K)
+    schedule_params: dict[str, Scalar] = lr_schedule.params(K)
     view_3d: bool = declare(False, Plain("3d", Bool(), widget=Key(K("view_3d"), bool)))
     large_fonts: bool = view.large_fonts()
     dark: bool = view.dark()

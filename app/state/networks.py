@@ -35,6 +35,7 @@ from itertools import pairwise
 from typing import Any
 
 import optimizers
+from app.state import schedule as lr_schedule
 from app.state import view
 from app.state.codec import (
     Bad,
@@ -46,7 +47,6 @@ from app.state.codec import (
     Int,
     Key,
     OwnedParams,
-    Params,
     Plain,
     Scalar,
     Session,
@@ -64,8 +64,6 @@ from app.state.explore import (
     optimizer_hypers,
     optimizer_names,
     role_switch,
-    schedule_hypers,
-    schedule_names,
 )
 from app.state.keys import NETWORKS as K
 from surfaces import datasets
@@ -340,7 +338,6 @@ def _joined(value: Any) -> str:
 # ---------------------------------------------------------------- widgets of this page
 
 hyper_key = K.hyper
-schedule_key = K.schedule_param
 
 
 def _bind_hyper(ss: Session, value: Any, _state: Any) -> None:
@@ -352,12 +349,6 @@ def _bind_hyper(ss: Session, value: Any, _state: Any) -> None:
         for h in optimizers.get(opt).hypers:
             store[hyper_key(opt, h.name)] = own.get(h.name, page_default(opt, h.name))
             ss.pop(hyper_key(opt, h.name), None)
-
-
-def _bind_schedule_params(ss: Session, value: Any, state: Any) -> None:
-    if state.schedule in optimizers.schedules.names():
-        for h in optimizers.schedules.get(state.schedule).hypers:
-            ss[schedule_key(state.schedule, h.name)] = value.get(h.name, h.default)
 
 
 def _bind_problem(ss: Session, value: Any, _state: Any) -> None:
@@ -527,20 +518,8 @@ class NetworksState:
     )
     epochs: int = declare(1000, Plain("epochs", Int(0, MAX_EPOCHS), widget=Key(K("epochs"), int)))
     seed: int = declare(0, Plain("seed", Int(0, MAX_SEED), widget=Key(K("seed"), int)))
-    schedule: str = declare(
-        "constant",
-        Plain("sched", Choice(lambda _c: schedule_names()), widget=Key(K("schedule"))),
-    )
-    schedule_params: dict[str, Scalar] = declare(
-        {},
-        Params(
-            prefix=lambda _c: "sched.",
-            metas=lambda c: schedule_hypers(c["schedule"]),
-            owner=lambda c: f"schedule {c['schedule']!r}",
-            widget=_bind_schedule_params,
-            pattern="sched.<param>",
-        ),
-    )
+    schedule: str = lr_schedule.name(K)
+    schedule_params: dict[str, Scalar] = lr_schedule.params(K)
     views: tuple[str, ...] = declare(
         DEFAULT_VIEWS,
         Plain(
