@@ -41,8 +41,9 @@ from app.netjobs import (
     freeze,
     plan_steps,
 )
+from app.state import explore as explore_state
 from app.state.codec import Scalar
-from app.state.networks import NetworksState, effective_hypers, run_labels
+from app.state.networks import NetworksState, effective_hypers, run_labels, steps_per_epoch
 from optimizers import LaneTrace
 from surfaces import Network, planes
 from surfaces.datasets import CLASSIFICATION
@@ -505,6 +506,55 @@ def inits(
     if progress is not None:
         progress(len(todo), len(todo), "")
     return out, errors
+
+
+# ---------------------------------------------------------------- the same race on Explore
+
+
+def explore_race(
+    state: NetworksState, net: Network | None
+) -> tuple[explore_state.ExploreState, str] | None:
+    """The lessons' linear regression as a network (y = w x + b, MSE) is Explore's
+    ``linear_regression`` surface in (w, b): (Explore's state of the same race, a note on
+    where it differs), or None when this network is not that surface (hidden layers, other
+    inputs, a regularisation term). Full-batch and shuffled runs are the same there (to rounding:
+    the network sums in another order);
+    Explore has no in-order mini-batches and at most its own number of steps."""
+    if (
+        net is None
+        or state.dataset != "linear"
+        or net.sizes != (1, 1)
+        or tuple(net.features) != ("x",)
+        or state.regularization != "none"
+    ):
+        return None
+    spe = steps_per_epoch(net.n_samples, state.batch_size)
+    steps = state.epochs * spe
+    notes = []
+    if steps > explore_state.MAX_STEPS:
+        notes.append(f"Explore runs at most {explore_state.MAX_STEPS:,} steps of the {steps:,}")
+        steps = explore_state.MAX_STEPS
+    if spe > 1 and not state.shuffle:
+        notes.append("Explore draws its mini-batches shuffled each epoch, not in order")
+    w, b = (float(v) for v in np.ravel(net.init(state.seed)))
+    race = explore_state.ExploreState(
+        surface="linear_regression",
+        optimizers=state.optimizers,
+        # every setting as this page resolves it (its own starting values are not Explore's)
+        hyper={name: effective_hypers(state, name) for name in state.optimizers},
+        momentum_convention=state.momentum_convention,
+        start=(w, b),
+        steps=steps,
+        batch_size=state.batch_size,
+        seed=state.seed,
+        schedule=state.schedule,
+        schedule_params=dict(state.schedule_params),
+        compare_lrs=state.compare_lrs,
+        compare_batch_sizes=state.compare_batch_sizes,
+        large_fonts=state.large_fonts,
+        dark=state.dark,
+    )
+    return race, "; ".join(notes)
 
 
 # ---------------------------------------------------------------- messages

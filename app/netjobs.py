@@ -9,9 +9,11 @@ for a core, never for this work to let go of the interpreter. Everything here is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -339,6 +341,12 @@ def observe_all(key: str) -> Observed | None:
     return observe(key, None, None)
 
 
+NICE = 10  # the jobs process's lower scheduling priority, as the map threads' (app/mapwork.py)
+
+
 def warm() -> None:
-    """The worker process's start: the imports a first job would pay for."""
+    """The worker process's start: a lower priority, so that a student's rerun on any page gets
+    a core before a network in training, and the imports a first job would pay for."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux: normal priority
+        os.nice(NICE)
     import torch  # noqa: F401 (net.init builds nn.Linear layers)

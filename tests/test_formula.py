@@ -297,9 +297,7 @@ def test_huge_and_deeply_nested_text_is_refused_before_parsing() -> None:
     e = _refused("(" * 10_000 + "x" + ")" * 10_000)
     assert e.reason.startswith("length limit")
     assert "20,001 characters" in e.reason
-    t0 = time.perf_counter()
-    e = _refused("x" * 10_000_000)
-    assert time.perf_counter() - t0 < 0.05  # milliseconds: refused before reading it
+    e = _refused("x" * 10_000_000)  # within _refused's bound: parsing 10 MB would take minutes
     assert e.reason.startswith("length limit")
     assert len(str(e)) < 200
     e = _refused("(" * 41 + "x" + ")" * 41)

@@ -435,3 +435,84 @@ def test_main_area_controls_change_the_link() -> None:
     assert (s.plane, s.centre, s.focus, s.weight, s.at) == ("random", "adam", "adam", 5, 10)
     assert (s.inits, s.target, s.views) == (30, 0.01, ("inside", "maths", "often"))
     assert "step 10" in " ".join(str(m.value) for m in at.markdown)
+
+
+def test_the_jobs_process_yields_the_cores_to_the_students_reruns() -> None:
+    """The process that trains the networks starts at a lower priority (nice +10), as the
+    map threads do, so a rerun on any page gets a core before a network in training."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from app import netjobs
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=netjobs.warm) as pool:
+        assert pool.submit(os.nice, 0).result() == min(os.nice(0) + netjobs.NICE, 19)
+
+
+# ---------------------------------------------------------------- the same race on Explore
+
+
+def explore_link(at: AppTest) -> str:
+    links = [m.value for m in at.markdown if "See these runs as paths" in str(m.value)]
+    assert len(links) == 1, text(at)
+    return str(links[0])
+
+
+@pytest.mark.parametrize(
+    ("query", "same"),
+    [
+        ({}, True),
+        ({"batch": "2", "shuffle": "1", "epochs": "100"}, True),
+        ({"batch": "1", "epochs": "100"}, False),  # in order: Explore shuffles
+        ({"epochs": "3000", "batch": "1", "shuffle": "1"}, False),  # past Explore's steps
+    ],
+)
+def test_the_linear_network_opens_its_runs_on_explores_surface(
+    query: dict[str, str], same: bool
+) -> None:
+    """The lessons' linear regression as a network (y = w x + b) links to Explore's
+    linear_regression surface, where the same runs are the same numbers step for step (full
+    batch and shuffled mini-batches, to rounding); where they cannot be, the link says why."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from app import compute
+    from app.state import explore as explore_state
+
+    at = open_page({"data": "linear", "opt": "sgd,momentum,adam", **query})
+    assert not at.exception
+    line = explore_link(at)
+    href = line.split("](", 1)[1].split(")", 1)[0]
+    assert href.startswith("explore?")
+    race, warnings = explore_state.decode(dict(parse_qsl(urlsplit(href).query)))
+    assert warnings == []
+    assert race.surface == "linear_regression"
+    assert race.optimizers == ("sgd", "momentum", "adam")
+    state = state_of(at)
+    train = nc.training(state)
+    explored = compute.race(race)
+    for label, run in train.runs.items():
+        ours = run.traj.params[:, 0]  # (R, 2): (w, b) at the recorded steps
+        theirs = explored.runs[label].params[:, 0]
+        steps = np.intersect1d(run.traj.steps, explored.runs[label].steps)
+        out = int(explored.runs[label].diverged_at[0])
+        if out >= 0:  # Explore stops a run that leaves its surface's box; a network has none
+            steps = steps[steps < out]
+        assert steps.size > 10
+        a = ours[np.searchsorted(run.traj.steps, steps)]
+        b = theirs[np.searchsorted(explored.runs[label].steps, steps)]
+        if same:  # a convex quadratic: rounding differences (a sum's order) do not grow
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=label)
+            assert "step for step" in line
+        else:
+            assert np.array_equal(a[0], b[0]), label  # the same start
+            assert "Explore" in line.split("](", 1)[1]  # the note says what differs
+            assert "the same numbers" not in line
+
+
+def test_no_explore_link_for_a_network_that_is_not_the_surface() -> None:
+    at = open_page({"data": "linear", "hidden": "3"})
+    assert not at.exception
+    assert "See these runs as paths" not in text(at)
+    assert "See these runs as paths" not in text(open_page())

@@ -2,8 +2,9 @@
 
 The page loads without a traceback; Play animates the decision boundaries (the panels'
 pictures change frame by frame and the epoch readout moves); in presenter mode at 1280 x 720
-the Play button is above the fold; a click on a failed initialisation opens it. Screenshots
-go to test-artifacts/ for people to look at.
+the Play button is above the fold; every view draws at 1366 x 768. (A click on a failed
+initialisation is tested through AppTest, tests/test_networks_app.py.) Screenshots go to
+test-artifacts/ for people to look at.
 """
 
 from __future__ import annotations

@@ -457,6 +457,13 @@ decode = CODEC.decode
 encode = CODEC.encode
 canonical = CODEC.canonical
 query_string = codec.query_string
+
+
+def href(state: ExploreState) -> str:
+    """A relative link, from any page, that opens ``state`` on Explore."""
+    return "explore?" + query_string(encode(state))
+
+
 MAX_VALUE_LEN = codec.MAX_VALUE_LEN
 MAX_WARNINGS = codec.MAX_WARNINGS
 

@@ -27,7 +27,7 @@ from app.figures import maps as map_figs
 from app.figures import theory as theory_figs
 from app.figures.layout import PlainFigure, Style
 from app.state import explore as explore_state
-from app.state.codec import Scalar, query_string
+from app.state.codec import Scalar
 from app.state.explore import PAGE_HYPER
 from app.state.maps import (
     CODEC,
@@ -377,11 +377,6 @@ def open_explore(state: explore_state.ExploreState) -> None:
     """Go to Explore with exactly this race in the URL (built with Explore's own codec)."""
     ss[frame.TO_TOP_KEY] = True
     st.switch_page(routes.script("explore"), query_params=explore_state.encode(state))
-
-
-def explore_href(state: explore_state.ExploreState) -> str:
-    """A relative link that opens ``state`` on Explore."""
-    return "explore?" + query_string(explore_state.encode(state))
 
 
 def draw_map(fig: dict[str, Any], view: str, specs: list[Any], click: str, name: str) -> None:
@@ -774,7 +769,7 @@ def range_view(state: MapsState, style: Style) -> None:
                 r.spec.batch_size,
                 r.spec.seed,
             )
-            link = f"[race at lr = {pick:.3g}]({explore_href(race)})"
+            link = f"[race at lr = {pick:.3g}]({explore_state.href(race)})"
         rows.append(
             f"| {title} | {_lr(s.steepest)} | {_lr(s.minimum_tenth)} | {_lr(s.best_lr)} | "
             f"{s.stop}{' (diverged at ' + str(r.diverged_at) + ')' if r.diverged_at >= 0 else ''}"

@@ -25,6 +25,7 @@ from app import netcompute as nc
 from app import netexports, netmaths, runtime
 from app.figures import PlainFigure, Style
 from app.figures.format import fmt_number
+from app.state import explore as explore_state
 from app.state.keys import NETWORKS as K
 from app.state.networks import (
     CODEC,
@@ -551,6 +552,20 @@ def often_view(state: NetworksState, train: nc.Training, style: Style) -> None:
     )
 
 
+def explore_link_ui(state: NetworksState, net: Any) -> None:
+    """The lessons' linear regression is Explore's (w, b) surface: the same runs there, as
+    paths on its loss surface."""
+    same = nc.explore_race(state, net)
+    if same is None:
+        return
+    race, note = same
+    st.markdown(
+        "This network is y = w x + b: its two parameters are the axes of Explore's linear "
+        f"regression surface. [See these runs as paths on that surface]({explore_state.href(race)})"
+        + (f" ({note})." if note else " (the same runs, step for step, to rounding).")
+    )
+
+
 def export_view(state: NetworksState, train: nc.Training, fig: dict[str, Any]) -> None:
     if not train.runs or train.net is None:
         st.caption("Nothing to export yet.")
@@ -674,5 +689,6 @@ with frame.error_boundary("Networks", K):
         if train.runs:
             fig = training_ui(state, train, style)
             st.markdown(results_table(train, names))
+            explore_link_ui(state, net)
         views_ui(state, train, style, fig)
     frame.leave(CODEC, K, state)
