@@ -153,6 +153,20 @@ class ObjectiveModel:
 
         return g
 
+    def torch_loss_grad(self) -> Callable[..., Any] | None:
+        """(loss, gradient lanes) at a point given as D lanes, from one torch call."""
+        fn = getattr(self.objective, "value_and_grad_torch", None)
+        if not callable(fn):
+            return None
+
+        def lg(p: list[Any]) -> tuple[Any, list[Any]]:
+            import torch
+
+            loss, grad = fn(torch.stack(p, dim=1))
+            return loss, list(grad.unbind(1))
+
+        return lg
+
     def torch_value(self) -> Callable[..., Any] | None:
         fn = getattr(self.objective, "value_and_grad_torch", None)
         if not callable(fn):

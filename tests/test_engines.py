@@ -298,6 +298,51 @@ def test_a_non_finite_parameter_stops_that_run() -> None:
     )
 
 
+class Cliff:
+    """A loss that becomes infinite past x = 5.5 while the parameters stay finite; its gradient
+    is -1 everywhere, so plain gradient descent at lr walks x_t = t lr."""
+
+    n_samples = 1
+    dim = 2
+
+    def value_and_grad(
+        self, p: np.ndarray, _idx: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        loss = np.where(p[:, 0] > 5.5, np.inf, -p.sum(axis=1))
+        return loss, -np.ones_like(p)
+
+    def value_and_grad_torch(self, p: Any) -> tuple[Any, Any]:
+        import torch
+
+        loss = torch.where(p[:, 0] > 5.5, torch.inf, -p.sum(dim=1))
+        return loss, -torch.ones_like(p)
+
+
+@pytest.mark.parametrize("record", ["all", 4, "final"])
+def test_a_non_finite_loss_stops_that_run_at_its_step(record: Any) -> None:
+    """The loss at x = 6 (step 6 at lr 1) is inf: that run ends at step 6, on that point,
+    whatever is recorded; a run that never gets there goes on."""
+    tr = optimizers.minimize(Cliff(), np.zeros((3, 2)), 20, "sgd", lr=np.array([1.0, 0.25, 2.0]),
+                             record=record)  # fmt: skip
+    assert tr.diverged_at.tolist() == [6, -1, 3]
+    assert tr.params[-1, :, 0].tolist() == [6.0, 5.0, 6.0]
+    if record == "all":
+        assert tr.params[:7, 0, 0].tolist() == [0.0, 1, 2, 3, 4, 5, 6]
+        assert (tr.params[6:, 0] == 6.0).all()
+
+
+@needs_compiler
+def test_a_non_finite_loss_stops_that_run_on_the_compiled_engine_too() -> None:
+    lr = np.array([1.0, 0.25, 2.0] * 2)
+    a = optimizers.minimize(Cliff(), np.zeros((6, 2)), 20, "adam", lr=lr, engine="numpy")
+    b = optimizers.minimize(Cliff(), np.zeros((6, 2)), 20, "adam", lr=lr, engine="compiled")
+    assert b.engine == "compiled"
+    assert (a.diverged_at >= 0).any()
+    assert (a.diverged_at == -1).any()
+    np.testing.assert_array_equal(a.diverged_at, b.diverged_at)
+    np.testing.assert_array_equal(a.params, b.params)
+
+
 def test_in_order_batches_walk_the_samples_like_the_lessons_loop() -> None:
     """batch_size 3 of 8 samples, shuffle=False: batches 0-2, 3-5, 6-7, 0-2, ..."""
     seen: list[list[int]] = []

@@ -339,3 +339,34 @@ def test_every_maps_lesson_is_a_valid_state_in_the_catalogue() -> None:
         assert any(p in lessons for _, lessons in presets.by_topic())
         sentences = [x for x in p.watch.replace("…", ".").split(". ") if x.strip()]
         assert 2 <= len(sentences) <= 4, p.watch
+
+
+@pytest.mark.parametrize("view", ["sweep", "basin"])
+def test_a_typed_formula_maps_like_any_surface(view: str) -> None:
+    """Your own function on the Maps page: a sweep, and a basin map whose colours are the
+    minima found in the formula (here the two of a double well, at (±1, 0))."""
+    formula = "(x^2 - 1)^2 + 2*y^2"
+    at = maps({"surface": "custom", "custom.formula": formula, "view": view, "grid": "16",
+               "bgrid": "24", "opt": "sgd,adam"})  # fmt: skip
+    clean(at)
+    state = page_state(at)
+    assert state.surface == "custom"
+    assert state.surface_params["formula"] == formula
+    assert at.query_params["custom.formula"] == formula  # the link carries it
+    fig = figures(at)[0]
+    assert len(fig["layout"]["images"]) == 2  # one picture per optimizer
+    if view == "basin":
+        specs, _ = sweeps.basin_specs(state)
+        res = sweeps.run_basin(specs[0])
+        found = sweeps.Minima.of(sweeps.surface_of(state)).xy
+        assert sorted(tuple(round(float(v), 6) for v in p) for p in found) == [
+            (-1.0, 0.0), (1.0, 0.0)
+        ]  # fmt: skip
+        left, right = res.xs < -0.2, res.xs > 0.2
+        ends = res.label[:, left], res.label[:, right]
+        assert len(set(ends[0].ravel().tolist())) == 1  # each half ends in its own well
+        assert len(set(ends[1].ravel().tolist())) == 1
+        assert set(ends[0].ravel().tolist()) != set(ends[1].ravel().tolist())
+        names = " ".join(str(t.get("name", "")) for t in fig["data"])
+        assert "(1.00, 0.00)" in names
+        assert "(-1.00, 0.00)" in names

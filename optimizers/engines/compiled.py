@@ -197,6 +197,7 @@ def _block(
     traced: Traced,
     grad: Callable[[Any], Any] | None,
     value: Callable[[Any], Any] | None,
+    loss_grad: Callable[[Any], Any] | None,
     lo: np.ndarray,
     hi: np.ndarray,
     fields: list[tuple[str, bool]],
@@ -287,13 +288,17 @@ def _block(
         ps = []
         for s in range(BLOCK):
             env: dict[int, Any] = {}
+            loss = None  # an objective's loss at p, where it comes with the gradient
             for i, op in enumerate(ops):
                 if op.kind == "input":
                     name = op.name
                     if name == "param":
                         env[i] = p
                     elif name == "grad":
-                        env[i] = grad(p) if traced_needs_grad and grad is not None else None
+                        if traced_needs_grad and loss_grad is not None:
+                            loss, env[i] = loss_grad(p)
+                        else:
+                            env[i] = grad(p) if traced_needs_grad and grad is not None else None
                     elif name.startswith("s:"):
                         f = name[2:]
                         env[i] = state[field_names.index(f)] if f in field_names else 0.0
@@ -335,6 +340,12 @@ def _block(
             newp = _val(env, traced.param, p)
             new_state = [_val(env, traced.state[f], state[j]) for j, f in enumerate(field_names)]
             live = alive * on[s]
+            if loss is not None:  # a non-finite loss at p ends that run at the step of p
+                lbad = torch.logical_and(torch.logical_not(torch.isfinite(loss)), live > 0.5)
+                dstep = torch.where(lbad, t0 + s - 1, dstep)
+                ex = [torch.where(lbad, p[j], ex[j]) for j in range(d)]
+                live = torch.where(lbad, 0.0, live)
+                alive = torch.where(lbad, 0.0, alive)
             okf = live
             for dd in range(d):
                 okf = torch.where(lane(newp, dd) >= float(lo[dd]), okf, 0.0)
@@ -484,6 +495,8 @@ def run(pb: Problem, threads: int) -> None:
     varying = sorted(n for n, kd in kinds.items() if kd == "varying")
     lo_b, hi_b = pb.bounds()
     grad = pb.model.torch_grad() if pb.opt.uses == "grad" else None
+    # an objective (no box): its loss, which comes with the gradient, is checked each step
+    loss_grad = pb.model.torch_loss_grad() if grad is not None and pb.box is None else None
     value = pb.model.torch_value() if pb.opt.uses == "value" else None
     modes = dict(_lerp_modes(traced, host))
     key = _key(pb, every_step)
@@ -601,6 +614,7 @@ def run(pb: Problem, threads: int) -> None:
                             traced,
                             grad,
                             value,
+                            loss_grad,
                             lo_b,
                             hi_b,
                             fields,

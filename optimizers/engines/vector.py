@@ -543,7 +543,13 @@ class _Chunk:
         pb, p = self.pb, self.p
         idx = None if bidx is None else bidx[self.cols]
         if pb.opt.uses == "grad":
-            pb.model.grad_T(p, self.g, idx)
+            loss = pb.model.grad_T(p, self.g, idx)  # an objective's loss (a surface: None)
+            if loss is not None and not np.isfinite(loss).all():
+                self.stop_where_loss_is_not_finite(t - 1, np.isfinite(loss))
+                if self.done:
+                    return
+                p = self.p
+                idx = None if bidx is None else bidx[self.cols]
         if self.plateau is not None:
             lr: Any = self.plateau.lr
             loss = pb.model.value_T(p, None)
@@ -586,10 +592,22 @@ class _Chunk:
         gids = self.gid[bad]
         pb.diverged_at[gids] = t
         pb.exits[gids] = exit_points(self.prev[:, bad], p[:, bad], pb.box).T
-        keep = inside
+        self._keep(np.asarray(inside), np.zeros_like(self.p[:, inside]))
+
+    def stop_where_loss_is_not_finite(self, t: int, finite: np.ndarray) -> None:
+        """The loss at the point of step ``t`` (finite where ``finite``) is inf or NaN: those
+        runs end at step t, on that point; the others keep the gradient just computed."""
+        bad = ~finite
+        gids = self.gid[bad]
+        self.pb.diverged_at[gids] = t
+        self.pb.exits[gids] = self.p[:, bad].T
+        self._keep(finite, np.ascontiguousarray(self.g[:, finite]))
+
+    def _keep(self, keep: np.ndarray, g: np.ndarray) -> None:
+        """Only the runs ``keep`` go on (every per-run array of the chunk cut to them)."""
         self.p = np.ascontiguousarray(self.p[:, keep])
         self.prev = np.empty_like(self.p)
-        self.g = np.zeros_like(self.p)
+        self.g = g
         self.state = [np.ascontiguousarray(s[..., keep]) for s in self.state]
         self.h = {
             k: (np.ascontiguousarray(v[keep]) if isinstance(v, np.ndarray) else v)
