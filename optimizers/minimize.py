@@ -269,21 +269,24 @@ def minimize(
 
     objective: has ``n_samples`` (N) and ``value_and_grad(params (K, D), idx) -> (loss (K,),
     grad (K, D))`` where idx is None (full batch) or a (K, B) int array of sample indices;
-    optionally ``value(params, idx)`` and, for the compiled engine,
-    ``value_and_grad_torch(params (n, D) tensor)``. x0: (K, D) or (D,) starting parameters.
-    batch_size None or N: full batch; else mini-batches of B samples, drawn like
-    ``DataLoader(shuffle=True)`` from ``np.random.default_rng(seed)``, or with
-    ``shuffle=False`` in order (``for i in range(0, N, B)``, the last batch shorter).
-    hyperparams: torch.optim keywords (``betas=(b1, b2)`` accepted), each a scalar or a (K,)
-    array. schedule: None, a name, or an :mod:`optimizers.schedules` object. record: "all"
-    (R = T + 1), "final" (R = 1) or n (every n-th state plus the last). A run whose
-    parameters become non-finite stops there (``diverged_at``) and keeps its last finite
-    parameters. engine: "auto", "numpy" or "compiled" (ValueError with the reason where it
-    cannot run). observe: called as ``observe(obs)`` before the first step and after every
-    step with a :class:`optimizers.engines.vector.Observation` (the gradient the step used,
-    the new parameters and every state buffer of the rule, as views to copy from); the run
-    is then the NumPy engine's, one chunk on one thread, and its numbers are the same.
-    Bad input raises ValueError naming the parameter and its allowed range.
+    optionally ``dim`` (D, against which x0 is checked), ``value(params, idx)`` and, for the
+    compiled engine, ``value_and_grad_torch(params (n, D) tensor)``. x0: (K, D) or (D,) starting
+    parameters (without ``dim``, x0's D is tried on the objective once: an objective that fails
+    on it is a ValueError naming x0's shape). batch_size None or N: full batch; else
+    mini-batches of B samples, drawn like ``DataLoader(shuffle=True)`` from
+    ``np.random.default_rng(seed)``, or with ``shuffle=False`` in order (``for i in range(0, N,
+    B)``, the last batch shorter). hyperparams: torch.optim keywords (``betas=(b1, b2)``
+    accepted), each a scalar or a (K,) array. schedule: None, a name, or an
+    :mod:`optimizers.schedules` object. record: "all" (R = T + 1), "final" (R = 1) or n (every
+    n-th state plus the last). A run whose parameters become non-finite stops there
+    (``diverged_at``) and keeps its last finite parameters; a run whose loss (from
+    ``value_and_grad``) becomes inf or NaN stops at the step that reached that point, on it.
+    engine: "auto", "numpy" or "compiled" (ValueError with the reason where it cannot run).
+    observe: called as ``observe(obs)`` before the first step and after every step with a
+    :class:`optimizers.engines.vector.Observation` (the gradient the step used, the new
+    parameters and every state buffer of the rule, as views to copy from); the run is then the
+    NumPy engine's, one chunk on one thread, and its numbers are the same. Bad input raises
+    ValueError naming the parameter and its allowed range.
     """
     opt = resolve(optimizer)
     if not hasattr(objective, "value_and_grad") or not hasattr(objective, "n_samples"):
@@ -307,6 +310,14 @@ def minimize(
     n = getattr(objective, "n_samples", None)
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"objective.n_samples must be a positive integer; got {n!r}")
+    if dim is None:  # nothing says what D is: one call from x0's first row tells
+        try:
+            call_objective(objective, np.ascontiguousarray(arr[:1]), None)
+        except Exception as exc:
+            raise ValueError(
+                f"objective.value_and_grad failed on x0's first row (x0 has shape {arr.shape}, "
+                f"so D = {arr.shape[1]}): {type(exc).__name__}: {exc}"
+            ) from exc
     engine = _check_engine(engine, None)
     model = ObjectiveModel(objective, arr.shape[1])
     return _run(

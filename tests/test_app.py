@@ -287,7 +287,15 @@ def test_about_expanders_show_each_update_rule(page: AppTest) -> None:
         assert f"`{h.name}`" in card
 
 
-@pytest.mark.parametrize(("page", "inside"), [("explore", "race"), ("lessons", "lesson_picture")])
+@pytest.mark.parametrize(
+    ("page", "inside"),
+    [
+        ("explore", "app.compute.race"),
+        ("lessons", "app.compute.lesson_picture"),
+        ("networks", "app.netcompute.training"),
+        ("maps", "app.sweeps.sweep_specs"),
+    ],
+)
 def test_an_unexpected_error_shows_a_friendly_message_not_a_traceback(
     page: str, inside: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -299,7 +307,7 @@ def test_an_unexpected_error_shows_a_friendly_message_not_a_traceback(
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     if page != "explore":
         at.switch_page(f"views/{page}.py")
-    monkeypatch.setattr(compute, inside, boom)  # AppTest runs the page in this process
+    monkeypatch.setattr(inside, boom)  # AppTest runs the page in this process
     at.run()
     assert not at.exception
     assert "Sorry, something went wrong" in texts(at.error)

@@ -98,6 +98,24 @@ def test_scalar_and_numpy_engines_agree_to_the_bit(
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_scalar_and_numpy_engines_agree_to_the_bit_with_every_flag(name: str) -> None:
+    """Every flag and choice of the rule (amsgrad, centered, nesterov, dampening, decoupled
+    decay, maximize, the momentum conventions ...), per-run learning rates, chunks of 3."""
+    s = surfaces.get("rosenbrock")
+    k = 6
+    starts = _starts(s, k, 4)
+    for settings in _settings_to_try(optimizers.get(name))[1:]:
+        h: dict[str, Any] = _lrs(name)
+        lr_key = next(iter(h))
+        h[lr_key] = h[lr_key] * np.geomspace(0.5, 2.0, k)
+        a = optimizers.simulate(s, name, starts, 150, engine="scalar", seed=2, **h, **settings)
+        b = optimizers.simulate(s, name, starts, 150, engine="numpy", seed=2, _chunk=3, **h,
+                                **settings)  # fmt: skip
+        np.testing.assert_array_equal(a.diverged_at, b.diverged_at, err_msg=str(settings))
+        np.testing.assert_array_equal(a.positions, b.positions, err_msg=str(settings))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_engines_agree_with_mini_batches_and_a_schedule(name: str) -> None:
     s = surfaces.get("linear_regression")
     starts = _starts(s, 4, 3)
@@ -408,6 +426,21 @@ def test_minimize_refuses_objectives_of_the_wrong_shape() -> None:
 
     with pytest.raises(ValueError, match="objective must have n_samples and value_and_grad"):
         optimizers.minimize(NotOne(), np.zeros(2), 3, "adam")
+
+
+def test_an_x0_of_the_wrong_width_is_named_even_without_dim() -> None:
+    """An objective without ``dim`` that cannot take x0's D: a ValueError naming x0's shape,
+    not the objective's own exception from inside an engine."""
+
+    class NoDim(TinyNet):
+        def __init__(self) -> None:
+            super().__init__()
+            del self.dim
+
+    with pytest.raises(ValueError, match=r"x0 has shape \(3, 5\), so D = 5\).*reshape"):
+        optimizers.minimize(NoDim(), np.zeros((3, 5)), 3, "adam")
+    run = optimizers.minimize(NoDim(), np.zeros((3, 16)), 3, "adam")  # the right D runs
+    assert run.params.shape == (4, 3, 16)
 
 
 # ---------------------------------------------------------------- trace and LaTeX
