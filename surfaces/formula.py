@@ -641,9 +641,11 @@ def _critical(
     quarter of the box. A start is dropped when its gradient or step turns non-finite (a
     singular Hessian: planes, flat regions) or it leaves the box by more than a tenth. It has
     converged when its step falls below 1e-12 of the box; after the last step, also when its
-    gradient is below 1e-9 of the gradient's median size on the starts (degenerate minima
-    such as x^4, where Newton is only linear). Converged points inside the box closer than
-    1e-4 of the box are merged, then classified by :func:`_classify`.
+    gradient is below 1e-9 of the gradient's median size on the starts and its steps still
+    shrink (at most half their size 10 steps before: degenerate minima such as x^4, where
+    Newton is only linear; not the tail of exp(-x), where they keep their size). Converged
+    points inside the box closer than 1e-4 of the box are merged, then classified by
+    :func:`_classify`.
     Past ``deadline``: FormulaError (time limit).
     """
     (x0, x1), (y0, y1) = box
@@ -673,7 +675,9 @@ def _critical(
     typical = float(np.median(norm[np.isfinite(norm)])) if np.isfinite(norm).any() else 1.0
     gtol = 1e-9 * typical
     done = np.zeros(x.shape, dtype=bool)
-    for _ in range(60):
+    earlier: np.ndarray | None = None  # each start's step 10 steps before the last
+    last = np.zeros(x.shape)
+    for it in range(60):
         too_slow()
         gx, gy, a, b, d = at(x, y)
         with np.errstate(all="ignore"):
@@ -682,17 +686,26 @@ def _critical(
             cap = np.maximum(np.hypot(dx / sx, dy / sy) / 0.25, 1.0)
             dx, dy = dx / cap, dy / cap
             stay = np.isfinite(dx) & np.isfinite(dy)
-            done = stay & (np.hypot(dx / sx, dy / sy) <= 1e-12)
+            last = np.hypot(dx / sx, dy / sy)
+            done = stay & (last <= 1e-12)
             x, y = x - np.where(done, 0.0, dx), y - np.where(done, 0.0, dy)
+        if it == 49:
+            earlier = last
         stay &= (x >= x0 - 0.1 * sx) & (x <= x1 + 0.1 * sx)
         stay &= (y >= y0 - 0.1 * sy) & (y <= y1 + 0.1 * sy)
-        x, y, done = x[stay], y[stay], done[stay]
+        x, y, done, last = x[stay], y[stay], done[stay], last[stay]
+        earlier = None if earlier is None else earlier[stay]
         if done.all():
             break
     too_slow()
     gx, gy, a, b, d = at(x, y)
+    # a start that has not converged counts only where its steps still shrink (a degenerate
+    # minimum such as x^8, reached linearly), not where they keep their size (the slope of an
+    # exponential tail, exp(-x) at x = 400, too small to register against the others)
+    shrinking = np.ones(x.shape, dtype=bool) if earlier is None else last <= 0.5 * earlier
     with np.errstate(all="ignore"):
-        ok = np.isfinite(gx) & np.isfinite(gy) & (done | (np.hypot(gx, gy) <= gtol))
+        ok = np.isfinite(gx) & np.isfinite(gy)
+        ok &= done | ((np.hypot(gx, gy) <= gtol) & shrinking)
     ok &= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
     # merge: each cluster is represented by its member with the smallest gradient
     norm = np.hypot(gx, gy)
@@ -722,7 +735,7 @@ def _critical(
     out = []
     rows = zip(x.tolist(), y.tolist(), a.tolist(), b.tolist(), d.tolist(), strict=True)
     for px, py, a_, b_, d_ in rows:
-        kind = _classify(c, px, py, a_, b_, d_, 1e-4 * min(sx, sy))
+        kind = _classify(c, px, py, a_, b_, d_, 1e-4 * min(sx, sy), 0.1 * min(sx, sy))
         if kind is not None and (kind != "maximum" or keep_maxima):
             out.append((px, py, kind))
     return out
@@ -750,11 +763,17 @@ def _valley_starts(c: Compiled, box: Bounds, n: int = 61, most: int = 64) -> tup
 
 
 def _classify(
-    c: Compiled, x: float, y: float, a: float, b: float, d: float, r: float
+    c: Compiled, x: float, y: float, a: float, b: float, d: float, r: float, far: float
 ) -> str | None:
     """minimum / saddle / maximum from the Hessian [[a, b], [b, d]]'s eigenvalues; a
     degenerate Hessian (an eigenvalue below 1e-8 of the largest) is settled by f on a circle
-    of radius r: all higher, a minimum; all lower, a maximum; both, a saddle."""
+    of radius r, widened tenfold (up to ``far``) while f on it still equals f at the point in
+    some direction: all higher, a minimum; all lower, a maximum; higher and lower, a saddle,
+    unless f is just a slope there (two sign changes around the circle, and the gradient's
+    first-order term as large as the smaller side's change: a point whose slope is too small
+    to register against the curvature across it, e.g. x^12 + y^2 near x = 0.0015). Still
+    equal at ``far``: f is flat along a line (an exponential tail rounded to a constant, a
+    valley floor), so no isolated critical point."""
     mean, half = 0.5 * (a + d), math.hypot(0.5 * (a - d), b)
     lo, hi = mean - half, mean + half
     tol = 1e-8 * max(abs(lo), abs(hi))
@@ -767,18 +786,59 @@ def _classify(
             return "saddle"
     t = np.linspace(0.0, 2.0 * math.pi, 16, endpoint=False)
     with np.errstate(all="ignore"):
-        ring = np.asarray(c.value(x + r * np.cos(t), y + r * np.sin(t), NUMPY))
         f0 = float(c.value(np.array([x]), np.array([y]), NUMPY)[0])
-    if not (np.isfinite(ring).all() and math.isfinite(f0)):
-        return None
-    up, down = bool((ring > f0).any()), bool((ring < f0).any())
-    if up and down:
-        return "saddle"
-    if up:
+        gx, gy = (float(v[0]) for v in c.grad(np.array([x]), np.array([y]), NUMPY))
+    radius = r
+    while True:
+        with np.errstate(all="ignore"):
+            ring = np.asarray(c.value(x + radius * np.cos(t), y + radius * np.sin(t), NUMPY))
+        if not (np.isfinite(ring).all() and math.isfinite(f0)):
+            return None
+        if not (ring == f0).any():
+            break
+        if radius * 10.0 > far:
+            return None  # flat along some direction as far as we look: not isolated
+        radius *= 10.0
+    up = ring > f0
+    if up.all():
         return "minimum"
-    if down:
+    if not up.any():
         return "maximum"
-    return None  # flat all around: not an isolated critical point
+    changes = int(np.count_nonzero(up != np.roll(up, 1)))
+    slope = math.hypot(gx, gy) * radius if math.isfinite(gx) and math.isfinite(gy) else 0.0
+    smaller = min(float(np.max(ring[up] - f0)), float(np.max(f0 - ring[~up])))
+    if changes <= 2 and slope >= 0.1 * smaller:
+        return None  # one side only because of the slope: a regular point, not a critical one
+    return "saddle"
+
+
+# where a segment between two minima is sampled: close to each end, then evenly
+_SEGMENT = np.unique(
+    np.concatenate([[1e-3, 3e-3, 1e-2, 3e-2], np.linspace(0.0, 1.0, 41)[1:-1]])
+)
+_SEGMENT = np.unique(np.concatenate([_SEGMENT, 1.0 - _SEGMENT]))
+
+
+def _one_per_basin(
+    c: Compiled, mins: list[tuple[float, float, float]]
+) -> list[tuple[float, float, float]]:
+    """Minima (lowest first) without those that share a basin with a lower one: a point from
+    which f never rises along the segment to a lower minimum is not a minimum of its own (the
+    stops of a very flat bottom such as x^10 + y^10, where Newton crawls and the search keeps
+    many points near the one minimum). A true local minimum has f rising around it, so the
+    segment out of it goes up before it comes down."""
+    out: list[tuple[float, float, float]] = []
+    for x, y, v in mins:
+        same = False
+        for qx, qy, _ in out:
+            with np.errstate(all="ignore"):
+                f = np.asarray(c.value(x + _SEGMENT * (qx - x), y + _SEGMENT * (qy - y), NUMPY))
+            if np.isfinite(f).all() and float(f.max()) <= v:
+                same = True
+                break
+        if not same:
+            out.append((x, y, v))
+    return out
 
 
 def critical_points(
@@ -790,7 +850,9 @@ def critical_points(
     with np.errstate(all="ignore"):
         values = [float(c.value(np.array([x]), np.array([y]), NUMPY)[0]) for x, y, _ in found]
     kept = [(x, y, v, k) for (x, y, k), v in zip(found, values, strict=True) if math.isfinite(v)]
-    mins = sorted(((x, y, v) for x, y, v, k in kept if k == "minimum"), key=lambda p: p[2])
+    mins = _one_per_basin(
+        c, sorted(((x, y, v) for x, y, v, k in kept if k == "minimum"), key=lambda p: p[2])
+    )
     sads = sorted(((x, y, v) for x, y, v, k in kept if k == "saddle"), key=lambda p: p[2])
     mins, sads = mins[:MAX_POINTS], sads[:MAX_POINTS]
     minima = tuple(sorted(label_minima(mins), key=lambda p: p.xy)) if mins else ()

@@ -610,6 +610,34 @@ def test_local_minima_degenerate_minima_and_given_bounds() -> None:
     assert s.saddles == ()
 
 
+def test_no_minimum_where_f_only_rounds_to_flat() -> None:
+    """The tail of a logistic loss, an exponential, a steep power of 2: f decreases forever (or
+    to a value it reaches only at infinity), and where it underflows its gradient is tiny but
+    not zero. No minimum or saddle is reported there, and the automatic bounds stay where f
+    has shape instead of stretching to the rounded-off tail."""
+    for text in ("log(1 + exp(-x)) + y^2", "exp(-x) + y^2", "2^(1000*x) + y^2"):
+        s = surfaces.formula(text)
+        assert s.minima == (), text
+        assert s.saddles == (), text
+        (x0, x1), _ = s.bounds
+        assert x1 - x0 <= 10.0, (text, s.bounds)
+
+
+def test_one_minimum_at_the_bottom_of_a_very_flat_bowl() -> None:
+    """x^10 + y^10: Newton crawls towards the one minimum and stops at many points of its flat
+    bottom; they share the one basin, so one minimum is reported (not 32), and x^12 + y^2 has
+    no saddle points beside its minimum; a degenerate saddle is still one."""
+    s = surfaces.formula("x^10 + y^10")
+    assert len(s.minima) == 1
+    assert math.dist(s.minima[0].xy, (0.0, 0.0)) < 1e-3
+    s = surfaces.formula("x^12 + y^2")
+    assert len(s.minima) == 1
+    assert s.saddles == ()
+    s = surfaces.formula("x^3 + y^2")
+    assert s.minima == ()
+    assert _xy(s.saddles) == [(0.0, 0.0)]
+
+
 # ---------------------------------------------------------------- feedback
 
 
