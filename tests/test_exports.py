@@ -222,31 +222,36 @@ def test_figure_without_play_button_gets_one() -> None:
         assert _points(page) != before
 
 
-def _exports_script() -> None:
-    import numpy as np
-
-    import optimizers
-    import surfaces
-    from app import figures
-    from app.state.explore import ExploreState
-    from app.state.keys import EXPLORE
-    from app.ui.exports_panel import exports_ui
-
-    surf = surfaces.get("ravine")
-    runs = {"sgd": optimizers.simulate(surf, "sgd", (-8.0, 4.0), 10, lr=0.05)}
-    fig = figures.race_figure(surf, figures.prepare(surf, runs, {}), np.array([[-8.0, 4.0]]))
-    exports_ui(ExploreState(optimizers=("sgd",)), runs, surf, fig, EXPLORE)
-
-
 def test_exports_panel_offers_three_downloads_and_the_png_hint() -> None:
+    """The Export panel under the race, on the real page (AppTest)."""
+    from pathlib import Path
+
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_function(_exports_script, default_timeout=60)
+    main = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120)
+    at.query_params["opt"] = "sgd"
     at.run()
+    at.segmented_control(key="explore.panels").set_value(["Export"]).run()
     assert not at.exception
     buttons = at.get("download_button")
     assert len(buttons) == 3
     assert any("camera" in c.value and "race_ravine_sgd.png" in c.value for c in at.caption)
+
+
+def _downloads_script() -> None:
+    from app.ui.exports_panel import Download, downloads_ui
+
+    downloads_ui([Download("The grid (CSV)", lambda: "a,b\n1,2\n", "grid.csv", "k")], "grid")
+
+
+def test_one_download_has_the_png_hint_beside_it() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_downloads_script, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 1
+    assert any("`grid.png`" in c.value for c in at.caption)
 
 
 # ---------------------------------------------------------------- the real page in Chromium

@@ -1,70 +1,51 @@
-"""The exports panel: a race as CSV, JSON and an offline HTML animation; how to get a PNG.
+"""The exports panel every page shows: its files as download buttons, and how to get a PNG.
 
-The files themselves are built by the pure app/exports.py, only when a button is pressed.
+A page lists its files (:class:`Download`: a label, a builder called only when the button is
+pressed, a file name); the builders live in the page's pure exports module (app/exports.py,
+app/netexports.py, app/sweeps.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import streamlit as st
 
-import optimizers
-from app import exports, presets
-from app.state.explore import ExploreState
-from app.state.keys import Keys
-from app.ui.share import base_url
+MIME = {"csv": "text/csv", "json": "application/json", "html": "text/html"}
 
 
-def _title(name: str) -> str:
-    try:
-        return str(optimizers.get(name).title)
-    except (KeyError, ValueError):
-        return name
+@dataclass(frozen=True)
+class Download:
+    label: str
+    build: Callable[[], str | bytes]  # called when the button is pressed
+    file_name: str  # its extension picks the MIME type
+    key: str
+    help: str | None = None
 
 
-def exports_ui(
-    state: ExploreState,
-    runs: Mapping[str, Any],
-    surface: Any,
-    fig: dict[str, Any],
-    keys: Keys,
-) -> None:
-    """Download buttons for CSV, JSON and an offline HTML animation; how to get a PNG."""
-    if not runs:
-        st.caption("Nothing to export yet: choose at least one optimizer.")
-        return
-    base = base_url()
-    name = exports.base_name(state)
-    c1, c2, c3 = st.columns(3)
-    c1.download_button(
-        "Trajectories (CSV)",
-        lambda: exports.to_csv(runs),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key=keys("export_csv"),
+OFFLINE = "One file that plays offline in any browser; no internet needed."
+
+
+def downloads_ui(files: Sequence[Download], png_name: str) -> None:
+    """One button per file in a row, then where the PNG comes from (the chart's camera)."""
+    png = (
+        f"PNG: the camera icon in the chart's toolbar (top right) saves `{png_name}.png` at "
+        "twice the screen resolution, ready for slides."
     )
-    c2.download_button(
-        "Trajectories (JSON)",
-        lambda: exports.to_json(state, runs, base),
-        file_name=f"{name}.json",
-        mime="application/json",
-        on_click="ignore",
-        key=keys("export_json"),
-    )
-    title = f"{surface.title}: " + ", ".join(_title(presets.label_optimizer(lb)) for lb in runs)
-    c3.download_button(
-        "Animation (HTML)",
-        lambda: exports.to_html(state, fig, title=title, base_url=base),
-        file_name=f"{name}.html",
-        mime="text/html",
-        on_click="ignore",
-        key=keys("export_html"),
-        help="One file that plays offline in any browser; no internet needed.",
-    )
-    st.caption(
-        "PNG: use the camera icon in the chart's toolbar (top right of the chart). It saves "
-        f"`{name}.png` at twice the screen resolution, ready for slides."
-    )
+    if len(files) == 1:  # one button: the note beside it
+        cols = st.columns([1, 3], vertical_alignment="center")
+    else:
+        cols = st.columns(len(files))
+    for col, f in zip(cols, files, strict=False):
+        col.download_button(
+            f.label,
+            f.build,
+            file_name=f.file_name,
+            mime=MIME.get(f.file_name.rsplit(".", 1)[-1], "application/octet-stream"),
+            on_click="ignore",
+            key=f.key,
+            help=f.help,
+            icon=":material/download:",
+        )
+    (cols[1] if len(files) == 1 else st).caption(png)

@@ -9,13 +9,15 @@ fonts, the theme and the error boundary (a friendly line, never a traceback).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
+import optimizers
 import surfaces
-from app import compute, figures, presets, runtime
+from app import compute, exports, figures, presets, runtime
 from app.state.explore import (
     CODEC,
     KEYS,
@@ -29,7 +31,7 @@ from app.ui import frame
 from app.ui.about import about_ui
 from app.ui.bridge import bridge
 from app.ui.explain_panel import explain_ui, explained_run
-from app.ui.exports_panel import exports_ui
+from app.ui.exports_panel import OFFLINE, Download, downloads_ui
 from app.ui.lessons_panel import (
     lesson_note_ui,
     lesson_steps_ui,
@@ -37,7 +39,7 @@ from app.ui.lessons_panel import (
     presets_ui,
     take_pending_lesson,
 )
-from app.ui.share import share_popover
+from app.ui.share import base_url, share_popover
 from app.widgets.display import stacked_ui, view_3d_ui, view_ui
 from app.widgets.pickers import default_optimizers, optimizers_ui, surface_ui
 from app.widgets.start import start_ui, take_click
@@ -185,9 +187,36 @@ def panels_ui(
     if EXPORT in shown:
         st.markdown(f"##### {EXPORT}")
         if fig is not None:
-            exports_ui(state, race.runs, race.surface, fig, K)
+            files = export_files(state, race.runs, race.surface, fig)
+            downloads_ui(files, exports.base_name(state))
     if ABOUT in shown:
         about_ui(list(state.optimizers), K, page_table(state.surface))
+
+
+def export_files(
+    state: ExploreState, runs: Mapping[str, Any], surface: Any, fig: dict[str, Any]
+) -> list[Download]:
+    """The race as CSV (plain, one header row), JSON (every run and the settings) and an
+    offline HTML animation; each built when its button is pressed."""
+    base, name = base_url(), exports.base_name(state)
+    title = f"{surface.title}: " + ", ".join(
+        optimizer_title(presets.label_optimizer(lb)) for lb in runs
+    )
+    return [
+        Download("Trajectories (CSV)", lambda: exports.to_csv(runs), f"{name}.csv",
+                 K("export_csv")),
+        Download("Trajectories (JSON)", lambda: exports.to_json(state, runs, base),
+                 f"{name}.json", K("export_json")),
+        Download("Animation (HTML)", lambda: exports.to_html(state, fig, title=title,
+                 base_url=base), f"{name}.html", K("export_html"), OFFLINE),
+    ]  # fmt: skip
+
+
+def optimizer_title(name: str) -> str:
+    try:
+        return str(optimizers.get(name).title)
+    except (KeyError, ValueError):
+        return name
 
 
 def chart_traces(fig: dict[str, Any], surface: surfaces.Surface) -> None:

@@ -39,6 +39,7 @@ from app.state.maps import (
     page_default,
 )
 from app.ui import frame, maps_runner
+from app.ui.exports_panel import Download, downloads_ui
 from app.ui.lessons_panel import lesson_note_ui
 from app.ui.share import share_popover
 from app.widgets import maps as mw
@@ -791,20 +792,7 @@ def _lr(v: float | None) -> str:
 
 
 def exports_ui(csv: Callable[[], str], name: str) -> None:
-    c1, c2 = st.columns([1, 3], vertical_alignment="center")
-    c1.download_button(
-        "The grid (CSV)",
-        csv,
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key=K("export_csv"),
-        icon=":material/download:",
-    )
-    c2.caption(
-        f"Picture: the camera icon in the chart's toolbar saves `{name}.png` at twice the "
-        "screen resolution."
-    )
+    downloads_ui([Download("The grid (CSV)", csv, f"{name}.csv", K("export_csv"))], name)
 
 
 def lessons_ui() -> MapsState | None:

@@ -42,6 +42,7 @@ from app.state.networks import (
 )
 from app.ui import frame
 from app.ui.about import about_ui
+from app.ui.exports_panel import OFFLINE, Download, downloads_ui
 from app.ui.lessons_panel import lesson_note_ui, presets_ui
 from app.ui.share import base_url, share_popover
 from app.widgets.controls import ensure, log_options
@@ -573,20 +574,19 @@ def export_view(state: NetworksState, train: nc.Training, fig: dict[str, Any]) -
     names = list(train.net.param_names)
     base = base_url()
     stem = netexports.base_name(state)
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Losses and parameters (CSV)",
-                       lambda: netexports.to_csv(state, train.runs, names, base),
-                       file_name=f"{stem}.csv", mime="text/csv", on_click="ignore",
-                       key=K("export_csv"))  # fmt: skip
-    c2.download_button("Losses and parameters (JSON)",
-                       lambda: netexports.to_json(state, train.runs, names, base),
-                       file_name=f"{stem}.json", mime="application/json", on_click="ignore",
-                       key=K("export_json"))  # fmt: skip
-    c3.download_button("Animation (HTML)", lambda: netexports.to_html(state, fig, base),
-                       file_name=f"{stem}.html", mime="text/html", on_click="ignore",
-                       key=K("export_html"),
-                       help="One file that plays offline in any browser.")  # fmt: skip
-    st.caption("PNG: the camera icon in a chart's toolbar saves it at twice the screen resolution.")
+    downloads_ui(
+        [
+            Download("Losses and parameters (CSV)",
+                     lambda: netexports.to_csv(state, train.runs, names, base),
+                     f"{stem}.csv", K("export_csv")),
+            Download("Losses and parameters (JSON)",
+                     lambda: netexports.to_json(state, train.runs, names, base),
+                     f"{stem}.json", K("export_json")),
+            Download("Animation (HTML)", lambda: netexports.to_html(state, fig, base),
+                     f"{stem}.html", K("export_html"), OFFLINE),
+        ],
+        stem,
+    )  # fmt: skip
 
 
 def views_ui(state: NetworksState, train: nc.Training, style: Style, fig: dict[str, Any]) -> None:
