@@ -727,7 +727,8 @@ def training_figure(
 
 
 def curves_figure(train: Training, style: Any) -> dict[str, Any]:
-    """Loss per step and per epoch, accuracy per epoch; one column per batching scheme."""
+    """Loss per step and per epoch, accuracy per step and per epoch; one column per batching
+    scheme."""
     from app.figures import networks as nf
 
     names = titles(train)
@@ -749,6 +750,8 @@ def curves_figure(train: Training, style: Any) -> dict[str, Any]:
                 None if r.test_loss is None else np.asarray(r.test_loss[rows]),
                 None if r.train_acc is None else np.asarray(r.train_acc[rows]),
                 None if r.test_acc is None else np.asarray(r.test_acc[rows]),
+                step_acc=None if r.train_acc is None else np.asarray(r.train_acc[:stop]),
+                spe=r.spe,
             )
         )  # fmt: skip
     return nf.curves_figure(list(groups.items()), style)

@@ -516,3 +516,26 @@ def test_no_explore_link_for_a_network_that_is_not_the_surface() -> None:
     assert not at.exception
     assert "See these runs as paths" not in text(at)
     assert "See these runs as paths" not in text(open_page())
+
+
+def test_the_curves_show_accuracy_per_step_and_per_epoch() -> None:
+    """With mini-batches a step is not an epoch: the accuracy row draws each run's training
+    accuracy at every recorded step (thin, against epochs) beside its per-epoch curve."""
+    state = dataclasses.replace(NetworksState(), batch_size=1, epochs=50,
+                                optimizers=("sgd", "adam"))  # fmt: skip
+    train = nc.training(state)
+    from app.figures.layout import Style
+
+    fig = nc.curves_figure(train, Style())
+    thin = [t for t in fig["data"] if t["line"]["width"] < 2 and t["yaxis"] == "y3"]
+    assert len(thin) == 2
+    for t, (lb, run) in zip(thin, train.runs.items(), strict=True):
+        assert t["legendgroup"] == lb
+        assert run.train_acc is not None
+        steps = np.asarray(run.traj.steps)
+        assert len(t["x"]) == len(steps)  # every recorded step (here 200 + 1)
+        np.testing.assert_allclose(np.asarray(t["x"]) * run.spe, steps)
+        np.testing.assert_allclose(t["y"], np.round(run.train_acc, 4))
+    assert "accuracy per step" in json.dumps(fig["layout"])
+    full = nc.curves_figure(nc.training(NetworksState()), Style())  # full batch: no thin line
+    assert all(t["line"]["width"] >= 2 for t in full["data"])

@@ -577,6 +577,8 @@ class CurveRun:
     test_loss: np.ndarray | None
     train_acc: np.ndarray | None
     test_acc: np.ndarray | None
+    step_acc: np.ndarray | None = None  # training accuracy at every recorded step
+    spe: int = 1  # steps per epoch: a step's x on the accuracy row (in epochs)
 
 
 def curves_figure(columns: Sequence[tuple[str, Sequence[CurveRun]]], style: Style = Style()) -> Fig:
@@ -615,7 +617,7 @@ def curves_figure(columns: Sequence[tuple[str, Sequence[CurveRun]]], style: Styl
     titles = {
         "step": "training loss per step",
         "epoch": "loss per epoch" if per_step else "loss per epoch (= per step)",
-        "accuracy": "accuracy per epoch",
+        "accuracy": "accuracy per step (thin) and epoch" if per_step else "accuracy per epoch",
     }
     shown: set[str] = set()
     for c, (col_title, runs) in enumerate(columns):
@@ -640,16 +642,18 @@ def curves_figure(columns: Sequence[tuple[str, Sequence[CurveRun]]], style: Styl
             if not is_log:
                 layout[f"yaxis{ax}"] |= {"range": [0.4, 1.03], "tickformat": ".0%"}
             for r in runs:
-                series: list[tuple[np.ndarray, np.ndarray | None, str, bool]]
+                series: list[tuple[np.ndarray, np.ndarray | None, str, bool, float]]
                 if kind == "step":
-                    series = [(r.steps, r.step_loss, "solid", True)]
+                    series = [(r.steps, r.step_loss, "solid", True, 2)]
                 elif kind == "epoch":
-                    series = [(r.epochs, r.train_loss, "solid", True),
-                              (r.epochs, r.test_loss, "dash", False)]  # fmt: skip
+                    series = [(r.epochs, r.train_loss, "solid", True, 2),
+                              (r.epochs, r.test_loss, "dash", False, 2)]  # fmt: skip
                 else:
-                    series = [(r.epochs, r.train_acc, "solid", True),
-                              (r.epochs, r.test_acc, "dash", False)]  # fmt: skip
-                for xs, ys, dash, train in series:
+                    series = [(r.epochs, r.train_acc, "solid", True, 2),
+                              (r.epochs, r.test_acc, "dash", False, 2)]  # fmt: skip
+                    if per_step and r.step_acc is not None and len(r.steps) != len(r.epochs):
+                        series.insert(0, (r.steps / r.spe, r.step_acc, "solid", True, 0.8))
+                for xs, ys, dash, train, width in series:
                     if ys is None or not len(xs):
                         continue
                     keep = _thin(len(xs), 1000)
@@ -668,7 +672,8 @@ def curves_figure(columns: Sequence[tuple[str, Sequence[CurveRun]]], style: Styl
                             "y": significant(yv, 5) if is_log else rounded(yv, 4),
                             "xaxis": f"x{ax}",
                             "yaxis": f"y{ax}",
-                            "line": {"color": r.color, "width": 2, "dash": dash},
+                            "line": {"color": r.color, "width": width, "dash": dash},
+                            "opacity": 1.0 if width >= 2 else 0.6,
                             "hovertemplate": f"{r.title}, {what}: %{{y:.4g}} at "
                             + ("step" if kind == "step" else "epoch")
                             + " %{x}<extra></extra>",
