@@ -494,3 +494,28 @@ def test_the_cached_figure_follows_what_is_drawn() -> None:
     assert spec(at) == before
     at.select_slider(key="explore.steps").set_value(60).run()
     assert spec(at) != before
+
+
+def test_a_new_registry_entry_reaches_the_page_and_its_links(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One file and one registry line: the optimizers picker, its generated controls, the
+    link codec and the race take a new entry (signSGD with momentum, tests/test_engines.py)
+    with no other edit."""
+    from app.state import explore as explore_state
+    from tests.test_engines import SIGNUM
+
+    monkeypatch.setitem(optimizers.REGISTRY, "signum", SIGNUM)
+    state, warnings = explore_state.decode({"v": "2", "opt": "signum", "signum.lr": "0.02"})
+    assert warnings == []
+    assert state.optimizers == ("signum",)
+    assert state.hyper["signum"]["lr"] == 0.02
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    for k, v in explore_state.encode(state).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert "signum" in at.multiselect(key="explore.optimizers").value
+    assert at.select_slider(key="explore.hp.signum.lr").value == 0.02
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert any(t.get("legendgroup") == "signum" or t.get("name") == "signSGD" for t in fig["data"])

@@ -18,6 +18,8 @@ on Rosenbrock) amplifies an ulp, which depends on the CPU's maths libraries, not
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import zlib
 from collections.abc import Callable, Iterator
@@ -109,20 +111,61 @@ def draw(name: str, rng: np.random.Generator, flags: bool, k: int = K) -> dict[s
             "weight_decay": wd,
         },
     }
-    return table[name]()
+    if name in table:
+        return table[name]()
+    return draw_from_metadata(optimizers.get(name), rng, flags, k)
+
+
+def draw_from_metadata(
+    opt: optimizers.Optimizer, rng: np.random.Generator, flags: bool, k: int = K
+) -> dict[str, Any]:
+    """Random hyperparameters near an entry's defaults, from its metadata alone: what a new
+    registry entry gets (the table above only narrows the ranges of the known ones). The
+    learning rate log-uniform in [default / 10, default / 2]; other numbers within a tenth of
+    their range below the default (log-scaled ones within a factor of 3 around it); weight
+    decay and the flags only with ``flags``; choices and maximize at their defaults."""
+    out: dict[str, Any] = {}
+    for h in opt.hypers:
+        d = h.default
+        if h.kind == "bool":
+            if h.name != "maximize":
+                out[h.name] = bool(flags)
+        elif h.kind != "float" or not isinstance(d, int | float) or isinstance(d, bool):
+            continue
+        elif h.role == "lr":
+            out[h.name] = _log_u(rng, float(d) / 10.0, float(d) / 2.0, k)
+        elif h.name == "weight_decay":
+            out[h.name] = rng.uniform(0.0, 0.1, k) if flags else np.zeros(k)
+        elif d == 0.0 and not flags:
+            out[h.name] = np.zeros(k)
+        else:
+            lo, hi = (
+                h.low if h.low is not None else -np.inf,
+                h.high if h.high is not None else np.inf,
+            )
+            if h.log and d > 0:
+                a, b = max(float(d) / 3.0, lo), min(float(d) * 3.0, hi)
+                out[h.name] = _log_u(rng, a, b if b > a else a * (1 + 1e-9), k)
+            else:
+                span = (hi - lo) if np.isfinite(hi - lo) else max(1.0, abs(float(d)))
+                a, b = max(float(d) - 0.1 * span, lo), float(d)  # below: gentler (momentum)
+                out[h.name] = rng.uniform(a, b, k)
+    return out
 
 
 def torch_kwargs(name: str, h: dict[str, Any], j: int) -> dict[str, Any]:
-    """Run j's hyperparameters as torch.optim keywords (betas joined, nesterov flag)."""
+    """Run j's hyperparameters as torch.optim keywords: betas joined, and the settings the
+    entry pins (Nesterov's nesterov=True) where the torch class takes them."""
+    opt = optimizers.get(name)
     kw: dict[str, Any] = {
         key: (float(v[j]) if isinstance(v, np.ndarray) else v) for key, v in h.items()
     }
     if "beta1" in kw:
         kw["betas"] = (kw.pop("beta1"), kw.pop("beta2"))
-    kw.pop("convention", None)
-    if name == "nesterov":
-        kw["nesterov"] = True
-    return kw
+    assert opt.torch_class is not None
+    takes = inspect.signature(getattr(torch.optim, opt.torch_class.rsplit(".", 1)[1])).parameters
+    kw.update({key: v for key, v in opt.fixed.items() if key in takes})
+    return {key: v for key, v in kw.items() if key in takes}
 
 
 def torch_shadow(name: str, surface: Any, ours: np.ndarray, kw: dict[str, Any]) -> np.ndarray:
@@ -187,6 +230,10 @@ def _starts(surface: Any, rng: np.random.Generator, k: int) -> np.ndarray:
 @pytest.mark.parametrize("surface_name", list(SURFACES))
 @pytest.mark.parametrize("name", TORCH_BACKED)
 def test_matches_torch_optim(name: str, surface_name: str, flags: bool) -> None:
+    check_against_torch(name, surface_name, flags)
+
+
+def check_against_torch(name: str, surface_name: str, flags: bool) -> None:
     surface = surfaces.get(surface_name, **SURFACES[surface_name])
     rng = np.random.default_rng([zlib.crc32(name.encode()), len(surface_name), flags])
     h: dict[str, Any] = draw(name, rng, flags)
@@ -198,6 +245,28 @@ def test_matches_torch_optim(name: str, surface_name: str, flags: bool) -> None:
         for j in range(K):
             what = f"{name}/{surface_name}/{path}/run {j}"
             assert_steps_match(name, surface, tr.positions[:, j], kws[j], what)
+
+
+@pytest.mark.parametrize("flags", [False, True], ids=["defaults", "flags"])
+def test_a_new_torch_backed_entry_gets_the_oracle_from_its_metadata(
+    flags: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry entry the tests have never heard of (here Adamax and Nesterov momentum under
+    new names) is checked against its torch.optim class with hyperparameters drawn from its
+    metadata and the settings it pins: one file and one registry line are enough."""
+    for base in ("adamax", "nesterov"):
+        name = f"{base}_new"
+        monkeypatch.setitem(
+            optimizers.REGISTRY, name, dataclasses.replace(optimizers.get(base), name=name)
+        )
+        check_against_torch(name, "rosenbrock", flags)
+    # and the draw is not a formality: a wrong rule under a known class fails it
+    wrong = dataclasses.replace(
+        optimizers.get("adamax"), name="wrong", torch_class="torch.optim.Adam"
+    )
+    monkeypatch.setitem(optimizers.REGISTRY, "wrong", wrong)
+    with pytest.raises(AssertionError, match=r"differs from torch\.optim"):
+        check_against_torch("wrong", "rosenbrock", flags)
 
 
 @pytest.mark.parametrize("name", TORCH_BACKED)
