@@ -539,3 +539,12 @@ def test_the_curves_show_accuracy_per_step_and_per_epoch() -> None:
     assert "accuracy per step" in json.dumps(fig["layout"])
     full = nc.curves_figure(nc.training(NetworksState()), Style())  # full batch: no thin line
     assert all(t["line"]["width"] >= 2 for t in full["data"])
+
+
+def test_the_landscape_says_when_it_draws_a_path_through_some_of_its_steps() -> None:
+    long = open_page({"views": "landscape"})  # 1,000 epochs: 1,001 recorded states
+    assert not long.exception
+    assert "drawn through 400 of its recorded steps" in text(long)
+    assert "(the longest has 1,001)" in text(long)
+    short = open_page({"views": "landscape", "epochs": "200"})
+    assert "drawn through" not in text(short)

@@ -319,10 +319,22 @@ def landscape_view(state: NetworksState, train: nc.Training, style: Style) -> No
         "from the centre. Colours: the true training loss at every point of the plane "
         "(computed, not interpolated). Right: each run's true loss (solid) beside the loss the "
         "plane shows under its shadow (dotted), and how far off the plane it is."
+        + sampled_note(train)
     )
     warn = plane_warning(train, land)
     if warn:
         st.warning(warn)
+
+
+def sampled_note(train: nc.Training) -> str:
+    """Where a path has more recorded steps than are projected, say how many are drawn."""
+    longest = max((len(r.traj.steps) for r in train.runs.values()), default=0)
+    if longest <= nc.MAX_PATH_ROWS:
+        return ""
+    return (
+        f" Each path is drawn through {nc.MAX_PATH_ROWS} of its recorded steps, evenly "
+        f"spaced (the longest has {longest:,}), its start and end included."
+    )
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
