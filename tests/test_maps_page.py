@@ -133,6 +133,48 @@ def test_a_click_on_the_basin_map_zooms_in_when_asked() -> None:
     assert page_state(at).box is None
 
 
+def test_a_click_on_the_basin_map_opens_that_starts_race_on_explore() -> None:
+    """The default click on a basin map: that start's race on Explore, exactly the run the
+    map coloured (the same optimizer, settings, start and steps), ending in the minimum of
+    its colour."""
+    at = maps({"view": "basin", "surface": "himmelblau", "bgrid": "24", "opt": "sgd,adam"})
+    clean(at)
+    fig = figures(at)[0]
+    curve = next(i for i, t in enumerate(fig["data"]) if str(t.get("name")).startswith("hover:1"))
+    specs, _ = sweeps.basin_specs(page_state(at))
+    xs, ys = specs[1].centres()
+    point = {"curve_number": curve, "point_index": 0, "x": float(xs[17]), "y": float(ys[5])}
+    at.session_state["maps.map"] = {
+        "selection": {"points": [point], "point_indices": [0], "box": [], "lasso": []}
+    }
+    at.run()
+    assert not at.exception
+    state, warnings = explore_state.decode({k: at.query_params[k] for k in at.query_params})
+    assert warnings == []
+    assert state == sweeps.basin_cell_state(specs[1], 5, 17)
+    assert state.optimizers == ("adam",)
+    assert state.start == (float(xs[17]), float(ys[5]))
+    assert any(t.get("name") == "heads" for t in figures(at)[0]["data"]), "not on Explore"
+    res = sweeps.run_basin(specs[1])
+    minima = sweeps.Minima.of(surfaces.get("himmelblau"))
+    run = explore_state_race(state)
+    end = run.params[-1, 0]
+    assert minima.nearest(end)[0] == res.label[5, 17]
+
+
+def explore_state_race(state: explore_state.ExploreState) -> Any:
+    from app import compute
+
+    return compute.race(state).runs["adam"]
+
+
+def test_a_basin_map_whose_runs_all_diverge_says_so() -> None:
+    at = maps({"view": "basin", "surface": "himmelblau", "bgrid": "16", "opt": "sgd",
+               "sgd.lr": "5"})  # fmt: skip
+    assert not at.exception
+    assert "Every run diverged from every start" in texts(at.warning)
+
+
 def test_bad_links_are_clamped_or_refused_with_a_message() -> None:
     at = maps({"grid": "1000", "x": "nesterov", "xr": "1e-30,1e9", "bgrid": "9999"})
     assert not at.exception

@@ -548,3 +548,26 @@ def test_the_landscape_says_when_it_draws_a_path_through_some_of_its_steps() -> 
     assert "(the longest has 1,001)" in text(long)
     short = open_page({"views": "landscape", "epochs": "200"})
     assert "drawn through" not in text(short)
+
+
+def test_the_shared_controls_drive_every_run_on_this_page_too() -> None:
+    """Explore's global controls on the Networks page: the shared learning rate, the shared β,
+    the momentum convention and a schedule's parameters reach every run they own."""
+    at = open_page({"opt": "momentum,adam", "shared": "1", "lr": "0.05", "beta": "0.8",
+                    "conv": "ema", "sched": "step", "sched.step_size": "100",
+                    "sched.gamma": "0.5", "epochs": "300"})  # fmt: skip
+    clean(at)
+    train = nc.training(state_of(at))
+    mom, adam = train.runs["momentum"].traj, train.runs["adam"].traj
+    assert mom.hyperparams["lr"] == adam.hyperparams["lr"] == 0.05
+    assert mom.hyperparams["momentum"] == 0.8
+    assert adam.hyperparams["beta1"] == 0.8
+    assert mom.hyperparams["convention"] == "ema"
+    assert adam.lr[0, 0] == 0.05
+    assert adam.lr[150, 0] == 0.025  # halved at step 100
+    assert adam.lr[250, 0] == 0.0125
+    # the shared rate's own control moves every run
+    at.select_slider(key="networks.lr").set_value(0.02).run()
+    clean(at)
+    again = nc.training(state_of(at))
+    assert {r.traj.hyperparams["lr"] for r in again.runs.values()} == {0.02}

@@ -551,7 +551,8 @@ def basin_view(state: MapsState, style: Style) -> None:
     bits = [
         f"{spec.n} × {spec.n} starts per optimizer, {spec.steps} steps each. Each start has "
         f"the colour of the minimum its run ends within {res[0].radius:.2g} of, darker the "
-        f"more steps it took to get there (read every {res[0].stride} steps).",
+        "more steps it took to get there ("
+        + ("read at every step)." if res[0].stride == 1 else f"read every {res[0].stride} steps)."),
         "Click a start to open its race on Explore"
         if state.click == "race"
         else "Click to zoom in 4× there: the map is recomputed at the finer scale",
