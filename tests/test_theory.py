@@ -253,3 +253,50 @@ def test_the_rule_reads_the_lowest_loss_so_far_not_momentums_swings() -> None:
     assert s.stop == 60  # swings below the start do not end the test
     assert s.steepest is not None
     assert 1e-3 < s.steepest < 1e-1
+
+
+# ---------------------------------------------------------------- what the figures draw
+
+
+def test_gd_rate_figure_draws_each_eigenvalue_and_marks_the_optimum() -> None:
+    from app.figures import theory as tf
+    from app.figures.layout import Style
+
+    lams = (1.0, 25.0)
+    opt = theory.optimum(lams)
+    fig = tf.gd_rate_figure(lams, opt, Style())
+    curves = {t["name"]: t for t in fig["data"]}
+    for i, lam in enumerate(lams):
+        c = curves[f"|1 − αλ{i + 1}|, λ{i + 1} = {lam:.3g}"]
+        a = np.asarray(c["x"], dtype=float)
+        np.testing.assert_allclose(c["y"], np.abs(1 - a * lam))
+    marker = next(t for t in fig["data"] if t["mode"] == "markers")
+    assert marker["x"] == [pytest.approx(2 / 26)]
+    assert marker["y"] == [pytest.approx(24 / 26)]  # (κ − 1)/(κ + 1), κ = 25
+    assert "2/(λ₁+λₙ)" in marker["name"]
+    edge = fig["layout"]["shapes"][0]
+    assert edge["x0"] == pytest.approx(2 / 25)  # gradient descent's edge 2/λmax
+
+
+def test_damping_figure_draws_critical_damping_and_a_slider_over_beta() -> None:
+    from app.figures import theory as tf
+    from app.figures.layout import Style
+
+    lam, alpha = 1.0, 0.25  # αλ = 0.25: critical damping at (1 − √0.25)² = 0.25
+    fig = tf.damping_figure(lam, alpha, 0.6, Style())
+    names = [t["name"] for t in fig["data"]]
+    crit = next(t for t in fig["data"] if t["name"].startswith("critical damping"))
+    assert "= 0.25" in crit["name"]
+    np.testing.assert_allclose(crit["y"], np.clip(theory.eigen_path(0.25, 0.25, 60), -3, 3))
+    assert "gradient descent (β = 0)" in names
+    slider = fig["layout"]["sliders"][0]
+    labels = [s["label"] for s in slider["steps"]]
+    assert "0.25" in labels  # the critical β is one of the slider's stops
+    chosen = slider["steps"][slider["active"]]
+    assert float(chosen["label"]) == pytest.approx(0.6, abs=0.02)
+    for step in slider["steps"]:  # each stop redraws the error for its β, with its regime
+        b = float(step["label"])
+        np.testing.assert_allclose(
+            step["args"][0]["y"][0], np.clip(theory.eigen_path(0.25, b, 60), -3, 3)
+        )
+        assert theory.regime(0.25, b, tol=1e-3) in step["args"][1]["title.text"]
