@@ -82,7 +82,9 @@ COLOURS_JS = """(sel) => {
   if (bg.length === 4 && bg[3] === 0) {  // transparent: the page shows through
     bg = rgb(getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor);
   }
-  const texts = [...gd.querySelectorAll('.xtick text, .ytick text, .legendtext, .g-xtitle text')];
+  // tick labels, legend, every axis title (x, y, y2, ...) and the annotations (panel titles)
+  const sel2 = '.xtick text, .ytick text, .legendtext, [class$="title"] text, .annotation-text';
+  const texts = [...gd.querySelectorAll(sel2)].filter((t) => t.textContent.trim());
   return {bg: bg.slice(0, 3), fills: texts.map((t) => rgb(getComputedStyle(t).fill).slice(0, 3))};
 }"""
 

@@ -372,6 +372,29 @@ def test_shared_beta_is_a_switch_not_a_slider_that_reads_zero() -> None:
     assert at.select_slider(key="explore.beta").value == 0.95
 
 
+@pytest.mark.parametrize(
+    ("role", "optimizer", "hyper", "label"),
+    [("rho", "rmsprop", "alpha", "Shared ρ"), ("beta2", "adam", "beta2", "Shared β₂")],
+)
+def test_shared_rho_and_beta2_are_switches_too(
+    role: str, optimizer: str, hyper: str, label: str
+) -> None:
+    at = fresh()
+    ok(at)
+    box = f"explore.{role}_shared"
+    assert {c.key: c.label for c in at.checkbox}[box].startswith(label)
+    assert f"explore.{role}" not in {s.key for s in at.select_slider}
+    at.checkbox(key=box).check().run()
+    ok(at)
+    slider = at.select_slider(key=f"explore.{role}")
+    value = next(float(o) for o in slider.options if float(o) != slider.value)
+    slider.set_value(value).run()
+    assert getattr(url_state(at), role) == value
+    assert compute.effective_hypers(url_state(at), optimizer)[hyper] == value
+    at.checkbox(key=box).uncheck().run()
+    assert getattr(url_state(at), role) is None
+
+
 # ---------------------------------------------------------------- 9. what the chart reports
 
 
@@ -562,3 +585,19 @@ def test_v2_links_round_trip_and_stay_short() -> None:
     q = encode(at_torch)
     assert q["sgd.lr"] == "0.001"
     assert decode(q) == (at_torch, [])
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_the_maths_panel_wears_the_explained_optimizers_colour(dark: bool) -> None:
+    """The step-by-step maths starts with a swatch in the colour its optimizer has on the
+    race, the curves and the table (dark figures included)."""
+    at = fresh({"opt": "sgd,adam", "explain": "adam", **({"dark": "1"} if dark else {})})
+    at.segmented_control(key="explore.panels").set_value(["Step-by-step maths"]).run()
+    ok(at)
+    colour = colormap.optimizer_style("adam", dark=dark)[0]
+    other = colormap.optimizer_style("sgd", dark=dark)[0]
+    head = next(m.value for m in at.markdown if "**Adam**" in m.value and "step" in m.value)
+    assert f'color:{colour}"' in head
+    assert other not in head
+    fig = spec(at)
+    assert any(t.get("line", {}).get("color") == colour for t in fig["data"])  # the same hue
