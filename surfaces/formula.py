@@ -813,9 +813,7 @@ def _classify(
 
 
 # where a segment between two minima is sampled: close to each end, then evenly
-_SEGMENT = np.unique(
-    np.concatenate([[1e-3, 3e-3, 1e-2, 3e-2], np.linspace(0.0, 1.0, 41)[1:-1]])
-)
+_SEGMENT = np.unique(np.concatenate([[1e-3, 3e-3, 1e-2, 3e-2], np.linspace(0.0, 1.0, 41)[1:-1]]))
 _SEGMENT = np.unique(np.concatenate([_SEGMENT, 1.0 - _SEGMENT]))
 
 

@@ -14,6 +14,7 @@ import optimizers
 import surfaces
 from app.state import explore as urlstate
 from app.state import schedule as lr_schedule
+from app.state import training as training_state
 from app.state.explore import ExploreState, decode, encode
 
 # ---------------------------------------------------------------- valid states from metadata
@@ -53,7 +54,7 @@ def valid_states(draw: st.DrawFn) -> ExploreState:
     hyper: dict[str, dict[str, Any]] = {}
     for o in opts:
         vals = {}
-        for name, h in urlstate.optimizer_hypers(o).items():
+        for name, h in training_state.optimizer_hypers(o).items():
             if draw(st.integers(0, 3)) == 0:
                 vals[name] = h.check(draw(_value_strategy(h)), o)
         if vals:
@@ -64,8 +65,8 @@ def valid_states(draw: st.DrawFn) -> ExploreState:
         if draw(st.booleans()):
             sched_params[name] = h.check(draw(_value_strategy(h)), schedule)
     roles: dict[str, Any] = {}  # the global controls, when drawn
-    for role in urlstate.GLOBAL_ROLES:
-        pairs = urlstate.role_hypers(role, opts)
+    for role in training_state.GLOBAL_ROLES:
+        pairs = training_state.role_hypers(role, opts)
         if not pairs or not draw(st.booleans()):
             continue
         lo = max(h.low for _, h in pairs)
@@ -95,7 +96,7 @@ def valid_states(draw: st.DrawFn) -> ExploreState:
         dark=draw(st.booleans()),
         embed=draw(st.booleans()),
         explain_optimizer=draw(st.none() | st.sampled_from(opts)) if opts else None,
-        momentum_convention=draw(st.sampled_from(urlstate.momentum_conventions())),
+        momentum_convention=draw(st.sampled_from(training_state.momentum_conventions())),
         compare_batch_sizes=tuple(
             draw(st.lists(st.integers(1, n), unique=True, max_size=urlstate.MAX_BATCH_SIZES))
         ),

@@ -51,26 +51,29 @@ from app.state.codec import (
     Plain,
     Scalar,
     Session,
-    allowed_text,
     declare,
     fmt,
     parse_float,
     parse_int,
-    shown,
 )
 from app.state.keys import EXPLORE as K
-from app.state.keys import Keys
+from app.state.training import (
+    FULL,
+    LearningRates,
+    OptimizerList,
+    RoleValue,
+    hyper_store,
+    momentum_conventions,
+    optimizer_hypers,
+    optimizer_names,
+    role_switch,
+)
 
-MAX_OPTIMIZERS = 14
 MAX_STEPS = 2000  # the steps slider's top (0 = just the start)
 MAX_SWARM = 12
 MAX_BATCH_SIZES = 4
-MAX_LRS = 4
 MAX_SEED = 2**32 - 1
 COORD_LIMIT = 1e6  # a start must also lie inside the surface's divergence box
-GLOBAL_ROLES = ("lr", "beta", "rho", "beta2")  # ExploreState fields driven by Hyper.role
-ROLE_DEFAULT = {"beta": 0.9, "rho": 0.99, "beta2": 0.999}  # a shared β / ρ / β₂ starts here
-FULL = "full batch"  # what the batch widget shows for None
 
 
 # ---------------------------------------------------------------- metadata from the core
@@ -81,33 +84,6 @@ def surface_params(name: str) -> dict[str, Any]:
     params = surfaces.SPECS[name].params
     items = params.values() if isinstance(params, Mapping) else params
     return {p.name: p for p in items}
-
-
-def optimizer_names() -> list[str]:
-    return list(optimizers.names())
-
-
-def optimizer_hypers(name: str) -> dict[str, Any]:
-    """The optimizer's ``Hyper``s by name."""
-    return {h.name: h for h in optimizers.get(name).hypers}
-
-
-def role_hypers(role: str, chosen: Iterable[str]) -> list[tuple[str, Any]]:
-    """(optimizer, Hyper) pairs that a global control with ``role`` drives.
-
-    The chosen optimizers with that role, or every optimizer when none of them has it.
-    """
-    names = list(chosen)
-    for pool in (names, optimizers.names()):
-        found = [(n, h) for n in pool for h in optimizers.get(n).hypers if h.role == role]
-        if found:
-            return found
-    return []
-
-
-def momentum_conventions() -> tuple[str, ...]:
-    hyp = optimizer_hypers("momentum").get("convention")
-    return tuple(hyp.choices) if hyp is not None else ("torch",)
 
 
 @functools.lru_cache(maxsize=64)
@@ -141,86 +117,6 @@ def _check_surface(values: dict[str, Scalar], ctx: Ctx) -> None:
         surfaces.get(ctx["surface"], **values)
     except ValueError as exc:
         raise Bad(str(exc)) from None
-
-
-@dataclass(frozen=True)
-class OptimizerList:
-    """Optimizer names separated by commas: known, each once, at most MAX_OPTIMIZERS."""
-
-    def __call__(self, raw: str, _ctx: Ctx) -> tuple[str, ...]:
-        known = optimizers.names()
-        names = [n.strip() for n in raw.split(",") if n.strip()]
-        bad = [n for n in names if n not in known]
-        if bad:
-            listed = ", ".join(shown(b) for b in bad[:3])
-            raise Bad(f"unknown optimizer {listed} (known: {', '.join(known)})")
-        if not names:
-            raise Bad("expected optimizer names separated by commas")
-        if len(set(names)) != len(names):
-            raise Bad("an optimizer is listed twice")
-        if len(names) > MAX_OPTIMIZERS:
-            raise Bad(f"at most {MAX_OPTIMIZERS} optimizers")
-        return tuple(names)
-
-    def examples(self, _ctx: Ctx) -> list[str]:
-        names = optimizers.names()
-        return [names[0], ",".join(names[:3]), ",".join(names[:MAX_OPTIMIZERS])]
-
-
-def _role_value(raw: str, role: str, chosen: Iterable[str]) -> float:
-    """A global control's value: valid for every hyperparameter it drives."""
-    value = parse_float(raw)
-    for name, hyp in role_hypers(role, chosen):
-        try:
-            hyp.check(value, name)
-        except ValueError:
-            msg = f"expected a number in {allowed_text(hyp)} (the range of {name}.{hyp.name})"
-            raise Bad(msg) from None
-    return value
-
-
-_ROLE_SAMPLES = (0.05, 0.5, 0.9, 0.95, 0.3, 0.001, 0.99)
-
-
-def _role_samples(role: str, chosen: Iterable[str]) -> list[float]:
-    out = []
-    for v in _ROLE_SAMPLES:
-        try:
-            out.append(_role_value(repr(v), role, chosen))
-        except Bad:
-            continue
-    return out
-
-
-@dataclass(frozen=True)
-class RoleValue:
-    """The value of a global control (shared lr, β, ρ, β₂) for the chosen optimizers."""
-
-    role: str
-
-    def __call__(self, raw: str, ctx: Ctx) -> float:
-        return _role_value(raw, self.role, ctx["optimizers"])
-
-    def examples(self, ctx: Ctx) -> list[str]:
-        return [repr(v) for v in _role_samples(self.role, ctx["optimizers"])[:2]]
-
-
-@dataclass(frozen=True)
-class LearningRates:
-    """1 to MAX_LRS distinct learning rates, each valid for the chosen optimizers."""
-
-    def __call__(self, raw: str, ctx: Ctx) -> tuple[float, ...]:
-        parts = [p.strip() for p in raw.split(",")]
-        if len(parts) > MAX_LRS:
-            raise Bad(f"expected 1 to {MAX_LRS} learning rates")
-        vals = tuple(_role_value(p, "lr", ctx["optimizers"]) for p in parts)
-        if len(set(vals)) != len(vals):
-            raise Bad("a learning rate is listed twice")
-        return vals
-
-    def examples(self, ctx: Ctx) -> list[str]:
-        samples = _role_samples("lr", ctx["optimizers"])
-        return [",".join(repr(v) for v in samples[:2]), repr(samples[0])] if samples else []
 
 
 @dataclass(frozen=True)
@@ -273,16 +169,6 @@ START_SURFACE = K("_start_surface")
 HYPER_SURFACE = K("_hyper_surface")  # the surface whose page values the settings started from
 
 
-def hyper_store(ss: Session, keys: Keys = K) -> dict[str, Scalar]:
-    """Every optimizer's hyperparameter values, also those whose widgets are not drawn.
-
-    Streamlit forgets the value of a widget that is not drawn in a run, so the settings are
-    also kept here (a plain session-state entry of the page).
-    """
-    store: dict[str, Scalar] = ss.setdefault(keys("_hyper_store"), {})
-    return store
-
-
 def _bind_surface_params(ss: Session, value: Any, state: Any) -> None:
     """Unlisted parameters go back to their defaults."""
     if state.surface in surfaces.SPECS:
@@ -295,7 +181,7 @@ def _bind_hyper(ss: Session, value: Any, state: Any) -> None:
 
     The chosen optimizers get the state's values; the others the page's values for the
     state's surface (what they start from when picked later, as on a plain visit)."""
-    store = hyper_store(ss)
+    store = hyper_store(ss, K)
     for opt in optimizers.names():
         own = value.get(opt, {}) if opt in state.optimizers else page_defaults(state.surface, opt)
         for h in optimizers.get(opt).hypers:
@@ -312,14 +198,9 @@ def _bind_start(ss: Session, value: Any, state: Any) -> None:
         ss.pop(START_SURFACE, None)  # the start widgets reset to the surface's default start
 
 
-def role_switch(role: str, keys: Keys = K) -> str:
-    """The key of the switch "one shared β / ρ / β₂ for every optimizer" (off: each its own)."""
-    return keys(f"{role}_shared")
-
-
 def _bind_role(role: str) -> Binder:
     def bind(ss: Session, value: Any, _state: Any) -> None:
-        ss[role_switch(role)] = value is not None
+        ss[role_switch(role, K)] = value is not None
         if value is not None:
             ss[K(role)] = float(value)
 
@@ -553,7 +434,7 @@ def follow_surface(ss: Session, surface: str) -> None:
     ss[HYPER_SURFACE] = surface
     if before is None or before == surface or before not in surfaces.SPECS:
         return
-    store = hyper_store(ss)
+    store = hyper_store(ss, K)
     for opt in optimizers.names():
         old, new = page_defaults(str(before), opt), page_defaults(surface, opt)
         for h in optimizers.get(opt).hypers:

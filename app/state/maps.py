@@ -52,17 +52,9 @@ from app.state.codec import (
     parse_int,
     shown,
 )
-from app.state.explore import (
-    PAGE_HYPER,
-    OptimizerList,
-    Start,
-    _check_surface,
-    optimizer_hypers,
-    optimizer_names,
-    surface_of,
-    surface_params,
-)
+from app.state.explore import PAGE_HYPER, Start, _check_surface, surface_of, surface_params
 from app.state.keys import Keys
+from app.state.training import OptimizerList, hyper_store, optimizer_hypers, optimizer_names
 
 K = Keys("maps")
 VIEWS = ("sweep", "basin", "theory", "range")
@@ -292,12 +284,6 @@ surface_key = K.surface_param
 START_SURFACE = K("_start_surface")
 
 
-def hyper_store(ss: Session) -> dict[str, Scalar]:
-    """Every optimizer's settings on this page, also those whose widgets are not drawn."""
-    store: dict[str, Scalar] = ss.setdefault(K("_hyper_store"), {})
-    return store
-
-
 def _bind_surface_params(ss: Session, value: Any, state: Any) -> None:
     if state.surface in surfaces.SPECS:
         for p in surface_params(state.surface).values():
@@ -314,7 +300,7 @@ def page_default(optimizer: str, hyper: str, torch_default: Scalar) -> Scalar:
 def _bind_hyper(ss: Session, value: Any, _state: Any) -> None:
     import optimizers
 
-    store = hyper_store(ss)
+    store = hyper_store(ss, K)
     for opt in optimizers.names():
         own = value.get(opt, {})
         for h in optimizers.get(opt).hypers:

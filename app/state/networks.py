@@ -55,7 +55,8 @@ from app.state.codec import (
     parse_int,
     shown,
 )
-from app.state.explore import (
+from app.state.keys import NETWORKS as K
+from app.state.training import (
     FULL,
     LearningRates,
     RoleValue,
@@ -65,7 +66,6 @@ from app.state.explore import (
     optimizer_names,
     role_switch,
 )
-from app.state.keys import NETWORKS as K
 from surfaces import datasets
 from surfaces.network import ACTIVATIONS, BCE_FORMS, FEATURES, INITS, MAX_LAYERS, MAX_UNITS
 from surfaces.network import REGULARIZATIONS as REGS

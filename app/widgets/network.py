@@ -15,7 +15,6 @@ from typing import Any
 
 import streamlit as st
 
-from app.state.explore import FULL
 from app.state.keys import Keys
 from app.state.networks import (
     MAX_COMPARE,
@@ -25,6 +24,7 @@ from app.state.networks import (
     n_train,
     spec,
 )
+from app.state.training import FULL
 from app.widgets.controls import bool_control, ensure, in_range, with_value
 from surfaces import datasets
 from surfaces.datasets import CLASSIFICATION, REGRESSION

@@ -14,8 +14,8 @@ import streamlit as st
 import optimizers
 import surfaces
 from app.state.codec import Scalar, escape_markdown
-from app.state.explore import hyper_store, role_switch
 from app.state.keys import Keys
+from app.state.training import hyper_store, role_switch
 from app.widgets.controls import bool_control, ensure, hyper_control, param_control
 from app.widgets.formula import critical_points_caption, formula_feedback_ui
 from optimizers import Hyper

@@ -16,8 +16,9 @@ import streamlit as st
 import optimizers
 from app.figures.format import fmt_number
 from app.state.codec import Scalar
-from app.state.explore import FULL, MAX_STEPS, ROLE_DEFAULT, role_switch
+from app.state.explore import MAX_STEPS
 from app.state.keys import Keys
+from app.state.training import FULL, ROLE_DEFAULT, role_switch
 from app.widgets.controls import (
     BETA_OPTIONS,
     bool_control,
