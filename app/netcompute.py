@@ -540,8 +540,9 @@ def explore_race(
     race = explore_state.ExploreState(
         surface="linear_regression",
         optimizers=state.optimizers,
-        # every setting as this page resolves it (its own starting values are not Explore's)
-        hyper={name: effective_hypers(state, name) for name in state.optimizers},
+        # every setting as this page resolves it (its own starting values are not Explore's);
+        # the learning rate always, the rest where it is not torch's default (a short link)
+        hyper={name: _differs(name, effective_hypers(state, name)) for name in state.optimizers},
         momentum_convention=state.momentum_convention,
         start=(w, b),
         steps=steps,
@@ -555,6 +556,13 @@ def explore_race(
         dark=state.dark,
     )
     return race, "; ".join(notes)
+
+
+def _differs(name: str, values: Mapping[str, Scalar]) -> dict[str, Scalar]:
+    opt = optimizers.get(name)
+    torch = opt.defaults()
+    lr = next(h.name for h in opt.hypers if h.role == "lr")
+    return {k: v for k, v in values.items() if k == lr or torch.get(k) != v}
 
 
 # ---------------------------------------------------------------- messages
@@ -589,9 +597,17 @@ def titles(train: Training) -> dict[str, str]:
 
 
 def run_colors(labels: Sequence[str], dark: bool) -> dict[str, tuple[str, str]]:
+    """Each run in its optimizer's one colour (as on Explore and Maps); the runs that compare
+    an optimizer with itself (learning rates, batch sizes) in shades and dashes of it."""
     from app.figures import colormap
 
-    return dict(zip(labels, colormap.path_colors(len(labels), dark=dark), strict=True))
+    seen: dict[str, int] = {}
+    out = {}
+    for lb in labels:
+        opt = lb.split("@", 1)[0]
+        out[lb] = colormap.variant_style(opt, seen.get(opt, 0), dark=dark)
+        seen[opt] = seen.get(opt, 0) + 1
+    return out
 
 
 def _grid(bounds: tuple[tuple[float, float], tuple[float, float]], n: int) -> np.ndarray:

@@ -412,3 +412,18 @@ def test_a_typed_formula_maps_like_any_surface(view: str) -> None:
         names = " ".join(str(t.get("name", "")) for t in fig["data"])
         assert "(1.00, 0.00)" in names
         assert "(-1.00, 0.00)" in names
+
+
+def test_the_range_test_draws_each_optimizer_in_its_own_colour() -> None:
+    import optimizers
+    from app.figures import colormap
+
+    for chosen in ("sgd,adam", "adam,rmsprop"):
+        at = maps({"view": "range", "opt": chosen})
+        clean(at)
+        fig = figures(at)[0]
+        for name in chosen.split(","):
+            title = optimizers.get(name).title
+            lines = [t for t in fig["data"] if t.get("name") == title and "line" in t]
+            assert lines, (chosen, name, [t.get("name") for t in fig["data"]])
+            assert lines[0]["line"]["color"] == colormap.optimizer_style(name)[0]

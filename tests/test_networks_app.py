@@ -484,7 +484,7 @@ def test_the_linear_network_opens_its_runs_on_explores_surface(
     assert not at.exception
     line = explore_link(at)
     href = line.split("](", 1)[1].split(")", 1)[0]
-    assert href.startswith("explore?")
+    assert href.startswith("./?")  # the root: Explore is the default page
     race, warnings = explore_state.decode(dict(parse_qsl(urlsplit(href).query)))
     assert warnings == []
     assert race.surface == "linear_regression"
@@ -571,3 +571,25 @@ def test_the_shared_controls_drive_every_run_on_this_page_too() -> None:
     clean(at)
     again = nc.training(state_of(at))
     assert {r.traj.hyperparams["lr"] for r in again.runs.values()} == {0.02}
+
+
+def test_each_run_wears_its_optimizers_colour_as_on_explore() -> None:
+    """Adam is Adam's colour whichever optimizers race with it (not the colour of its place in
+    the list); an optimizer compared with itself takes shades of its own colour."""
+    from app.figures import colormap
+    from app.figures.layout import Style
+
+    for chosen in (("sgd", "momentum", "adam"), ("adam", "rmsprop")):
+        state = dataclasses.replace(NetworksState(), optimizers=chosen, epochs=50)
+        train = nc.training(state)
+        fig = nc.curves_figure(train, Style())
+        for opt in chosen:
+            colour = colormap.optimizer_style(opt)[0]
+            lines = [t["line"]["color"] for t in fig["data"] if t["legendgroup"] == opt]
+            assert lines, opt
+            assert set(lines) == {colour}, (chosen, opt)
+    compared = nc.run_colors(["sgd@lr=0.1", "sgd@lr=1.0", "adam"], dark=False)
+    assert compared["sgd@lr=0.1"] == colormap.variant_style("sgd", 0)
+    assert compared["sgd@lr=1.0"] == colormap.variant_style("sgd", 1)
+    assert compared["sgd@lr=0.1"] != compared["sgd@lr=1.0"]
+    assert compared["adam"] == colormap.optimizer_style("adam")

@@ -113,3 +113,24 @@ def test_the_page_at_1366x768_with_every_view(server: str) -> None:
             page.evaluate(f"() => {{ {main}.scrollTop = {y}; }}")
             page.wait_for_timeout(600)
             page.screenshot(path=artifact(f"networks-1366x768-{i + 1}.png"))
+
+
+def test_the_linear_networks_link_opens_its_runs_on_explore(server: str) -> None:
+    """The link under the lessons' linear regression opens Explore (the app's root) with the
+    same runs on the (w, b) surface: no "Page not found", the linear-regression race drawn."""
+    with browser((1366, 768)) as page:
+        open_networks(page, server, "?data=linear&opt=sgd,momentum,adam")
+        link = page.get_by_text("See these runs as paths on that surface")
+        target = page.evaluate(
+            "(a) => new URL(a.getAttribute('href'), location.href).href", link.element_handle()
+        )
+        page.goto(target)
+        wait_for_chart(page, timeout_ms=120_000)
+        page.wait_for_timeout(1500)
+        body = page.inner_text("body")
+        page.screenshot(path=artifact("networks-linear-on-explore.png"))
+        assert "Page not found" not in body
+        assert page.locator(NO_TRACEBACK).count() == 0
+        assert "Linear regression" in body
+        names = page.evaluate(f"() => document.querySelector('{GD}')._fullData.map(t => t.name)")
+        assert "Adam" in names

@@ -550,10 +550,10 @@ def range_figure(
 ) -> Fig:
     """Loss (above f* on a log axis when f* is known) against the learning rate of each step;
     each optimizer's suggestions marked."""
-    palette = colormap.path_colors(len(results), dark=style.dark)
     data: list[dict[str, Any]] = []
     lows, highs = [], []
-    for r, title, (c, _) in zip(results, titles, palette, strict=True):
+    for r, title in zip(results, titles, strict=True):
+        c = colormap.optimizer_style(r.spec.optimizer, dark=style.dark)[0]
         y = r.read - fstar if fstar is not None else r.read
         if fstar is not None:
             y = np.where(y > 0, y, np.nan)

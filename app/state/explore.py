@@ -341,8 +341,9 @@ query_string = codec.query_string
 
 
 def href(state: ExploreState) -> str:
-    """A relative link, from any page, that opens ``state`` on Explore."""
-    return "explore?" + query_string(encode(state))
+    """A relative link, from any page, that opens ``state`` on Explore (the app's root URL,
+    whatever path the app is served under; ``explore`` itself is no page address)."""
+    return "./?" + query_string(encode(state))  # Explore is the default page: the app's root
 
 
 MAX_VALUE_LEN = codec.MAX_VALUE_LEN

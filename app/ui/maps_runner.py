@@ -156,9 +156,9 @@ def _lesson_picture(query: str, dark: bool) -> bytes:
                 rgb[max(i - 4, 0) : i + 5, max(j - 4, 0) : j + 5] = 255
         return map_figs.thumbnail([rgb], dark=dark)
     rspecs, _ = sweeps.range_specs(state)
-    palette = colormap.path_colors(len(rspecs), dark=dark)
     curves = []
-    for s, (c, _) in zip(rspecs, palette, strict=False):
+    for s in rspecs:
+        c = colormap.optimizer_style(s.optimizer, dark=dark)[0]
         r = sweeps.run_range(s)
         y = np.log10(np.maximum(r.read - np.nanmin(r.read) + 1e-12, 1e-12))
         curves.append((np.log10(r.lrs), y, c))
