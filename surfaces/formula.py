@@ -949,8 +949,48 @@ def formula_feedback(text: str) -> Feedback:
     return Feedback(E.to_latex(c.tree), "", None, "", formula_warnings(c.tree))
 
 
+POS, NONNEG = 2, 1  # what :func:`_sign` can prove of an expression for every x and y
+
+
+def _sign(e: E.Expr) -> int:
+    """POS where ``e`` is > 0 for every x and y, NONNEG where >= 0, else 0 (not proven): a
+    few sure rules (exp and cosh are positive; an even power, abs and sqrt are not negative;
+    sums, products, quotients, min and max of such), so that a warning about where f is
+    undefined is not shown for log(1 + exp(-x)), which is defined everywhere."""
+    if isinstance(e, E.Num):
+        return POS if e.value > 0 else (NONNEG if e.value == 0 else 0)
+    if not isinstance(e, E.Apply):
+        return 0
+    op, a = e.op, e.args
+    if op in ("exp", "cosh"):
+        return POS
+    if op in ("abs", "sqrt"):
+        return POS if _sign(a[0]) == POS else NONNEG
+    if op in ("^", "powi"):
+        base = _sign(a[0])
+        if base == POS:
+            return POS
+        c = _constant_value(a[1])
+        if c is not None and c == round(c) and round(c) % 2 == 0 and c > 0:
+            return NONNEG
+        return NONNEG if base == NONNEG and c is not None and c > 0 else 0
+    if op in ("+", "*", "/", "min", "max"):
+        signs = [_sign(x) for x in a]
+        if op == "max":
+            return max(signs)
+        if op == "/" and signs[1] != POS:
+            return 0
+        if min(signs) == 0:
+            return 0
+        if op == "+":
+            return max(signs)
+        return min(signs)
+    return 0
+
+
 def formula_warnings(tree: E.Expr) -> tuple[str, ...]:
-    """Where f, as written, is not differentiable (kinks, infinite slopes) or not defined."""
+    """Where f, as written, is not differentiable (kinks, infinite slopes) or not defined;
+    nothing about an argument that is provably positive (:func:`_sign`)."""
     out: list[str] = []
 
     def short(e: E.Expr) -> str:
@@ -969,18 +1009,22 @@ def formula_warnings(tree: E.Expr) -> tuple[str, ...]:
             msg = f"{short(node)} has a kink (no gradient) where {short(a[0])} = 0"
         elif op in ("min", "max"):
             msg = f"{short(node)} has a kink (no gradient) where {short(a[0])} = {short(a[1])}"
-        elif op == "sqrt":
-            msg = (
-                f"{short(node)} has an infinite slope where {short(a[0])} = 0 and is not "
-                "defined where it is negative"
+        elif op == "sqrt" and _sign(a[0]) != POS:
+            msg = f"{short(node)} has an infinite slope where {short(a[0])} = 0" + (
+                "" if _sign(a[0]) == NONNEG else " and is not defined where it is negative"
             )
-        elif op == "log":
+        elif op == "log" and _sign(a[0]) != POS:
             msg = f"{short(node)} is not defined where {short(a[0])} <= 0"
-        elif op == "/" and not isinstance(a[1], E.Num):
+        elif op == "/" and not isinstance(a[1], E.Num) and _sign(a[1]) != POS:
             msg = f"{short(node)} is not defined where {short(a[1])} = 0"
         elif op == "tan":
             msg = f"{short(node)} is not defined where cos({short(a[0])}) = 0"
-        elif op == "^" and isinstance(a[1], E.Num | E.Apply) and not isinstance(a[0], E.Num):
+        elif (
+            op == "^"
+            and isinstance(a[1], E.Num | E.Apply)
+            and not isinstance(a[0], E.Num)
+            and _sign(a[0]) != POS
+        ):
             c = _constant_value(a[1])
             if c is not None and c != round(c):
                 msg = f"{short(node)} is not defined where {short(a[0])} < 0"

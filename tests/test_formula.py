@@ -638,6 +638,18 @@ def test_one_minimum_at_the_bottom_of_a_very_flat_bowl() -> None:
     assert _xy(s.saddles) == [(0.0, 0.0)]
 
 
+def test_no_warning_about_where_a_provably_positive_argument_is_undefined() -> None:
+    """log(1 + exp(-x)) (a logistic loss) is defined everywhere: no warning; log(x) is not."""
+    for text in ("log(1 + exp(-x)) + y^2", "sqrt(x^2 + y^2 + 1)", "1/(1 + x^2)",
+                 "(x^2 + 1)^0.5", "log(cosh(x)) + y^2", "x/exp(y)"):  # fmt: skip
+        assert formula_feedback(text).warnings == (), text
+    assert formula_feedback("log(x) + y^2").warnings == ("log(x) is not defined where x <= 0",)
+    assert formula_feedback("log(exp(x)*y)").warnings  # y may be negative: still warned
+    assert formula_feedback("1/x").warnings == ("1 / x is not defined where x = 0",)
+    (w,) = formula_feedback("sqrt(x^2 + y^2)").warnings  # never negative, but a cone's tip
+    assert w == "sqrt(x^2 + y^2) has an infinite slope where x^2 + y^2 = 0"
+
+
 # ---------------------------------------------------------------- feedback
 
 
