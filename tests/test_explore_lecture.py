@@ -601,3 +601,24 @@ def test_the_maths_panel_wears_the_explained_optimizers_colour(dark: bool) -> No
     assert other not in head
     fig = spec(at)
     assert any(t.get("line", {}).get("color") == colour for t in fig["data"])  # the same hue
+
+
+def test_an_old_link_says_it_keeps_torchs_rates_and_offers_the_pages() -> None:
+    """A link without v=2 that names optimizers but not their learning rates keeps its old
+    meaning (torch's rates: tests/test_old_links.py), and says so in the notices with a button
+    that puts the page's starting rates in; a v2 link or a link with the rate says nothing."""
+    at = fresh({"opt": "sgd,adam"})
+    ok(at)
+    assert compute.effective_hypers(url_state(at), "sgd")["lr"] == 0.001
+    notes = " ".join(str(w.value) for w in at.warning)
+    assert "This link has no version" in notes
+    assert "(0.07, 0.3)" in notes  # the ravine's starting rates for SGD and Adam
+    at.button(key="explore.use_page_rates").click().run()
+    ok(at)
+    state = url_state(at)
+    assert compute.effective_hypers(state, "sgd")["lr"] == page_defaults("ravine", "sgd")["lr"]
+    assert compute.effective_hypers(state, "adam")["lr"] == page_defaults("ravine", "adam")["lr"]
+    assert "This link has no version" not in " ".join(str(w.value) for w in at.warning)
+    for quiet in ({"v": "2", "opt": "sgd"}, {"opt": "sgd", "sgd.lr": "0.001"}, {"big": "1"}):
+        at = fresh(quiet)
+        assert "This link has no version" not in " ".join(str(w.value) for w in at.warning)

@@ -27,6 +27,7 @@ from app.state.explore import (
     page_table,
 )
 from app.state.keys import EXPLORE as K
+from app.state.training import hyper_store
 from app.ui import frame
 from app.ui.about import about_ui
 from app.ui.bridge import bridge
@@ -91,10 +92,44 @@ def complete(state: ExploreState, query: dict[str, Any]) -> ExploreState:
     if not state.optimizers:
         names = tuple(default_optimizers())
         pages = CODEC.version_of(query) >= 2 or not race_keys
-        return replace(
+        state = replace(
             state, optimizers=names, hyper=page_hyper(state.surface, names) if pages else {}
         )
+    ss.pop(OLD_RATES, None)
+    if CODEC.version_of(query) == 1 and race_keys and not state.shared_lr:
+        # a link from before versions keeps torch's rates where it names none; say so, and
+        # offer the page's (a hand-written ?opt=sgd means the page's race more often than not)
+        page = page_table(state.surface)
+        old = {}
+        for name in state.optimizers:
+            lr = next(h.name for h in optimizers.get(name).hypers if h.role == "lr")
+            mine = page.get(name, {}).get(lr)
+            named = f"{name}.{lr}" in query
+            if not named and mine is not None and compute.effective_hypers(state, name)[lr] != mine:
+                old[name] = mine
+        if old:
+            ss[OLD_RATES] = old
     return state
+
+
+def _lr_name(name: str) -> str:
+    return next(h.name for h in optimizers.get(name).hypers if h.role == "lr")
+
+
+def _lr_of(state: ExploreState, name: str) -> Any:
+    return compute.effective_hypers(state, name)[_lr_name(name)]
+
+
+def _torch_lr(name: str) -> Any:
+    return optimizers.get(name).defaults()[_lr_name(name)]
+
+
+def use_page_rates() -> None:
+    """The button under an old link's note: the page's learning rates for those optimizers."""
+    store = hyper_store(ss, K)
+    for name, lr in ss.pop(OLD_RATES, {}).items():
+        key = K.hyper(name, next(h.name for h in optimizers.get(name).hypers if h.role == "lr"))
+        ss[key] = store[key] = lr
 
 
 def sidebar_ui() -> ExploreState:
@@ -269,7 +304,9 @@ SUMMARY = {  # kind -> (one optimizer, several): the compact line's words
     "stopped": ("{} stopped where f is undefined", "{} optimizers stopped where f is undefined"),
     "error": ("{} cannot run", "{} optimizers cannot run"),
     "link": ("1 link setting ignored", "{} link settings ignored"),
+    "old rates": ("{}", "{}"),
 }
+OLD_RATES = K("_old_link_rates")  # {optimizer: the page's learning rate} (see complete())
 
 
 def summary_line(messages: list[tuple[str, str, str]]) -> str:
@@ -298,6 +335,9 @@ def messages_ui(messages: list[tuple[str, str, str]]) -> bool:
     with st.expander(summary_line(messages), icon=":material/warning:", expanded=False):
         for _, _, full in messages:
             st.warning(full)
+        if any(kind == "old rates" for kind, _, _ in messages):
+            st.button("Use this page's learning rates", key=K("use_page_rates"),
+                      on_click=use_page_rates)  # fmt: skip
     return True
 
 
@@ -317,6 +357,19 @@ def race_messages(
         text = "Steps is 0: every optimizer stays at its start. Raise Steps to start the race."
         out.append(("note", "Steps is 0", text))
     out += [("link", "", w) for w in url_warnings]
+    old = {  # while those optimizers are chosen and still at torch's rate
+        n: lr
+        for n, lr in ss.get(OLD_RATES, {}).items()
+        if n in state.optimizers and _lr_of(state, n) == _torch_lr(n)
+    }
+    if old:
+        titles_ = [compute.run_title(n) for n in old]
+        names = ", ".join(titles_[:-1]) + " and " + titles_[-1] if len(titles_) > 1 else titles_[0]
+        rates = ", ".join(f"{lr:g}" for lr in old.values())
+        out.append(("old rates", "a link without v=2: torch's learning rates", (
+            f"This link has no version (`v=2`), so it keeps the meaning links had before: "
+            f"{names} start from torch's default learning rate, not this page's starting "
+            f"rate for the surface ({rates}). Links from Share carry `v=2`.")))  # fmt: skip
     return out
 
 
