@@ -36,7 +36,9 @@ def _label_optimizer(label: str, traj: Any) -> str:
 
 def base_name(state: ExploreState) -> str:
     """A file name stem that says what is in the file: ``race_ravine_sgd-momentum``."""
-    opts = "-".join(state.optimizers[:4]) or "race"
+    opts = "-".join(state.optimizers[:5]) or "race"
+    if len(state.optimizers) > 5:  # a name that says so instead of naming only some of them
+        opts = f"{len(state.optimizers)}-optimizers"
     stem = f"race_{state.surface}_{opts}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem)[:80]
 

@@ -680,13 +680,14 @@ def epoch_rows(run: NetRun) -> np.ndarray:
 
 
 def summary(run: NetRun) -> str:
-    """A few words under a panel's title: final accuracy and loss, or where it diverged."""
+    """A few words under a panel's title: where the run ends (its accuracy and loss after the
+    last epoch, whatever epoch the picture shows), or where it diverged."""
     if run.diverged_at >= 0:
         return f"diverged at step {run.diverged_at:,}"
     loss = float(run.traj.loss[-1, 0])
     if run.train_acc is not None:
-        return f"accuracy {run.train_acc[-1]:.0%} · loss {loss:.3g}"
-    return f"loss {loss:.3g}"
+        return f"final: acc {run.train_acc[-1]:.0%} · loss {loss:.3g}"
+    return f"final loss {loss:.3g}"
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

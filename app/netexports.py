@@ -26,7 +26,10 @@ from app.state.networks import NetworksState
 
 def base_name(state: NetworksState) -> str:
     """``network_xor_sgd-adam``: what is in the file."""
-    stem = f"network_{state.dataset}_" + ("-".join(state.optimizers[:4]) or "none")
+    opts = "-".join(state.optimizers) if len(state.optimizers) <= 5 else ""
+    stem = f"network_{state.dataset}_" + (opts or f"{len(state.optimizers)}-optimizers")
+    if not state.optimizers:
+        stem = f"network_{state.dataset}_none"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem)[:80]
 
 

@@ -288,3 +288,19 @@ def test_page_export_downloads_an_html_that_plays_offline() -> None:
         page.locator(".updatemenu-button", has_text="Play").first.click()
         time.sleep(0.8)
         assert _points(page) != before
+
+
+def test_file_names_name_every_optimizer_of_the_race_or_say_how_many() -> None:
+    """The default race's five optimizers are all in its file names (Adam was cut off after
+    four); past five the name says how many instead of naming some."""
+    from app import netexports
+    from app.state.explore import ExploreState
+    from app.state.networks import NetworksState
+
+    five = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+    assert exports.base_name(ExploreState(optimizers=five)).endswith("rmsprop-adam")
+    assert netexports.base_name(NetworksState(optimizers=five)).endswith("rmsprop-adam")
+    seven = (*five, "adamw", "lion")
+    assert exports.base_name(ExploreState(optimizers=seven)) == "race_ravine_7-optimizers"
+    assert netexports.base_name(NetworksState(optimizers=seven)) == "network_xor_7-optimizers"
+    assert netexports.base_name(NetworksState(optimizers=())) == "network_xor_none"

@@ -332,6 +332,7 @@ def test_lesson_optimal_momentum_on_the_ravine() -> None:
     assert opt.gd_rate == pytest.approx(0.980, abs=1e-3)
     assert np.ceil(np.log(1e-3) / np.log(opt.momentum_rate)) == 35
     assert np.ceil(np.log(1e-3) / np.log(opt.gd_rate)) == 346
+    assert "35 steps instead of 346" in p.watch  # the note says what the table shows
     r = sweeps.run_sweep(spec.sweep)
     assert r.rate is not None
     rate = np.where(np.isfinite(r.rate) & (r.diverged_at < 0), r.rate, np.inf)

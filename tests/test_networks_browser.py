@@ -74,9 +74,15 @@ def test_play_animates_the_decision_boundaries(server: str) -> None:
     with browser((1280, 720)) as page:
         open_networks(page, server)
         page.screenshot(path=artifact("networks-1280x720.png"))
+        points = (  # the data points drawn in the panels (4 XOR points x 5 panels)
+            f"() => document.querySelector('{GD}')"
+            ".querySelectorAll('.subplot.xy .scatterlayer .trace .points path').length"
+        )
+        assert page.evaluate(points) == 20
         watch_playback(page)
         press_chart_button(page, "Play")
         page.wait_for_timeout(2500)
+        assert page.evaluate(points) == 20, "the data points vanished during playback"
         seen = page.evaluate("() => ({p: window.pictures, r: window.readouts})")
         assert len(seen["p"]) >= 20, "the decision boundaries did not change during playback"
         assert all(s and s.startswith("data:image/png") for s in seen["p"])

@@ -447,11 +447,14 @@ def training_figure(
             "hoverinfo": "skip",
         }
     )
-    animated = [len(traces) - 1]
+    # the data points ride along in every frame (an empty update): a frame that swaps the
+    # pictures otherwise leaves plotly drawing only the traces it names, and the points of
+    # the panels vanished from the first frame on
+    animated = [*range(len(data_traces)), len(traces) - 1]
     frames = [
         {
             "name": str(int(e)),
-            "data": [frames_data[j]],
+            "data": [*({} for _ in data_traces), frames_data[j]],
             "traces": animated,
             # only each picture's source: plotly merges a frame's layout.images into the
             # figure's entry by entry (measured: positions kept, pictures swapped)

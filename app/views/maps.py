@@ -521,7 +521,7 @@ def basin_view(state: MapsState, style: Style) -> None:
     if len(surface.minima) == 1:
         st.info(
             "This surface has a single minimum: every start that converges ends in it. Try "
-            "Himmelblau, the six-hump camel or the landscape of wells for several basins."
+            "Himmelblau, the six-hump camel or Several minima for several basins."
         )
     if not surface.minima:
         st.info("This surface has no minimum: every start is “no minimum yet” or diverges.")

@@ -35,8 +35,10 @@ def critical_points_caption(surface: surfaces.Surface) -> str:
     mins, sads = surface.minima, surface.saddles
     if not mins and not sads:
         return (
-            "Minima and saddle points: none found inside the bounds (the search follows the "
-            "gradient and curvature, which a kink such as abs, min or max hides)."
+            "Minima and saddle points: none found inside the bounds. Either f has none there "
+            "(it keeps falling towards an edge, like x + y or a logistic loss) or a kink "
+            "such as abs, min or max hides them from the search, which follows the gradient "
+            "and curvature."
         )
 
     def count(n: int, one: str, many: str) -> str:
