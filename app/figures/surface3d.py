@@ -99,7 +99,12 @@ def surface_3d_figure(
             }
         )
     ax_x, ax_y = surface.axis_labels
-    scene_axis = {"backgroundcolor": colors["paper"], "gridcolor": colors["grid"]}
+    scene_axis = {  # few ticks: the three axes' labels crowd each other in perspective
+        "backgroundcolor": colors["paper"],
+        "gridcolor": colors["grid"],
+        "nticks": 5,
+        "tickfont": {"size": style.font - 2},
+    }
     layout: dict[str, Any] = {
         "height": style.height,
         "margin": {"l": 0, "r": 0, "t": 30, "b": 96 if series else 10},
