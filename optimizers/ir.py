@@ -82,6 +82,7 @@ class Graph:
 
     ops: list[Op] = field(default_factory=list)
     inputs: dict[str, int] = field(default_factory=dict)
+    seen: dict[tuple[Any, ...], int] = field(default_factory=dict)  # for :func:`record`
 
     def add(self, op: Op) -> Value:
         self.ops.append(op)
@@ -230,9 +231,18 @@ def record(kind: str, *args: Any) -> Any:
         rank = STEP if kind == "value" else LANE
     elif kind == "normal":
         rank, varying = LANE, True
-    return graph.add(
-        Op(kind, tuple(a.id if isinstance(a, Value) else a for a in args), rank, varying)
-    )
+    refs = tuple(a.id if isinstance(a, Value) else a for a in args)
+    if kind in ORACLE:  # a draw is new each time it is asked for
+        return graph.add(Op(kind, refs, rank, varying))
+    # the same operation on the same operands is the same number: record it once (``-lr`` in
+    # two coefficients is one negation), keyed by the constants' exact values (0.0 is not -0.0)
+    key = (kind, *(("%", a.id) if isinstance(a, Value) else (type(a), repr(a)) for a in args))
+    known = graph.seen.get(key)
+    if known is not None:
+        return Value(graph, known)
+    v = graph.add(Op(kind, refs, rank, varying))
+    graph.seen[key] = v.id
+    return v
 
 
 # ---------------------------------------------------------------- the namespace rules call
@@ -357,13 +367,16 @@ def trace_rule(
     hypers: Mapping[str, str],
     lr_varying: bool,
     batched: bool = False,
+    lr_fixed: bool = False,
 ) -> Traced:
     """Trace ``rule`` for one call signature.
 
     ``flags``: the static hyperparameters (bools, choices) by name; ``hypers``: every numeric
     hyperparameter's kind in this call: "zero" (0 in every run: folded away), "shared" (one
     number for all runs) or "varying" (a per-run array); ``batched``: whether the loss changes
-    from step to step (mini-batches), visible to the rule as ``h.batched``.
+    from step to step (mini-batches), visible to the rule as ``h.batched``; ``lr_fixed``: the
+    learning rate is the same at every step (no schedule), so it ranks as a RUN value and what
+    the rule computes from it alone (``-lr``) can be computed once, before the loop.
     """
     g = Graph()
     _CURRENT.append(g)
@@ -381,7 +394,7 @@ def trace_rule(
             f: g.input(f"s:{f}", STEP if f in rule.run_fields else LANE, True) for f in fields
         }
         t = g.input("t", STEP, False)
-        lr = g.input("lr", STEP, lr_varying)
+        lr = g.input("lr", RUN if lr_fixed else STEP, lr_varying)
         s = rule.state(**state_in)
         out = rule.step(p, grad, s, ns, t, lr, XP)
         trace = {k: as_ref(v) for k, v in out.trace.items()}

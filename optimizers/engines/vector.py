@@ -29,7 +29,7 @@ import numpy as np
 
 from optimizers import ir
 from optimizers.engines.source import float_expr, lerp_expr
-from optimizers.ir import LANE, RUN, Traced
+from optimizers.ir import LANE, RUN, STEP, Traced
 from optimizers.problem import Problem, exit_points, numeric_kinds
 from optimizers.schedules import ReduceLROnPlateau
 
@@ -88,21 +88,28 @@ def plan(
     d: int,
     lr_varying: bool,
     batched: bool = False,
+    lr_key: str | None = None,
 ) -> Plan:
+    """``lr_key``: the learning rate is ``H[lr_key]`` at every step (no schedule), so what the
+    rule computes from it alone is computed once per chunk."""
     key = (
         opt.name,
         opt.rule, tuple(sorted(flags.items())), tuple(sorted(kinds.items())), d, lr_varying,
-        batched,
+        batched, lr_key,
     )  # fmt: skip
     p = _PLANS.get(key)
     if p is None:
-        traced = ir.trace_rule(opt.rule, flags, kinds, lr_varying, batched)
-        p = _PLANS[key] = build(traced, d, opt.name)
+        traced = ir.trace_rule(opt.rule, flags, kinds, lr_varying, batched, lr_key is not None)
+        p = _PLANS[key] = build(traced, d, opt.name, lr_key)
     return p
 
 
-def build(traced: Traced, d: int, name: str = "rule") -> Plan:
-    """Generate the chunk step of ``traced`` for D coordinates."""
+def build(traced: Traced, d: int, name: str = "rule", lr_key: str | None = None) -> Plan:
+    """Generate the chunk step of ``traced`` for D coordinates (``lr_key``: see :func:`plan`).
+
+    Lane values live in (D, n) work buffers and per-run values that change from step to step
+    in (n,) ones, both reused as soon as a value is dead; per-run values fixed for the run are
+    computed once, when the chunk is made."""
     g = traced.graph
     ops = g.ops
     state_in = traced.state_in
@@ -123,6 +130,26 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
     last = {i: max((pos[r] for r in readers[i]), default=-1) for i in order}
     for r in out_nodes:
         last[r] = len(order)
+
+    def hoisted_node(i: int) -> bool:  # computed once per chunk, in make()
+        op = ops[i]
+        fixed_guard = any(not ops[c].varying for c, _ in guards[i] or ())
+        return op.rank <= RUN and op.kind != "value" and not fixed_guard
+
+    def per_run(i: int) -> bool:  # a per-run value of the loop written into an (n,) buffer
+        op = ops[i]
+        return (
+            op.rank in (RUN, STEP)
+            and op.varying
+            and op.kind in _UFUNC
+            and op.kind != "input"
+            and not (op.kind == "pow" and _pow_table(op, ops))
+            and not hoisted_node(i)
+        )
+
+    def kind_of(op_id: int) -> str:
+        k = _kind(ops[op_id])
+        return k if ops[op_id].rank == LANE else {"f": "r", "b": "q"}[k]
 
     names: dict[int, str] = {}
     for key, i in g.inputs.items():
@@ -145,9 +172,12 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
         pins[k] = "PO"
     for f in changed:
         k = traced.state[f]
-        if not _is_ref(k) or ops[k].rank != LANE or ops[k].kind in ("input", "normal"):
+        if not _is_ref(k) or k in pins:
             continue
-        if k in pins or f in run_fields:
+        if f in run_fields:
+            if not per_run(k):
+                continue
+        elif ops[k].rank != LANE or ops[k].kind in ("input", "normal"):
             continue
         old_last = last.get(state_in[f], -1)
         if old_last < pos[k] or (old_last == pos[k] and _writes_over_args(ops, k)):
@@ -155,16 +185,16 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
 
     # ---- work buffers for lane values: linear scan over the live nodes
     buffers: dict[int, str] = {}
-    free: dict[str, list[str]] = {"f": [], "b": []}
+    free: dict[str, list[str]] = {"f": [], "b": [], "r": [], "q": []}
     active: list[int] = []
-    count = {"f": 0, "b": 0}
+    count = {"f": 0, "b": 0, "r": 0, "q": 0}
     aux: dict[int, list[str]] = {}  # spare buffers used only inside one node's statements
 
     def release(upto: int, allow_equal: bool) -> None:
         for j in list(active):
             if last[j] < upto or (allow_equal and last[j] == upto):
                 active.remove(j)
-                free[_kind(ops[j])].append(buffers[j])
+                free[kind_of(j)].append(buffers[j])
 
     def take(kind: str, forbid: set[str]) -> str:
         for b in free[kind]:
@@ -176,7 +206,7 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
 
     for i in order:
         op = ops[i]
-        if op.rank != LANE or op.kind in ("input", "normal"):
+        if not per_run(i) and (op.rank != LANE or op.kind in ("input", "normal")):
             continue
         simple = op.kind in _ALIAS_OK
         here = pos[i]
@@ -197,11 +227,11 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
             for a in mine:
                 if a in active:
                     active.remove(a)
-                    free[_kind(ops[a])].append(buffers[a])
+                    free[kind_of(a)].append(buffers[a])
             forbid: set[str] = set()
         else:
             forbid = arg_bufs
-        buffers[i] = take(_kind(op), forbid)
+        buffers[i] = take(kind_of(i), forbid)
         active.append(i)
         if op.kind in ("lerp", "fd_grad"):
             aux[i] = [take("f", forbid | {buffers[i]})]
@@ -236,6 +266,8 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
             stmts = [f"v{i} = Z"]
         elif op.rank == LANE:
             stmts = _lane_stmts(op, i, a, buffers, aux, ops, d)
+        elif i in buffers:  # per-run, into its (n,) buffer
+            stmts = [f"{_UFUNC[op.kind]}({', '.join(a)}, out={buffers[i]})"]
         elif op.kind == "value":
             stmts = [f"v{i} = val({a[0]})"]
         elif op.kind == "pow" and _pow_table(op, ops):
@@ -249,11 +281,11 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
             e = _py_expr(op, a)
             stmts = [f"v{i} = _safe(lambda: {e})" if unsafe_guard(i) else f"v{i} = {e}"]
         if i in lerp_w and op.rank != LANE:
-            stmts += [f"lw{i} = v{i} < 0.5", f"cw{i} = 1.0 - v{i}"]
+            stmts += [f"lw{i} = {ref(i)} < 0.5", f"cw{i} = 1.0 - {ref(i)}"]
             if op.varying:
                 stmts.append(f"mode{i} = _mode(lw{i})")
         ct = cond_text(i)
-        if op.rank <= RUN and not ct and op.kind != "value":
+        if hoisted_node(i):
             hoisted += stmts
         else:
             body.append((ct, stmts))
@@ -268,11 +300,14 @@ def build(traced: Traced, d: int, name: str = "rule") -> Plan:
     for key, i in g.inputs.items():
         if key.startswith("h:") and need[i]:
             lines.append(f"    h_{key[2:]} = H[{key[2:]!r}]")
+        elif key == "lr" and lr_key is not None and need[i]:
+            lines.append(f"    lr = H[{lr_key!r}]")
     lines += [f"    {s}" for s in hoisted]
-    for kind in ("f", "b"):
+    for kind in ("f", "b", "r", "q"):
         for j in range(count[kind]):
-            dt = "np.float64" if kind == "f" else "np.bool_"
-            lines.append(f"    {kind}{j} = np.empty(({d}, n), dtype={dt})")
+            dt = "np.float64" if kind in "fr" else "np.bool_"
+            shape = f"({d}, n)" if kind in "fb" else "(n,)"
+            lines.append(f"    {kind}{j} = np.empty({shape}, dtype={dt})")
     lines.append("    def step(P, PO, G, S, t, lr, val, Z):")
     if kept:
         lines.append(f"        {', '.join(f'S{j}' for j in range(len(kept)))}, = S")
@@ -528,7 +563,11 @@ class _Chunk:
         lr_varying = self.plateau is not None or isinstance(base, np.ndarray)
         if self.lr_rows is not None and not lr_varying:
             self.lr_rows = self.lr_rows[:, 0]  # one learning rate per step, shared
-        self.plan = plan(opt, flags, kinds, pb.d, lr_varying, pb.batch is not None)
+        fixed = self.plateau is None and self.lr_rows is None
+        self.plan = plan(
+            opt, flags, kinds, pb.d, lr_varying, pb.batch is not None,
+            pb.lr_key if fixed else None,
+        )  # fmt: skip
         self.fn, inits = self.plan.make(self.h, n)
         self.state = []
         for (_, per_run), v in zip(self.plan.fields, inits, strict=True):
