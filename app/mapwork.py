@@ -26,7 +26,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SLOTS = 1  # maps computed at once per worker process (each uses the engine's two threads)
+SLOTS = 1  # maps computed at once per worker process (each shares its runs between two processes)
 NICE = 10  # how much lower the map threads' priority is (Linux: per thread)
 MAX_QUEUE = 64  # more waiting maps than this: refused ("busy, try again")
 ENTRIES = 48  # results kept
