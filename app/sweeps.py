@@ -24,6 +24,7 @@ arrays; the figures (app/figures/maps.py) turn them into images.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -444,9 +445,13 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
     n_samples = surface.n_samples
     parts: list[dict[str, np.ndarray]] = []
     sim = 0.0
+    read = functools.partial(
+        _read, minima=minima, at_steps=at_steps, tol=spec.tol, start=tuple(spec.start)
+    )
     for b in batches:
-        t0 = time.perf_counter()
-        traj = POOL.simulate(
+        t0 = time.perf_counter()  # the runs and their reading, in the pool's processes
+        part = POOL.read(
+            read,
             surface,
             spec.optimizer,
             starts,
@@ -458,7 +463,7 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
             **hypers,
         )
         sim += time.perf_counter() - t0
-        parts.append(_read(traj, minima, at_steps, spec.tol, spec.start))
+        parts.append(part)
     full = {name: np.stack([p[name] for p in parts]) for name in parts[0]}  # (B, E, K)
     ny, nx = len(vals["y"]), len(vals["x"])
     iy, ix = np.indices((ny, nx))
@@ -655,31 +660,14 @@ class BasinResult:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
-def run_basin(spec: BasinSpec) -> BasinResult:
-    """The basin map of ``spec``: ONE ``simulate`` call with n² starts."""
-    t_start = time.perf_counter()
-    surface = surfaces.get(spec.surface, **dict(spec.surface_params))
-    minima = Minima.of(surface)
-    xs, ys = spec.centres()
-    gx, gy = np.meshgrid(xs, ys)
-    starts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
-    k = len(starts)
-    stride = record_stride(k, spec.steps, BASIN_RECORD_BUDGET, BASIN_STATES)
-    t0 = time.perf_counter()
-    traj = POOL.simulate(
-        surface,
-        spec.optimizer,
-        starts,
-        spec.steps,
-        batch_size=spec.batch_size,
-        seed=spec.seed,
-        record=stride,
-        engine=ENGINE,
-        **dict(spec.hypers),
-    )
-    sim = time.perf_counter() - t0
-    radius = arrival_radius(surface)
+def _read_basin(
+    traj: optimizers.Trajectory, minima: Minima, radius: float
+) -> dict[str, np.ndarray]:
+    """Per run: the minimum it ends within ``radius`` of (else NO_MINIMUM or DIVERGED), the
+    first recorded step within that radius of it (-1: none), its divergence step and its final
+    point (2, K): the runs are the last axis."""
     final = traj.params[-1]
+    k = len(final)
     idx, dist = minima.nearest(final)
     label = np.where(dist <= radius, idx, NO_MINIMUM)
     label = np.where(traj.diverged_at >= 0, DIVERGED, label)
@@ -696,15 +684,48 @@ def run_basin(spec: BasinSpec) -> BasinResult:
             hit = pending & (dx * dx + dy * dy <= r2)
             arrived[hit] = t
             pending &= ~hit
+    return {
+        "label": label,
+        "arrived": arrived,
+        "diverged_at": np.asarray(traj.diverged_at),
+        "final": np.ascontiguousarray(final.T),
+    }
+
+
+def run_basin(spec: BasinSpec) -> BasinResult:
+    """The basin map of ``spec``: ONE ``simulate`` call with n² starts."""
+    t_start = time.perf_counter()
+    surface = surfaces.get(spec.surface, **dict(spec.surface_params))
+    minima = Minima.of(surface)
+    xs, ys = spec.centres()
+    gx, gy = np.meshgrid(xs, ys)
+    starts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
+    k = len(starts)
+    stride = record_stride(k, spec.steps, BASIN_RECORD_BUDGET, BASIN_STATES)
+    radius = arrival_radius(surface)
+    t0 = time.perf_counter()  # the runs and their reading, in the pool's processes
+    got = POOL.read(
+        functools.partial(_read_basin, minima=minima, radius=radius),
+        surface,
+        spec.optimizer,
+        starts,
+        spec.steps,
+        batch_size=spec.batch_size,
+        seed=spec.seed,
+        record=stride,
+        engine=ENGINE,
+        **dict(spec.hypers),
+    )
+    sim = time.perf_counter() - t0
     n = spec.n
     result = BasinResult(
         spec=spec,
         xs=xs,
         ys=ys,
-        label=label.reshape(n, n).astype(np.int16),
-        arrived=arrived.reshape(n, n),
-        diverged_at=traj.diverged_at.reshape(n, n),
-        final=final.reshape(n, n, 2),
+        label=got["label"].reshape(n, n).astype(np.int16),
+        arrived=got["arrived"].reshape(n, n),
+        diverged_at=got["diverged_at"].reshape(n, n),
+        final=got["final"].T.reshape(n, n, 2),
         radius=radius,
         stride=stride,
         simulate_s=sim,

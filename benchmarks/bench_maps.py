@@ -6,8 +6,11 @@ Server side, for each gradient-based optimizer (the issue's targets: a 256 × 25
 steps in ≤ 0.6 s per optimizer, a 512 × 512 basin map of 500 steps in ≤ 2.5 s, the page adding
 ≤ 15 % on top of the bare call):
 
-* **bare**: ``optimizers.simulate(..., record="final", engine="numpy")`` with the map's (K,)
-  hyperparameter arrays (a sweep) or its K starts (a basin map): the core call alone;
+* **bare, one process**: ``optimizers.simulate(..., record="final", engine="numpy")`` with
+  the map's (K,) hyperparameter arrays (a sweep) or its K starts (a basin map): the core call
+  alone;
+* **bare, two processes**: the same call through the page's pool (``sweeps.POOL``, an
+  :class:`optimizers.pool.SimulatePool` of two processes): the same numbers, on both cores;
 * **page**: the same map as the page makes it: through the worker's queue and cache
   (app/mapwork.py, a fresh one: nothing cached), ``app.sweeps.run_sweep`` / ``run_basin`` (the
   same simulate call plus reading the runs: nearest minimum, gap, rate, labels), the figure
@@ -16,7 +19,7 @@ steps in ≤ 0.6 s per optimizer, a 512 × 512 basin map of 500 steps in ≤ 2.5
 * **page, steps to tolerance**: the sweep coloured by steps to tolerance, whose runs record
   every n-th state (the cost of reading more than the final state).
 
-Bare and page alternate within each repeat; the best of the repeats is reported (the machine
+The three alternate within each repeat; the best of the repeats is reported (the machine
 is shared), with the median beside it. The sweep's second axis is the optimizer's β (its
 "beta" role), else its ρ, else its first other numeric hyperparameter (SGD: momentum), so that
 every optimizer runs 65,536 runs.
@@ -88,8 +91,9 @@ def sweep_spec(opt: str, detail: bool = False, n: int = SWEEP_N) -> sweeps.Sweep
     return spec
 
 
-def bare_sweep(spec: sweeps.SweepSpec) -> float:
-    """The core call alone, with the arrays the map gives it."""
+def bare_sweep(spec: sweeps.SweepSpec, shared: bool = False) -> float:
+    """The core call alone, with the arrays the map gives it (``shared``: its runs shared by
+    the page's process pool, ``sweeps.POOL``, as the page runs it)."""
     xs, ys = spec.x.values(), spec.y.values()
     gy, gx = np.meshgrid(ys, xs, indexing="ij")
     hyp = dict(spec.hypers)
@@ -97,9 +101,9 @@ def bare_sweep(spec: sweeps.SweepSpec) -> float:
     hyp[axes.hyper_for(spec.y.key, spec.optimizer).name] = gy.ravel()  # type: ignore[union-attr]
     s = surfaces.get(spec.surface)
     starts = np.tile(np.asarray(spec.start), (gx.size, 1))
+    run = sweeps.POOL.simulate if shared else optimizers.simulate
     t0 = time.perf_counter()
-    optimizers.simulate(s, spec.optimizer, starts, spec.steps, record="final", engine="numpy",
-                        **hyp)  # fmt: skip
+    run(s, spec.optimizer, starts, spec.steps, record="final", engine="numpy", **hyp)
     return time.perf_counter() - t0
 
 
@@ -138,14 +142,15 @@ def basin_spec(opt: str, n: int = BASIN_N) -> sweeps.BasinSpec:
     return spec
 
 
-def bare_basin(spec: sweeps.BasinSpec) -> float:
+def bare_basin(spec: sweeps.BasinSpec, shared: bool = False) -> float:
     xs, ys = spec.centres()
     gx, gy = np.meshgrid(xs, ys)
     starts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
     s = surfaces.get(spec.surface)
+    run = sweeps.POOL.simulate if shared else optimizers.simulate
     t0 = time.perf_counter()
-    optimizers.simulate(s, spec.optimizer, starts, spec.steps, record="final", engine="numpy",
-                        **dict(spec.hypers))  # fmt: skip
+    run(s, spec.optimizer, starts, spec.steps, record="final", engine="numpy",
+        **dict(spec.hypers))  # fmt: skip
     return time.perf_counter() - t0
 
 
@@ -172,22 +177,30 @@ def page_basin(spec: sweeps.BasinSpec) -> dict[str, float]:
 
 
 def measure(
-    bare: Callable[[], float], page: Callable[[], dict[str, float]], repeats: int
+    bare: Callable[..., float], page: Callable[[], dict[str, float]], repeats: int
 ) -> dict[str, Any]:
-    """Bare and page alternately (the order flips each repeat); best and median of each."""
+    """Bare on one process, bare on the pool and the page in turn (the order flips each
+    repeat); best and median of each."""
     b: list[float] = []
+    sh: list[float] = []
     p: list[dict[str, float]] = []
+    bare(shared=True)  # the pool's processes started
     for i in range(repeats):
         if i % 2 == 0:
             b.append(bare())
+            sh.append(bare(shared=True))
             p.append(page())
         else:
             p.append(page())
+            sh.append(bare(shared=True))
             b.append(bare())
     best = min(p, key=lambda d: d["total"])
     return {
         "bare_best_s": round(min(b), 3),
         "bare_median_s": round(statistics.median(b), 3),
+        "shared_best_s": round(min(sh), 3),
+        "shared_median_s": round(statistics.median(sh), 3),
+        "page_over_shared_pct": round(100 * (best["total"] / min(sh) - 1), 1),
         "page_best_s": round(best["total"], 3),
         "page_median_s": round(statistics.median(d["total"] for d in p), 3),
         "page_simulate_s": round(best["simulate"], 3),
@@ -216,7 +229,7 @@ def server(repeats: int, quick: bool) -> dict[str, Any]:
         )
         out["sweeps_steps_to_tolerance"][opt] = row
         print("sweep+steps", opt, json.dumps(row), flush=True)
-    for opt in BASIN_OPTIMIZERS:
+    for opt in BASIN_OPTIMIZERS if quick else GRADIENT_OPTIMIZERS:
         bspec = basin_spec(opt)
         row = measure(
             functools.partial(bare_basin, bspec), functools.partial(page_basin, bspec), repeats
@@ -315,25 +328,29 @@ def report(res: dict[str, Any]) -> str:
         "",
         f"Produced by `benchmarks/bench_maps.py` on {res['when']} ({os.cpu_count()} cores, "
         f"shared; 1-minute load average {res['loadavg'][0]} at the start, {res['loadavg'][1]} "
-        "at the end). Best of the repeats, median in brackets. **Bare**: the core call alone, "
-        '`optimizers.simulate(..., record="final", engine="numpy")`. **Page**: the same map '
-        "through the page's queue and cache, reading the runs, the figure (PNG pictures, "
-        "typed-array hover layer) and its JSON. Overhead: page / bare − 1 (both in the same "
-        "run); own overhead: (page − the page's own simulate call) / that call.",
+        "at the end). Best of the repeats, median in brackets. **One process**: the core call "
+        'alone, `optimizers.simulate(..., record="final", engine="numpy")`. **Two processes**: '
+        "the same call with its runs shared by the page's pool "
+        "(`optimizers.pool.SimulatePool`, two processes at nice +10; the same numbers). "
+        "**Page**: the same map through the page's queue and cache (on the pool), reading the "
+        "runs, the figure (PNG pictures, typed-array hover layer) and its JSON. What the page "
+        "adds: page / two processes − 1; own overhead: (page − the page's own simulate call) / "
+        "that call.",
         "",
         f"## Sweep maps: {SWEEP_N} × {SWEEP_N} runs of {SWEEP_STEPS} steps on the "
         f"{SWEEP_SURFACE} (lr × β, ρ or momentum; target ≤ 0.6 s per optimizer)",
         "",
-        "| optimizer | bare | page | overhead | own overhead | read / figure / JSON (ms) "
-        "| payload |",
-        "|---|---|---|---|---|---|---|",
+        "| optimizer | one process | two processes | page | page adds | own overhead | read / "
+        "figure / JSON (ms) | payload |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def row(name: str, r: dict[str, Any]) -> str:
         parts = r["page_parts_ms"]
         return (
-            f"| {name} | {r['bare_best_s']} s ({r['bare_median_s']}) | {r['page_best_s']} s "
-            f"({r['page_median_s']}) | {r['overhead_pct']:+} % | {r['own_overhead_pct']:+} % | "
+            f"| {name} | {r['bare_best_s']} s ({r['bare_median_s']}) | {r['shared_best_s']} s "
+            f"({r['shared_median_s']}) | {r['page_best_s']} s ({r['page_median_s']}) | "
+            f"{r['page_over_shared_pct']:+} % | {r['own_overhead_pct']:+} % | "
             f"{parts['read']} / {parts['figure']} / {parts['json']} | {r['payload_kb']} kB |"
         )
 
@@ -343,31 +360,32 @@ def report(res: dict[str, Any]) -> str:
         "",
         "## The same sweeps coloured by steps to tolerance (every n-th state recorded)",
         "",
-        "| optimizer | bare (final only) | page | overhead | recorded every | read / figure / "
-        "JSON (ms) | payload |",
-        "|---|---|---|---|---|---|---|",
+        "| optimizer | one process (final only) | two processes (final only) | page | page "
+        "adds | recorded every | read / figure / JSON (ms) | payload |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for opt, r in res["server"]["sweeps_steps_to_tolerance"].items():
         parts = r["page_parts_ms"]
         lines.append(
-            f"| {opt} | {r['bare_best_s']} s | {r['page_best_s']} s ({r['page_median_s']}) | "
-            f"{r['overhead_pct']:+} % | {r['stride']} steps | {parts['read']} / "
-            f"{parts['figure']} / {parts['json']} | {r['payload_kb']} kB |"
+            f"| {opt} | {r['bare_best_s']} s | {r['shared_best_s']} s | {r['page_best_s']} s "
+            f"({r['page_median_s']}) | {r['page_over_shared_pct']:+} % | {r['stride']} steps | "
+            f"{parts['read']} / {parts['figure']} / {parts['json']} | {r['payload_kb']} kB |"
         )
     lines += [
         "",
         f"## Basin maps: {BASIN_N} × {BASIN_N} starts of {BASIN_STEPS} steps on "
         f"{BASIN_SURFACE} (target ≤ 2.5 s)",
         "",
-        "| optimizer | bare | page | overhead | own overhead | arrival read every | read / "
-        "figure / JSON (ms) | payload |",
-        "|---|---|---|---|---|---|---|---|",
+        "| optimizer | one process | two processes | page | page adds | own overhead | "
+        "arrival read every | read / figure / JSON (ms) | payload |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for opt, r in res["server"]["basins"].items():
         parts = r["page_parts_ms"]
         lines.append(
-            f"| {opt} | {r['bare_best_s']} s ({r['bare_median_s']}) | {r['page_best_s']} s "
-            f"({r['page_median_s']}) | {r['overhead_pct']:+} % | {r['own_overhead_pct']:+} % | "
+            f"| {opt} | {r['bare_best_s']} s ({r['bare_median_s']}) | {r['shared_best_s']} s "
+            f"({r['shared_median_s']}) | {r['page_best_s']} s ({r['page_median_s']}) | "
+            f"{r['page_over_shared_pct']:+} % | {r['own_overhead_pct']:+} % | "
             f"{r['stride']} steps | {parts['read']} / {parts['figure']} / {parts['json']} | "
             f"{r['payload_kb']} kB |"
         )

@@ -29,6 +29,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -48,19 +49,26 @@ def _start(nice: int) -> None:
             os.nice(nice)
 
 
+Reader = Callable[[Trajectory], dict[str, np.ndarray]]
+
+
 def _part(
     surface: tuple[str, dict[str, Any]],
     optimizer: str,
     starts: np.ndarray,
     steps: int,
     kwargs: dict[str, Any],
-) -> tuple[Trajectory, tuple[str, np.ndarray]]:
-    """One share of the runs, in a worker. The learning rates go back in their compact form:
-    a (T, K) table that repeats one row (a constant schedule) or one column (a schedule shared
-    by every run) travels as that row or column, not as T x K numbers."""
+    read: Reader | None = None,
+) -> Any:
+    """One share of the runs, in a worker: what ``read`` makes of its Trajectory, or the
+    Trajectory, whose learning rates go back in their compact form: a (T, K) table that repeats
+    one row (a constant schedule) or one column (a schedule shared by every run) travels as
+    that row or column, not as T x K numbers."""
     import surfaces
 
     traj = simulate(surfaces.get(surface[0], **surface[1]), optimizer, starts, steps, **kwargs)
+    if read is not None:
+        return read(traj)
     lr = traj.lr
     if lr.ndim == 2 and lr.strides[0] == 0:
         packed = ("row", np.array(lr[:1]))
@@ -126,6 +134,35 @@ class SimulatePool:
     ) -> Trajectory:
         """``optimizers.simulate(surface, optimizer, starts, steps, **kwargs)``, its runs
         shared between the processes (the same Trajectory, its ``hyperparams`` included)."""
+        done = self._shares(None, surface, optimizer, starts, steps, kwargs)
+        if isinstance(done, Trajectory):
+            return done
+        traj = join([d[0] for d in done])
+        k = traj.params.shape[1]
+        return dataclasses.replace(traj, lr=_unpack([d[1] for d in done], int(steps), k))
+
+    def read(
+        self, read: Reader, surface: Any, optimizer: str, starts: Any, steps: int, **kwargs: Any
+    ) -> dict[str, np.ndarray]:
+        """``read(optimizers.simulate(surface, optimizer, starts, steps, **kwargs))`` where
+        ``read`` (a picklable function: module level, or a functools.partial of one) makes
+        arrays whose last axis is the runs: each process reads its own runs, so only what is
+        read travels back (a map's labels, not its recorded states)."""
+        done = self._shares(read, surface, optimizer, starts, steps, kwargs)
+        if isinstance(done, Trajectory):
+            return read(done)
+        return {name: np.concatenate([d[name] for d in done], axis=-1) for name in done[0]}
+
+    def _shares(
+        self,
+        read: Reader | None,
+        surface: Any,
+        optimizer: str,
+        starts: Any,
+        steps: int,
+        kwargs: dict[str, Any],
+    ) -> Trajectory | list[Any]:
+        """What each process returned for its share, or the whole Trajectory run here."""
         xy = np.asarray(starts, dtype=np.float64)
         k = 1 if xy.ndim == 1 else len(xy)
         parts = self.splits(surface, optimizer, k, kwargs) if xy.ndim == 2 else 1
@@ -136,16 +173,14 @@ class SimulatePool:
         jobs = []
         for lo, hi in itertools.pairwise(bounds):
             kw = {n: _share(v, k, lo, hi) for n, v in kwargs.items()}
-            jobs.append((recipe, optimizer, xy[lo:hi], steps, kw))
+            jobs.append((recipe, optimizer, xy[lo:hi], steps, kw, read))
         try:
             futures = [self._pool().submit(_part, *job) for job in jobs]
-            done = [f.result() for f in futures]
+            return [f.result() for f in futures]
         except BrokenProcessPool:
             log.warning("a simulate worker died; starting the pool afresh, running here")
             self.close()
             return simulate(surface, optimizer, xy, steps, **kwargs)
-        traj = join([d[0] for d in done])
-        return dataclasses.replace(traj, lr=_unpack([d[1] for d in done], int(steps), k))
 
 
 def _share(v: Any, k: int, lo: int, hi: int) -> Any:

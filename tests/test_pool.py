@@ -4,6 +4,7 @@ survived."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -14,6 +15,7 @@ import pytest
 
 import optimizers
 import surfaces
+from app import sweeps
 from optimizers.pool import MIN_RUNS, SimulatePool
 
 K = 2 * MIN_RUNS + 123  # two shares, the second one run longer
@@ -107,3 +109,20 @@ def test_a_dead_worker_is_survived() -> None:
         same(third, first)
     finally:
         p.close()
+
+
+def test_each_process_reads_its_own_runs(pool: SimulatePool) -> None:
+    """``read``: only what a map reads travels back, and it is what reading every run gives."""
+    s = surfaces.get("himmelblau")
+    x0 = starts(K, s)
+    minima = sweeps.Minima.of(s)
+    read = functools.partial(sweeps._read_basin, minima=minima, radius=0.1)
+    kw = {"record": 50, "engine": "numpy", "lr": 0.01, "momentum": 0.9}
+    assert pool.splits(s, "momentum", K, kw) == 2
+    got = pool.read(read, s, "momentum", x0, 200, **kw)
+    want = read(optimizers.simulate(s, "momentum", x0, 200, **kw))
+    assert got.keys() == want.keys()
+    for name in want:
+        assert np.array_equal(got[name], want[name]), name
+    assert (got["arrived"] > 0).any()
+    assert (got["label"] >= 0).any()
