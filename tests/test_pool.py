@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -117,7 +118,7 @@ def test_each_process_reads_its_own_runs(pool: SimulatePool) -> None:
     x0 = starts(K, s)
     minima = sweeps.Minima.of(s)
     read = functools.partial(sweeps._read_basin, minima=minima, radius=0.1)
-    kw = {"record": 50, "engine": "numpy", "lr": 0.01, "momentum": 0.9}
+    kw: dict[str, Any] = {"record": 50, "engine": "numpy", "lr": 0.01, "momentum": 0.9}
     assert pool.splits(s, "momentum", K, kw) == 2
     got = pool.read(read, s, "momentum", x0, 200, **kw)
     want = read(optimizers.simulate(s, "momentum", x0, 200, **kw))
