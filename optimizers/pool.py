@@ -3,8 +3,8 @@
 The vector engine runs on one core: its NumPy calls hold Python's lock between them, and a
 second thread made every map slower (measured: a 256 x 256 Adam sweep 0.64 s on one thread,
 0.81 s on two), while two processes each doing half of it finish in half the time. A
-:class:`SimulatePool` keeps that many processes ready (started once, by a fork server, so a
-multi-threaded parent is never forked) and gives each a contiguous share of the runs:
+:class:`SimulatePool` keeps that many worker processes ready and gives each a contiguous share
+of the runs:
 
     pool = SimulatePool(processes=2, nice=10)
     traj = pool.simulate(surfaces.get("himmelblau"), "adam", starts, 500, record="final", lr=lr)
@@ -12,26 +12,32 @@ multi-threaded parent is never forked) and gives each a contiguous share of the 
 The runs of a surface are independent, so the result is the one ``optimizers.simulate`` gives
 for all K runs at once, to the bit (a test holds the two equal). Where the runs share a random
 stream (mini-batches, random search's proposals) the stream depends on K, so such calls, and
-small ones, run in the calling process instead. A worker that dies (out of memory) makes the
-pool start afresh and that call run in the caller.
+small ones, run in the calling process instead. A worker that dies (out of memory) is
+replaced, and that call runs in the caller.
 
-The surface travels by name and parameters (``surfaces.get(name, **params)`` in the worker),
-typed formulas included: their text is parsed there again, never evaluated.
+The workers are plain ``python -m optimizers.pool`` processes that read pickled calls on their
+standard input and write pickled results on their standard output, started once. Not
+:mod:`multiprocessing`: its workers re-run the parent's ``__main__``, which under Streamlit is
+the app's whole script (measured: a map's first share 1.6 s instead of 0.2 s). The surface
+travels by name and parameters (``surfaces.get(name, **params)`` in the worker), typed formulas
+included: their text is parsed there again, never evaluated.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import itertools
 import logging
-import multiprocessing
 import os
+import pickle
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -41,12 +47,91 @@ from optimizers.validate import resolve
 log = logging.getLogger(__name__)
 
 MIN_RUNS = 8192  # fewer runs than this per process: not worth the transfer (run in the caller)
+ROOT = Path(__file__).resolve().parent.parent  # where the workers find optimizers/, surfaces/
 
 
-def _start(nice: int) -> None:
+class WorkerDied(RuntimeError):
+    """A worker process ended (killed, out of memory) before it answered."""
+
+
+def _send(stream: BinaryIO, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _receive(stream: BinaryIO) -> Any:
+    head = stream.read(8)
+    if len(head) < 8:
+        raise WorkerDied("the worker process ended")
+    (size,) = struct.unpack("<Q", head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise WorkerDied("the worker process ended mid-answer")
+    return pickle.loads(data)
+
+
+class _Worker:
+    """One worker process and its two pipes."""
+
+    def __init__(self, nice: int) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "optimizers.pool", str(int(nice))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+        )
+
+    def send(self, call: tuple[Any, ...]) -> None:
+        assert self.proc.stdin is not None
+        try:
+            _send(self.proc.stdin, call)  # type: ignore[arg-type]
+        except (BrokenPipeError, OSError) as e:
+            raise WorkerDied(str(e)) from e
+
+    def receive(self) -> tuple[bool, Any]:
+        """(True, the result) or (False, the exception the call raised)."""
+        assert self.proc.stdout is not None
+        return _receive(self.proc.stdout)  # type: ignore[arg-type, no-any-return]
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def serve(nice: int) -> None:
+    """A worker's loop: a pickled (function, args) in, (True, result) or (False, error) out."""
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr  # a stray print must not corrupt the answers
+    inp = sys.stdin.buffer
+    while True:
+        try:
+            fn, args = _receive(inp)
+        except WorkerDied:
+            return  # the parent closed the pipe
+        try:
+            answer: tuple[bool, Any] = (True, fn(*args))
+        except Exception as e:  # the caller raises it
+            answer = (False, e)
+        try:
+            _send(out, answer)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            _send(out, (False, RuntimeError(repr(answer[1])[:2000])))
 
 
 Reader = Callable[[Trajectory], dict[str, np.ndarray]]
@@ -91,31 +176,43 @@ def _unpack(packed: list[tuple[str, np.ndarray]], t: int, k: int) -> np.ndarray:
 
 
 class SimulatePool:
-    """``processes`` worker processes for :meth:`simulate`, started on first use, running at
-    scheduling priority ``nice`` (Linux: +10 lets other work of the machine go first)."""
+    """``processes`` worker processes for :meth:`simulate`, started on first use (or by
+    :meth:`warm`), running at scheduling priority ``nice`` (Linux: +10 lets the machine's other
+    work go first). One call at a time uses them; a second caller waits its turn."""
 
     def __init__(self, processes: int = 2, *, nice: int = 0) -> None:
         self.processes = max(1, int(processes))
         self.nice = int(nice)
-        self._lock = threading.Lock()
-        self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # one call at a time on the workers
+        self._workers: list[_Worker] = []
 
-    def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = concurrent.futures.ProcessPoolExecutor(
-                    self.processes,
-                    mp_context=multiprocessing.get_context("forkserver"),
-                    initializer=_start,
-                    initargs=(self.nice,),
-                )
-            return self._executor
+    def _started(self) -> list[_Worker]:
+        while len(self._workers) < self.processes:
+            self._workers.append(_Worker(self.nice))
+        return self._workers
 
     def close(self) -> None:
         with self._lock:
-            ex, self._executor = self._executor, None
-        if ex is not None:
-            ex.shutdown(wait=True, cancel_futures=True)
+            self._stop()
+
+    def _stop(self) -> None:
+        workers, self._workers = self._workers, []
+        for w in workers:
+            w.stop()
+
+    def warm(self) -> None:
+        """Start the processes now, in the background (a page that will need them calls
+        this as it opens, so that its first map does not wait for them)."""
+
+        def start() -> None:
+            with self._lock, contextlib.suppress(Exception):
+                workers = self._started()
+                for w in workers:
+                    w.send((os.getpid, ()))
+                for w in workers:
+                    w.receive()
+
+        threading.Thread(target=start, name="simulate-pool-warm", daemon=True).start()
 
     def splits(self, surface: Any, optimizer: str, k: int, kwargs: dict[str, Any]) -> int:
         """How many processes a call gets: 1 where the runs share a random stream, where the
@@ -174,13 +271,20 @@ class SimulatePool:
         for lo, hi in itertools.pairwise(bounds):
             kw = {n: _share(v, k, lo, hi) for n, v in kwargs.items()}
             jobs.append((recipe, optimizer, xy[lo:hi], steps, kw, read))
-        try:
-            futures = [self._pool().submit(_part, *job) for job in jobs]
-            return [f.result() for f in futures]
-        except BrokenProcessPool:
-            log.warning("a simulate worker died; starting the pool afresh, running here")
-            self.close()
-            return simulate(surface, optimizer, xy, steps, **kwargs)
+        with self._lock:
+            try:
+                workers = self._started()
+                for w, job in zip(workers, jobs, strict=False):
+                    w.send((_part, job))
+                answers = [w.receive() for w in workers[: len(jobs)]]  # every one, in order
+            except (WorkerDied, EOFError, pickle.UnpicklingError):
+                log.warning("a simulate worker died; starting them afresh, running here")
+                self._stop()
+                return simulate(surface, optimizer, xy, steps, **kwargs)
+        for ok, value in answers:
+            if not ok:
+                raise value
+        return [value for _, value in answers]
 
 
 def _share(v: Any, k: int, lo: int, hi: int) -> Any:
@@ -220,3 +324,7 @@ def join(parts: list[Trajectory]) -> Trajectory:
         diverged_at=runs("diverged_at", 0),
         hyperparams=hyper,
     )
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

@@ -92,17 +92,25 @@ def test_shared_random_streams_and_small_calls_stay_here(pool: SimulatePool) -> 
     assert pool.splits(data, "sgd", K, {"batch_size": data.n_samples}) == 2  # full batch
 
 
+def test_an_error_in_a_share_is_raised_and_the_workers_go_on(pool: SimulatePool) -> None:
+    s = surfaces.get("ravine")
+    x0 = starts(K, s)
+    lr = np.full(K, 0.01)
+    lr[-1] = -1.0  # only the second share holds the bad value
+    with pytest.raises(ValueError, match="lr"):
+        pool.simulate(s, "sgd", x0, 10, record="final", engine="numpy", lr=lr)
+    good = pool.simulate(s, "sgd", x0, 10, record="final", engine="numpy", lr=0.01)
+    same(good, optimizers.simulate(s, "sgd", x0, 10, record="final", engine="numpy", lr=0.01))
+
+
 def test_a_dead_worker_is_survived() -> None:
     p = SimulatePool(2)
     try:
         s = surfaces.get("ravine")
         x0 = starts(K, s)
         first = p.simulate(s, "sgd", x0, 30, record="final", engine="numpy", lr=0.05)
-        ex = p._executor
-        assert ex is not None
-        for proc in list(ex._processes.values()):
-            assert proc.pid is not None
-            os.kill(proc.pid, signal.SIGKILL)
+        for w in p._workers:
+            os.kill(w.proc.pid, signal.SIGKILL)
         time.sleep(0.5)
         again = p.simulate(s, "sgd", x0, 30, record="final", engine="numpy", lr=0.05)
         same(again, first)

@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import mapwork
+from app import mapwork, sweeps
 
 PROGRESS_AFTER_S = 0.5  # a wait longer than this shows a progress bar
 POLL_S = 0.1
@@ -26,7 +26,9 @@ POLL_S = 0.1
 
 @st.cache_resource(max_entries=1, show_spinner=False)
 def worker() -> mapwork.MapWorker:
-    """The process's map queue and result cache (one per server process)."""
+    """The process's map queue and result cache (one per server process); the processes that
+    share a map's runs start now, while the page draws its controls."""
+    sweeps.POOL.warm()
     return mapwork.MapWorker()
 
 
