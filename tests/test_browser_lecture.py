@@ -288,3 +288,27 @@ def test_the_share_popover_fits_in_the_window(server: str, viewport: tuple[int, 
         assert caption is not None
         assert caption["y"] + caption["height"] <= viewport[1]
         page.screenshot(path=artifact(f"lecture-share-{viewport[0]}x{viewport[1]}.png"))
+
+
+# ---------------------------------------------------------------- 14. the Lessons popover
+
+
+@pytest.mark.parametrize("path", ["", "networks", "maps"])
+def test_choosing_a_lesson_closes_the_lessons_popover(server: str, path: str) -> None:
+    """A lecturer picks a lesson and sees it at once: the popover does not stay open over the
+    page (it did: it closed only on a click outside it)."""
+    course = {"": "explore", "networks": "networks", "maps": "maps"}[path]
+    lesson = (presets.MAP_PRESETS if course == "maps" else presets.course(course))[1]
+    with browser() as page:
+        open_page(page, server, path)
+        page.get_by_role("button", name="Lessons", exact=True).click()
+        button = page.get_by_role("button", name=lesson.title, exact=True)
+        button.wait_for(timeout=60_000)
+        button.click()
+        settle(page)
+        page.wait_for_timeout(600)
+        assert page.get_by_role("button", name=lesson.title, exact=True).count() == 0
+        # and the lesson is open: its note, "what to watch", is on the page
+        page.get_by_text(lesson.watch[:40]).first.wait_for(timeout=30_000)
+        assert page.locator(NO_TRACEBACK).count() == 0
+        page.screenshot(path=artifact(f"lecture-lesson-chosen-{course}.png"))

@@ -302,12 +302,14 @@ def test_typed_kink_gd_hops_across_it_adam_settles() -> None:
 def _lesson_script() -> None:
     import streamlit as st
 
+    from app import presets as lessons
     from app.state.explore import ExploreState
     from app.state.keys import EXPLORE
-    from app.ui.lessons_panel import lesson_note_ui, presets_ui
+    from app.ui.lessons_panel import lesson_buttons, lesson_note_ui, take_pending_lesson
     from app.ui.share import share_ui
 
-    chosen = presets_ui(EXPLORE)
+    chosen = take_pending_lesson(EXPLORE)  # what the page does at the top of its run
+    lesson_buttons(EXPLORE, lessons.course("explore"))
     if chosen is not None:
         st.session_state["loaded"] = chosen.state
         st.session_state[EXPLORE("lesson")] = chosen.key
@@ -315,7 +317,7 @@ def _lesson_script() -> None:
     share_ui(st.session_state.get("loaded", ExploreState()))
 
 
-def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
+def test_a_lesson_button_chooses_its_lesson_and_shows_what_to_watch() -> None:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_lesson_script, default_timeout=60)
@@ -328,6 +330,7 @@ def test_lesson_button_returns_its_state_and_shows_what_to_watch() -> None:
     at.button(key="explore.lesson_adam_default_lr").click().run()
     assert not at.exception
     assert at.session_state["loaded"] == p.state
+    assert at.session_state["explore.lessons_open"] is False  # the popover closes
     assert any(html.escape(p.watch) in m.value for m in at.markdown)
     link = at.code[0].value
     assert "opt=sgd,adam" in link

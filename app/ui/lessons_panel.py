@@ -4,6 +4,7 @@ catalogue's cards (app/views/lessons.py) that open a lesson on its page."""
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -20,23 +21,30 @@ def note_key(page: str) -> str:
     return Keys(page)("lesson")
 
 
-def presets_ui(keys: Keys, show_note: bool = False) -> Preset | None:
-    """One button per lesson of the page ``keys`` belongs to; returns the lesson on the run its
-    button was clicked.
+def choose_lesson(keys: Keys, key: str) -> None:
+    """A lesson button's callback: the lesson waits under :func:`pending_key` for the page to
+    open it at the top of this run (:func:`take_pending_lesson`), and the page's Lessons
+    popover (``keys("lessons_open")``) closes, so the lecturer sees the lesson at once (a
+    callback may set a widget's state; the script may not once the widget is drawn)."""
+    st.session_state[pending_key(keys)] = key
+    st.session_state[keys("lessons_open")] = False
 
-    The page applies the lesson (its race, never its display: see app/views/explore.py); the
-    chosen lesson's "what to watch" note is drawn by :func:`lesson_note_ui` where the page
-    wants it, or here with ``show_note=True``.
-    """
-    clicked: Preset | None = None
-    cols = st.columns(3)
-    for i, p in enumerate(presets.course(keys.page)):
-        with cols[i % 3]:
-            if st.button(p.title, key=keys(f"lesson_{p.key}"), help=p.watch, width="stretch"):
-                clicked = p
-    if show_note:
-        lesson_note_ui(keys)
-    return clicked
+
+def lesson_buttons(keys: Keys, lessons: Sequence[Preset], columns: int = 3) -> None:
+    """One button per lesson (the Lessons popover): a click chooses it (:func:`choose_lesson`);
+    the page opens it on that run, its race, never its display (see app/views/explore.py),
+    and draws its "what to watch" note with :func:`lesson_note_ui`."""
+    cols = st.columns(columns)
+    for i, p in enumerate(lessons):
+        with cols[i % columns]:
+            st.button(
+                p.title,
+                key=keys(f"lesson_{p.key}"),
+                help=p.watch,
+                width="stretch",
+                on_click=choose_lesson,
+                args=(keys, p.key),
+            )
 
 
 NOTE_CSS = """<style>
@@ -75,7 +83,7 @@ def lesson_note_ui(keys: Keys) -> int:
 
 
 def pending_key(keys: Keys) -> str:
-    """Where a previous / next lesson button leaves the lesson to open on the next run."""
+    """Where a lesson button leaves the lesson for the page to open on its run."""
     return keys("_lesson_pending")
 
 
@@ -113,7 +121,7 @@ def lesson_steps_ui(keys: Keys, before: Any, after: Any) -> None:
 
 
 def take_pending_lesson(keys: Keys) -> Preset | None:
-    """The lesson a previous / next button asked for (once)."""
+    """The lesson a lesson button or a previous / next button asked for (once)."""
     key = st.session_state.pop(pending_key(keys), None)
     return presets.BY_KEY.get(key) if isinstance(key, str) else None
 

@@ -34,10 +34,10 @@ from app.ui.bridge import bridge
 from app.ui.explain_panel import explain_ui, explained_run
 from app.ui.exports_panel import OFFLINE, Download, downloads_ui
 from app.ui.lessons_panel import (
+    lesson_buttons,
     lesson_note_ui,
     lesson_steps_ui,
     open_lesson_key,
-    presets_ui,
     take_pending_lesson,
 )
 from app.ui.share import base_url, share_popover
@@ -272,20 +272,17 @@ def head_ui(presenter: bool) -> tuple[Any, Any, bool, int]:
     the chart gives up the room it takes)."""
     widths = [10, 2.2, 2.2, 2.2, 2.2] if presenter else [10, 2.2, 2.2]
     text, *cells = st.columns(widths, vertical_alignment="top", gap="small")
-    pending = take_pending_lesson(K)  # previous / next lesson, clicked on the last run
+    pending = take_pending_lesson(K)  # a lesson, or previous / next, was clicked
     if pending is not None:
         open_lesson(pending)
     if presenter:
         lesson_steps_ui(K, cells[0], cells[1])
     # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
     pop = cells[-2].popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
-    clicked = None
     if pop.open:
         with pop:
-            clicked = presets_ui(K)
+            lesson_buttons(K, presets.course("explore"))
     share_slot = cells[-1].empty()
-    if clicked is not None:
-        open_lesson(clicked)
     with text:
         length = lesson_note_ui(K)
         if not length:

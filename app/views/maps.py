@@ -40,7 +40,7 @@ from app.state.maps import (
 )
 from app.ui import frame, maps_runner
 from app.ui.exports_panel import Download, downloads_ui
-from app.ui.lessons_panel import lesson_note_ui
+from app.ui.lessons_panel import lesson_buttons, lesson_note_ui, take_pending_lesson
 from app.ui.share import share_popover
 from app.widgets import maps as mw
 from app.widgets.controls import ensure, in_range
@@ -796,18 +796,6 @@ def exports_ui(csv: Callable[[], str], name: str) -> None:
     downloads_ui([Download("The grid (CSV)", csv, f"{name}.csv", K("export_csv"))], name)
 
 
-def lessons_ui() -> MapsState | None:
-    """The Maps lessons (a popover): a button each; returns the chosen lesson's state."""
-    clicked = None
-    cols = st.columns(2)
-    for i, p in enumerate(presets.MAP_PRESETS):
-        with cols[i % 2]:
-            if st.button(p.title, key=K(f"lesson_{p.key}"), help=p.watch, width="stretch"):
-                ss[K("lesson")] = p.key
-                clicked = p.state
-    return clicked
-
-
 VIEWS: dict[str, Callable[[MapsState, Style], None]] = {
     "sweep": sweep_view,
     "basin": basin_view,
@@ -824,12 +812,14 @@ with frame.error_boundary("Maps", K):
     presenter = frame.presenting()
     frame.style_page(presenter=presenter)
     head, lessons = st.columns([5, 1], vertical_alignment="center")
+    chosen = take_pending_lesson(K)  # a lesson button was clicked
+    if chosen is not None and chosen.page == "maps":
+        ss[K("lesson")] = chosen.key
+        apply(chosen.state)
     pop = lessons.popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
-    if pop.open:
+    if pop.open:  # drawn only while open (opening it reruns)
         with pop:
-            preset = lessons_ui()
-        if preset is not None:
-            apply(preset)
+            lesson_buttons(K, presets.MAP_PRESETS, columns=2)
     view = mw.view_ui(K)
     with st.sidebar:
         state = sidebar_ui(view)

@@ -34,10 +34,10 @@ from optimizers.problem import Problem, exit_points, numeric_kinds
 from optimizers.schedules import ReduceLROnPlateau
 
 CHUNK = 8192  # runs per chunk: a (2, n) buffer of 128 KiB, the set of them in the L2 cache
-# One thread by default: the vector engine streams memory, and on the 2-core machines this
-# was measured on a second thread made no run faster (a 256 x 256 Adam sweep: 0.96 s on one
-# thread, 0.94-1.0 s on two; SGD 0.16 s against 0.23 s); a second process doing the other half
-# took as long as one process doing all of it. ``_threads=2`` asks for two.
+# One thread by default: a second thread made runs slower on the 2-core machines this was
+# measured on (a 256 x 256 Adam sweep 0.64 s on one thread, 0.81 s on two; SGD 0.31 against
+# 0.44 s: NumPy's calls are short and hold Python's lock between them), while two processes
+# each doing half take half the time (optimizers.pool). ``_threads=2`` asks for two threads.
 THREADS = 1
 MIN_THREAD_CHUNK = 4096  # smaller chunks are not worth a second thread
 
