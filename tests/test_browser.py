@@ -105,9 +105,15 @@ def test_click_on_the_surface_moves_the_start(server: str) -> None:
                 if attempt == 2:
                     raise
         moved = chart_trace(page, "start")
-        pixel = (surfaces.get("ravine").bounds[0][1] * 2) / 400  # a pixel's worth of units
-        assert moved["x"][0] == pytest.approx(target[0], abs=pixel)
-        assert moved["y"][0] == pytest.approx(target[1], abs=pixel)
+        # a pixel's worth of units along each axis, from the drawn plot area
+        px_x, px_y = page.evaluate(
+            "() => { const L = document.querySelector("
+            "'[data-testid=stPlotlyChart] .js-plotly-plot')._fullLayout;"
+            " return [L.xaxis._length, L.yaxis._length]; }"
+        )
+        (x0, x1), (y0, y1) = surfaces.get("ravine").bounds
+        assert moved["x"][0] == pytest.approx(target[0], abs=(x1 - x0) / px_x)
+        assert moved["y"][0] == pytest.approx(target[1], abs=(y1 - y0) / px_y)
         assert page.locator(NO_TRACEBACK).count() == 0
         page.screenshot(path=artifact("explore-after-click.png"))
 

@@ -312,3 +312,30 @@ def test_choosing_a_lesson_closes_the_lessons_popover(server: str, path: str) ->
         page.get_by_text(lesson.watch[:40]).first.wait_for(timeout=30_000)
         assert page.locator(NO_TRACEBACK).count() == 0
         page.screenshot(path=artifact(f"lecture-lesson-chosen-{course}.png"))
+
+
+# ---------------------------------------------------------------- 15. controls under the plot
+
+
+@pytest.mark.parametrize("query", ["", "?lesson=learning_rate", "?big=1"])
+def test_the_slider_and_play_stay_clear_of_the_axis_titles(server: str, query: str) -> None:
+    """Under a lesson note and a two-line legend the plot is shorter; the slider and the Play
+    buttons stay under the axis titles "x" and "step" (they rose into them when placed in
+    fractions of the plot's height)."""
+    with browser() as page:
+        open_page(page, server, query)
+        box = page.evaluate(
+            """(sel) => {
+                const gd = document.querySelector(sel);
+                const r = (s) => { const e = gd.querySelector(s);
+                    if (!e) { return null; } const b = e.getBoundingClientRect();
+                    return {top: b.top, bottom: b.bottom}; };
+                return {x: r('.xtitle'), step: r('.x2title'), rail: r('.slider-rail-rect'),
+                        play: r('.updatemenu-button')};
+            }""",
+            GD,
+        )
+        assert all(box.values()), box
+        assert box["x"]["bottom"] <= box["rail"]["top"], box
+        assert box["step"]["bottom"] <= box["play"]["top"], box
+        assert box["play"]["bottom"] <= 720, box

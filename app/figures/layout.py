@@ -67,9 +67,29 @@ class Style:
         """Pixels: the whole chart, Play included, fits a 1280 x 720 window below what the
         page shows above it (``top``: its head row, a lesson note, the warnings line)."""
         base = (620 if self.embed else 540) + (40 if self.large_fonts else 0)
-        if self.top > 0:  # Play sits 11-20 px above the figure's bottom edge
-            base = min(base, FOLD - self.top + (20 if self.large_fonts else 11))
+        if self.top > 0:  # Play's bottom edge sits play_gap px above the figure's
+            base = min(base, FOLD - self.top + self.play_gap)
         return max(base, MIN_HEIGHT) + (440 if self.stacked else 0)
+
+    # Under the race's plot area, in pixels (not in fractions of the plot's height, which
+    # shrinks when a lesson note or a two-line legend takes room: the controls then rose into
+    # the axis titles "x" and "step"): the tick labels and the axis titles, then the slider and
+    # the Play buttons, then the bottom margin's rest.
+    @property
+    def controls_top(self) -> int:
+        """Pixels from the plot area's bottom edge to the top of the Play buttons and of the
+        slider's rail: below the tick labels and the axis titles at this font size."""
+        return round(4.7 * self.font)
+
+    @property
+    def bottom_margin(self) -> int:
+        """The race's bottom margin (animated, curves beside the surface)."""
+        return self.controls_top + 34 + (10 if self.large_fonts else 0)
+
+    @property
+    def play_gap(self) -> int:
+        """Pixels between the Play buttons' bottom edge and the figure's."""
+        return self.bottom_margin - self.controls_top - (self.font + 18)
 
     @property
     def domains(self) -> dict[str, list[float]]:

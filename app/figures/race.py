@@ -562,7 +562,11 @@ def _layout(
             "l": 64,
             "r": 16,
             "t": 56,
-            "b": (96 if animated else 40) + 30 * style.stacked + 24 * style.large_fonts,
+            "b": (
+                (96 + 30 + 24 * style.large_fonts if style.stacked else style.bottom_margin)
+                if animated
+                else 40 + 24 * style.large_fonts
+            ),
         },
         # The figure's own background, always: its text is drawn for it, so a dark figure on a
         # light page (or a light one on a dark page) stays readable.
@@ -600,7 +604,18 @@ def _layout(
     )
     if not animated:
         return layout
-    layout |= playback_controls(style, fsteps)
+    if style.stacked:
+        layout |= playback_controls(style, fsteps)
+    else:  # in pixels under the plot area (Style.controls_top), whatever its height
+        below = style.controls_top
+        layout |= playback_controls(
+            style,
+            fsteps,
+            buttons=(dom["buttons"][0], 0.0),
+            slider=(0.0, dom["slider"][1] - dom["slider"][0], 0.0),
+            pad=(below - 6, round(1.6 * (f - 2))),
+            buttons_pad_top=below,
+        )
     return layout
 
 
@@ -612,13 +627,14 @@ def playback_controls(
     buttons: tuple[float, float] | None = None,
     slider: tuple[float, float, float] | None = None,
     pad: tuple[int, int] | None = None,
+    buttons_pad_top: int = 0,
 ) -> dict[str, Any]:
     """The Play / Pause / Slow / Fast / Replay buttons and the scrubber (layout keys
     ``updatemenus`` and ``sliders``) over the frames named by ``fsteps``, for every animated
     figure of the app (the race, its 3-D view, the networks' boundaries and landscape).
     ``redraw``: the frames need a full redraw (a 3-D scene does); ``buttons`` (x, y) of their
     right end, ``slider`` (x, length, y) and ``pad`` (top, bottom) in the figure's paper: the
-    race's own places by default."""
+    race's own places by default; ``buttons_pad_top``: pixels between ``y`` and the buttons."""
     colors = style.colors
     f = style.font
     dom = style.domains
@@ -643,7 +659,7 @@ def playback_controls(
                 "xanchor": "right",  # never past the right edge: plotly would widen the margin
                 "y": by,
                 "yanchor": "top",
-                "pad": {"t": 0, "r": 8},
+                "pad": {"t": buttons_pad_top, "r": 8},
                 "font": {"size": f - 1, "color": "#262730"},
                 "bgcolor": "#F0F2F6",
                 "bordercolor": colors["grid"],
