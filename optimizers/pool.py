@@ -277,8 +277,8 @@ class SimulatePool:
                 for w, job in zip(workers, jobs, strict=False):
                     w.send((_part, job))
                 answers = [w.receive() for w in workers[: len(jobs)]]  # every one, in order
-            except (WorkerDied, EOFError, pickle.UnpicklingError):
-                log.warning("a simulate worker died; starting them afresh, running here")
+            except (WorkerDied, EOFError, pickle.UnpicklingError, OSError):
+                log.warning("a simulate worker died or did not start; running here")
                 self._stop()
                 return simulate(surface, optimizer, xy, steps, **kwargs)
         for ok, value in answers:

@@ -135,3 +135,18 @@ def test_each_process_reads_its_own_runs(pool: SimulatePool) -> None:
         assert np.array_equal(got[name], want[name]), name
     assert (got["arrived"] > 0).any()
     assert (got["label"] >= 0).any()
+
+
+def test_workers_that_cannot_start_leave_the_call_to_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = SimulatePool(2)
+    monkeypatch.setattr("optimizers.pool.sys.executable", "/nonexistent/python")
+    try:
+        s = surfaces.get("ravine")
+        x0 = starts(K, s)
+        got = p.simulate(s, "sgd", x0, 20, record="final", engine="numpy", lr=0.05)
+        same(got, optimizers.simulate(s, "sgd", x0, 20, record="final", engine="numpy", lr=0.05))
+        assert p._workers == []
+    finally:
+        p.close()
