@@ -18,7 +18,8 @@ replaced, and that call runs in the caller.
 The workers are plain ``python -m optimizers.pool`` processes that read pickled calls on their
 standard input and write pickled results on their standard output, started once. Not
 :mod:`multiprocessing`: its workers re-run the parent's ``__main__``, which under Streamlit is
-the app's whole script (measured: a map's first share 1.6 s instead of 0.2 s). The surface
+the app's whole script (measured inside the server: a 256 x 256 momentum map 1.6-1.9 s with
+them, 0.7-1.0 s with these workers, beside a browser on the same two cores). The surface
 travels by name and parameters (``surfaces.get(name, **params)`` in the worker), typed formulas
 included: their text is parsed there again, never evaluated.
 """
@@ -205,12 +206,15 @@ class SimulatePool:
         this as it opens, so that its first map does not wait for them)."""
 
         def start() -> None:
-            with self._lock, contextlib.suppress(Exception):
-                workers = self._started()
-                for w in workers:
-                    w.send((os.getpid, ()))
-                for w in workers:
-                    w.receive()
+            with self._lock:
+                try:
+                    workers = self._started()
+                    for w in workers:
+                        w.send((os.getpid, ()))
+                    for w in workers:
+                        w.receive()
+                except Exception:  # an unanswered ping must not be read as a share's answer
+                    self._stop()
 
         threading.Thread(target=start, name="simulate-pool-warm", daemon=True).start()
 

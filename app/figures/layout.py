@@ -121,10 +121,10 @@ class Style:
             "y": [0.0, 1.0],
             "x2": [0.68, 1.0],
             **bands,
-            # large fonts: wider buttons, so a shorter slider and the buttons a row lower
+            # large fonts: wider buttons, so a shorter slider (both Style.controls_top pixels
+            # under the plot area: app/figures/race.py, playback_controls)
             "slider": [0.0, 0.46 if self.large_fonts else 0.58],
-            "buttons": [1.0, -0.2 if self.large_fonts else -0.17],
-            "slider_y": [-0.08],
+            "buttons": [1.0],
         }
 
 

@@ -563,9 +563,9 @@ def _layout(
             "r": 16,
             "t": 56,
             "b": (
-                (96 + 30 + 24 * style.large_fonts if style.stacked else style.bottom_margin)
-                if animated
-                else 40 + 24 * style.large_fonts
+                style.bottom_margin
+                if animated and not style.stacked
+                else (96 if animated else 40) + 30 * style.stacked + 24 * style.large_fonts
             ),
         },
         # The figure's own background, always: its text is drawn for it, so a dark figure on a
@@ -604,18 +604,7 @@ def _layout(
     )
     if not animated:
         return layout
-    if style.stacked:
-        layout |= playback_controls(style, fsteps)
-    else:  # in pixels under the plot area (Style.controls_top), whatever its height
-        below = style.controls_top
-        layout |= playback_controls(
-            style,
-            fsteps,
-            buttons=(dom["buttons"][0], 0.0),
-            slider=(0.0, dom["slider"][1] - dom["slider"][0], 0.0),
-            pad=(below - 6, round(1.6 * (f - 2))),
-            buttons_pad_top=below,
-        )
+    layout |= playback_controls(style, fsteps)
     return layout
 
 
@@ -627,26 +616,32 @@ def playback_controls(
     buttons: tuple[float, float] | None = None,
     slider: tuple[float, float, float] | None = None,
     pad: tuple[int, int] | None = None,
-    buttons_pad_top: int = 0,
 ) -> dict[str, Any]:
     """The Play / Pause / Slow / Fast / Replay buttons and the scrubber (layout keys
     ``updatemenus`` and ``sliders``) over the frames named by ``fsteps``, for every animated
     figure of the app (the race, its 3-D view, the networks' boundaries and landscape).
     ``redraw``: the frames need a full redraw (a 3-D scene does); ``buttons`` (x, y) of their
-    right end, ``slider`` (x, length, y) and ``pad`` (top, bottom) in the figure's paper: the
-    race's own places by default; ``buttons_pad_top``: pixels between ``y`` and the buttons."""
+    right end, ``slider`` (x, length, y) and ``pad`` (top, bottom) in the figure's paper. By
+    default the race's own places: with the curves beside the surface, ``Style.controls_top``
+    pixels under the plot area (not a fraction of its height, which shrinks under a lesson
+    note or a two-line legend: the controls then rose into the axis titles), stacked under it
+    in fractions of the paper."""
     colors = style.colors
     f = style.font
     dom = style.domains
-    bx, by = buttons if buttons is not None else (dom["buttons"][0], dom["buttons"][1])
-    sx, slen, sy = (
-        slider
-        if slider is not None
-        else (0.0, dom["slider"][1] - dom["slider"][0], dom["slider_y"][0])
-    )
+    below = 0  # pixels between the buttons' y and their top edge
     # by default the room the step label above the rail and the tick labels below it took,
     # so the chart keeps its layout (a step readout shows the step instead)
-    pt, pb = pad if pad is not None else (round(1.6 * f), round(1.6 * (f - 2)))
+    pt, pb = round(1.6 * f), round(1.6 * (f - 2))
+    if style.stacked:
+        by, sy = dom["buttons"][1], dom["slider_y"][0]
+    else:
+        by = sy = 0.0
+        below = style.controls_top
+        pt = below - 6  # the rail sits about 6 px under the slider's top edge
+    bx, by = buttons if buttons is not None else (dom["buttons"][0], by)
+    sx, slen, sy = slider if slider is not None else (0.0, dom["slider"][1] - dom["slider"][0], sy)
+    pt, pb = pad if pad is not None else (pt, pb)
     frame = {"duration": 0, "redraw": redraw}
     button = {"method": "animate"}
     return {
@@ -659,7 +654,7 @@ def playback_controls(
                 "xanchor": "right",  # never past the right edge: plotly would widen the margin
                 "y": by,
                 "yanchor": "top",
-                "pad": {"t": buttons_pad_top, "r": 8},
+                "pad": {"t": below if buttons is None else 0, "r": 8},
                 "font": {"size": f - 1, "color": "#262730"},
                 "bgcolor": "#F0F2F6",
                 "bordercolor": colors["grid"],

@@ -24,16 +24,27 @@ def note_key(page: str) -> str:
 def choose_lesson(keys: Keys, key: str) -> None:
     """A lesson button's callback: the lesson waits under :func:`pending_key` for the page to
     open it at the top of this run (:func:`take_pending_lesson`), and the page's Lessons
-    popover (``keys("lessons_open")``) closes, so the lecturer sees the lesson at once (a
+    popover (:func:`lessons_popover`) closes, so the lecturer sees the lesson at once (a
     callback may set a widget's state; the script may not once the widget is drawn)."""
     st.session_state[pending_key(keys)] = key
     st.session_state[keys("lessons_open")] = False
 
 
+def lessons_popover(
+    container: Any, keys: Keys, lessons: Sequence[Preset], columns: int = 3
+) -> None:
+    """The page's "Lessons" popover in ``container``, its buttons drawn only while it is open
+    (opening it reruns)."""
+    pop = container.popover("Lessons", width="stretch", key=keys("lessons_open"), on_change="rerun")
+    if pop.open:
+        with pop:
+            lesson_buttons(keys, lessons, columns)
+
+
 def lesson_buttons(keys: Keys, lessons: Sequence[Preset], columns: int = 3) -> None:
-    """One button per lesson (the Lessons popover): a click chooses it (:func:`choose_lesson`);
-    the page opens it on that run, its race, never its display (see app/views/explore.py),
-    and draws its "what to watch" note with :func:`lesson_note_ui`."""
+    """One button per lesson: a click chooses it (:func:`choose_lesson`); the page opens it
+    with :func:`take_pending_lesson` at the top of its run, its race, never its display (see
+    app/views/explore.py), and draws its "what to watch" note with :func:`lesson_note_ui`."""
     cols = st.columns(columns)
     for i, p in enumerate(lessons):
         with cols[i % columns]:
@@ -121,9 +132,10 @@ def lesson_steps_ui(keys: Keys, before: Any, after: Any) -> None:
 
 
 def take_pending_lesson(keys: Keys) -> Preset | None:
-    """The lesson a lesson button or a previous / next button asked for (once)."""
+    """The lesson of this page a lesson button or a previous / next button asked for (once)."""
     key = st.session_state.pop(pending_key(keys), None)
-    return presets.BY_KEY.get(key) if isinstance(key, str) else None
+    p = presets.BY_KEY.get(key) if isinstance(key, str) else None
+    return p if p is not None and p.page == keys.page else None
 
 
 def picture(p: Preset, *, dark: bool) -> bytes:

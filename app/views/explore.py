@@ -34,9 +34,9 @@ from app.ui.bridge import bridge
 from app.ui.explain_panel import explain_ui, explained_run
 from app.ui.exports_panel import OFFLINE, Download, downloads_ui
 from app.ui.lessons_panel import (
-    lesson_buttons,
     lesson_note_ui,
     lesson_steps_ui,
+    lessons_popover,
     open_lesson_key,
     take_pending_lesson,
 )
@@ -277,11 +277,7 @@ def head_ui(presenter: bool) -> tuple[Any, Any, bool, int]:
         open_lesson(pending)
     if presenter:
         lesson_steps_ui(K, cells[0], cells[1])
-    # Drawn only while open (opening it reruns): nine buttons less on every other rerun.
-    pop = cells[-2].popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
-    if pop.open:
-        with pop:
-            lesson_buttons(K, presets.course("explore"))
+    lessons_popover(cells[-2], K, presets.course("explore"))
     share_slot = cells[-1].empty()
     with text:
         length = lesson_note_ui(K)

@@ -40,7 +40,7 @@ from app.state.maps import (
 )
 from app.ui import frame, maps_runner
 from app.ui.exports_panel import Download, downloads_ui
-from app.ui.lessons_panel import lesson_buttons, lesson_note_ui, take_pending_lesson
+from app.ui.lessons_panel import lesson_note_ui, lessons_popover, take_pending_lesson
 from app.ui.share import share_popover
 from app.widgets import maps as mw
 from app.widgets.controls import ensure, in_range
@@ -813,13 +813,10 @@ with frame.error_boundary("Maps", K):
     frame.style_page(presenter=presenter)
     head, lessons = st.columns([5, 1], vertical_alignment="center")
     chosen = take_pending_lesson(K)  # a lesson button was clicked
-    if chosen is not None and chosen.page == "maps":
+    if chosen is not None:
         ss[K("lesson")] = chosen.key
         apply(chosen.state)
-    pop = lessons.popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
-    if pop.open:  # drawn only while open (opening it reruns)
-        with pop:
-            lesson_buttons(K, presets.MAP_PRESETS, columns=2)
+    lessons_popover(lessons, K, presets.MAP_PRESETS, columns=2)
     view = mw.view_ui(K)
     with st.sidebar:
         state = sidebar_ui(view)

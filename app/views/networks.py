@@ -43,7 +43,7 @@ from app.state.networks import (
 from app.ui import frame
 from app.ui.about import about_ui
 from app.ui.exports_panel import OFFLINE, Download, downloads_ui
-from app.ui.lessons_panel import lesson_buttons, lesson_note_ui, take_pending_lesson
+from app.ui.lessons_panel import lesson_note_ui, lessons_popover, take_pending_lesson
 from app.ui.share import base_url, share_popover
 from app.widgets.controls import ensure, log_options
 from app.widgets.display import view_ui
@@ -646,13 +646,10 @@ with frame.error_boundary("Networks", K):
     frame.style_page(presenter=presenter)
     head, lessons = st.columns([5, 1], vertical_alignment="center")
     preset = take_pending_lesson(K)  # a lesson button was clicked
-    if preset is not None and preset.page == "networks":  # the lesson's race and its note
+    if preset is not None:  # the lesson's race and its note
         st.session_state[K("lesson")] = preset.key
         apply(preset.state)
-    pop = lessons.popover("Lessons", width="stretch", key=K("lessons_open"), on_change="rerun")
-    if pop.open:  # drawn only while open (opening it reruns)
-        with pop:
-            lesson_buttons(K, presets.course("networks"))
+    lessons_popover(lessons, K, presets.course("networks"))
     with st.sidebar:
         state = sidebar_ui()
         if presenter and not state.embed:

@@ -142,7 +142,6 @@ def build(traced: Traced, d: int, name: str = "rule", lr_key: str | None = None)
             op.rank in (RUN, STEP)
             and op.varying
             and op.kind in _UFUNC
-            and op.kind != "input"
             and not (op.kind == "pow" and _pow_table(op, ops))
             and not hoisted_node(i)
         )
@@ -183,7 +182,8 @@ def build(traced: Traced, d: int, name: str = "rule", lr_key: str | None = None)
         if old_last < pos[k] or (old_last == pos[k] and _writes_over_args(ops, k)):
             pins[k] = f"S{kept.index(f)}"
 
-    # ---- work buffers for lane values: linear scan over the live nodes
+    # ---- work buffers for lane values and the loop's per-run values: linear scan over the
+    # live nodes
     buffers: dict[int, str] = {}
     free: dict[str, list[str]] = {"f": [], "b": [], "r": [], "q": []}
     active: list[int] = []
