@@ -12,10 +12,12 @@ run and are handled as follows:
   map reads each column at its own step count;
 * **batch size** as an axis: one call per batch size (at most N of them, N ≤ 16 here).
 
-"Steps to tolerance" needs more than the final state: the call records every n-th state, with
-n chosen so that the recorded states take at most :data:`RECORD_BUDGET` bytes; the map reports
-the first recorded step within tolerance and says what n was (at 128 × 128 runs of 200 steps,
-every 4th step; ``benchmarks/bench_maps.py`` measures what the recording costs).
+"Steps to tolerance" needs more than the final state: the call still records only the final
+state, and the engine checks each run's loss every n-th step during the run (``reach_loss``)
+and notes the first step within tolerance; n gives at least :data:`REACH_CHECKS` checks per run
+(every step while that is cheap: 128 × 128 runs of 200 steps are checked every 2nd step). The
+**rate** colour needs the distances along the way: that call records every n-th state, within
+:data:`RECORD_BUDGET` bytes. ``benchmarks/bench_maps.py`` measures what both cost.
 
 Specs are frozen and hashable: they are the cache keys (app/mapwork.py). Results hold plain
 arrays; the figures (app/figures/maps.py) turn them into images.
@@ -56,9 +58,10 @@ BASIN_RECORD_BUDGET = 96 * 2**20
 BYTES_PER_STATE = 48  # per run and recorded state: position, loss, gradient norm, scratch
 ARRIVAL_FRACTION = 0.02  # a run has arrived within this fraction of the bounds' smaller span
 NO_MINIMUM, DIVERGED = -1, -2  # basin labels besides the index of a minimum
-DETAIL_COLORS = ("steps", "rate")  # colours read from recorded states, not only the last
-DETAIL_STATES = 50  # "steps to tolerance" reads at most this many recorded states ...
+DETAIL_STATES = 50  # the rate colour reads at most this many recorded states ...
 CHEAP_RUN_STATES = 2_000_000  # ... unless every state of every run is this cheap
+REACH_CHECKS = 25  # "steps to tolerance": the loss checked at least this often per run ...
+CHEAP_RUN_CHECKS = 2_000_000  # ... or at more steps while all checks of all runs are this few
 BASIN_STATES = 8  # the basin map's shading: arrival read at this many recorded states
 THEORY_LAMBDAS = ("min", "max")
 
@@ -134,7 +137,8 @@ class SweepSpec:
     x: GridAxis
     y: GridAxis
     tol: float
-    detail: bool = False  # record every n-th state for "steps to tolerance"
+    detail: bool = False  # record every n-th state (the rate colour)
+    reach: bool = False  # note each run's first step within tol (the steps colour)
 
     def key(self) -> str:
         return "sweep:" + json.dumps(_plain(self), sort_keys=True)
@@ -233,7 +237,8 @@ def sweep_specs(state: MapsState) -> tuple[list[SweepSpec], list[str]]:
                 x=x,
                 y=y,
                 tol=float(state.tol),
-                detail=state.color in DETAIL_COLORS,
+                detail=state.color == "rate",
+                reach=state.color == "steps",
             )
         )
     if BATCH in (x.key, y.key) and _noiseless(surface):
@@ -256,6 +261,13 @@ def _batch(batch: int | None, surface: Any) -> int | None:
 
 
 # ---------------------------------------------------------------- reading the runs
+
+
+def reach_every(lanes: int, steps: int) -> int:
+    """Check the loss of K runs every n-th step: at least :data:`REACH_CHECKS` times per run,
+    more while K × checks stays within :data:`CHEAP_RUN_CHECKS` (each costs about a step)."""
+    checks = max(REACH_CHECKS, CHEAP_RUN_CHECKS // max(1, lanes))
+    return max(1, math.ceil(steps / checks))
 
 
 def record_stride(
@@ -347,8 +359,8 @@ def _read(
     def put(name: str, value: np.ndarray) -> None:
         out.setdefault(name, []).append(value)
 
-    first = None
-    if minima.fstar is not None and len(rec) > 1:
+    first = traj.reached_at  # the engine's checks during the run, when asked for
+    if first is None and minima.fstar is not None and len(rec) > 1:
         gap_all = traj.loss - minima.fstar
         ok = (gap_all <= tol) & (rec[:, None] < dead_at[None, :])
         first = np.where(ok.any(axis=0), rec[np.argmax(ok, axis=0)], -1)
@@ -388,9 +400,10 @@ class SweepResult:
     distance: np.ndarray | None  # to the nearest minimum
     nearest: np.ndarray  # index of the nearest minimum (-1 without minima)
     diverged_at: np.ndarray  # the step it diverged at, -1 if it did not
-    tol_step: np.ndarray | None  # first recorded step within tol (-1: not within it)
+    tol_step: np.ndarray | None  # first checked step within tol (-1: not within it)
     rate: np.ndarray | None  # measured convergence rate (NaN: not readable)
     stride: int  # states recorded every `stride` steps (0: only the final state)
+    tol_every: int  # tol_step checked every `tol_every` steps (0: not checked)
     flat: tuple[bool, bool]  # (along x, along y): the optimizer has no such hyperparameter
     calls: int
     simulate_s: float
@@ -435,12 +448,15 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
     batches: list[int | None] = (
         [int(b) for b in vals[batch_dim]] if batch_dim else [spec.batch_size]
     )
+    reach: dict[str, Any] = {}
     if steps_dim:
         stride: int | str = 1  # each column reads its own step count
     elif spec.detail:
         stride = record_stride(k, t_max)
     else:
         stride = "final"
+        if spec.reach and minima.fstar is not None:
+            reach = {"reach_loss": minima.fstar + spec.tol, "reach_every": reach_every(k, t_max)}
     starts = np.tile(np.asarray(spec.start, dtype=np.float64), (k, 1))
     n_samples = surface.n_samples
     parts: list[dict[str, np.ndarray]] = []
@@ -460,6 +476,7 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
             seed=spec.seed,
             record=stride,
             engine=ENGINE,
+            **reach,
             **hypers,
         )
         sim += time.perf_counter() - t0
@@ -494,6 +511,11 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
         tol_step=grid("tol"),
         rate=grid("rate"),
         stride=stride if isinstance(stride, int) else 0,
+        tol_every=(
+            int(reach.get("reach_every", stride if isinstance(stride, int) else 0))
+            if "tol" in full
+            else 0
+        ),
         flat=(kinds["x"] == "flat", kinds["y"] == "flat"),
         calls=len(batches),
         simulate_s=sim,
@@ -1015,7 +1037,7 @@ def sweep_csv(results: Iterable[SweepResult]) -> str:
             "loss_gap",
             "distance_to_nearest_minimum",
             "steps_to_tolerance",
-            "record_every",
+            "tolerance_checked_every",
             "diverged_at_step",
             "convergence_rate",
         ]
@@ -1035,7 +1057,7 @@ def sweep_csv(results: Iterable[SweepResult]) -> str:
                         _num(r.gap[i, j]) if r.gap is not None else "",
                         _num(r.distance[i, j]) if r.distance is not None else "",
                         _int(r.tol_step[i, j]) if r.tol_step is not None else "",
-                        r.stride,
+                        r.tol_every or "",
                         _int(r.diverged_at[i, j]),
                         _num(r.rate[i, j]) if r.rate is not None else "",
                     ]

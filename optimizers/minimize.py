@@ -58,7 +58,9 @@ class Trajectory:
     (K,) the first step whose point left the box or was non-finite, -1 if never; trace (with
     ``trace=True``): name -> (T, K, D) or (T, K), step t at index t - 1, for the gradient, every
     state buffer the rule changes, every derived quantity of its trace and the step taken
-    ("update"); trace_initial: each traced state buffer before step 1, (K, D) or (K,).
+    ("update"); trace_initial: each traced state buffer before step 1, (K, D) or (K,);
+    reached_at (K,): with ``reach_loss``, each run's first checked step at or below it (-1:
+    none), else None.
     """
 
     params: np.ndarray
@@ -78,6 +80,7 @@ class Trajectory:
     engine: str = "scalar"  # which engine ran: "scalar", "numpy" or "compiled"
     shuffle: bool = True
     trace_initial: dict[str, np.ndarray] = field(default_factory=dict)  # state before step 1
+    reached_at: np.ndarray | None = None  # (K,) with reach_loss: see simulate
 
     @property
     def positions(self) -> np.ndarray:
@@ -119,6 +122,8 @@ def _run(
     threads: int | None,
     hyperparams: dict[str, Any],
     observe: Callable[[vector.Observation], None] | None = None,
+    reach_loss: Any = None,
+    reach_every: Any = 1,
 ) -> Trajectory:
     k, d = x0.shape
     t_steps = check_int("steps", steps, 0, MAX_STEPS)
@@ -142,6 +147,12 @@ def _run(
     auto = engine == "auto" and observe is None
     if engine == "auto":
         engine = "scalar" if scalar_ok and (k <= SCALAR_MAX_K or trace) else "numpy"
+    reach, kept = _check_reach(reach_loss, reach_every, t_steps), rec
+    if reach is not None:
+        if engine == "numpy":
+            auto = False  # the NumPy engine checks inside its chunks, the others cannot
+        else:  # the other engines record the checked steps too; read after the run
+            rec = np.union1d(rec, reach[1])
     lr_key = next(h.name for h in opt.hypers if h.role == "lr")
     base = hyp[lr_key]
     need = estimate_bytes(
@@ -161,6 +172,10 @@ def _run(
             model, opt, hyp, x0, t_steps, batch, bool(shuffle), seed, sched, rec, rec_index,
             lr_key, table,
         )  # fmt: skip
+        if reach is not None and engine == "numpy":
+            pb.reach_loss = reach[0]
+            pb.reach_at = np.zeros(t_steps + 1, dtype=bool)
+            pb.reach_at[reach[1]] = True
         if engine == "compiled" or (auto and engine == "numpy" and k >= compiled.MIN_K):
             engine = compiled.choose(pb, engine)
         traces: dict[str, np.ndarray] = {}
@@ -179,10 +194,15 @@ def _run(
             vector.run(pb, max(1, int(chunk)), threads, observe)
         _freeze(pb)
         loss, gnorm = _measure(model, pb.params)
+        params = pb.params
+        if reach is not None and engine != "numpy":
+            pb.reached_at = _first_reached(rec, loss, pb.diverged_at, *reach)
+            rows = np.searchsorted(rec, kept)
+            params, loss, gnorm, rec = params[rows], loss[rows], gnorm[rows], kept
     lr_out = pb.lr_out if pb.lr_out is not None else table
     assert lr_out is not None
     return Trajectory(
-        params=pb.params,
+        params=params,
         loss=loss,
         grad_norm=gnorm,
         lr=finite(lr_out) if lr_out.flags.writeable else lr_out,
@@ -199,7 +219,31 @@ def _run(
         engine=engine,
         shuffle=bool(shuffle),
         trace_initial=initial,
+        reached_at=None if reach is None else pb.reached_at,
     )
+
+
+def _check_reach(level: Any, every: Any, t_steps: int) -> tuple[float, np.ndarray] | None:
+    """(level, the steps checked: 0, every, 2·every, ... and the last), None without a level."""
+    if level is None:
+        return None
+    if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
+        raise ValueError(f"reach_loss must be a finite number or None; got {level!r}")
+    if not np.isfinite(float(level)):
+        raise ValueError(f"reach_loss must be a finite number or None; got {level!r}")
+    n = check_int("reach_every", every, 1, max(1, t_steps))
+    return float(level), record_steps(n, t_steps)
+
+
+def _first_reached(
+    rec: np.ndarray, loss: np.ndarray, diverged_at: np.ndarray, level: float, checked: np.ndarray
+) -> np.ndarray:
+    """The first step of ``checked`` whose recorded loss (R, K) is at or below ``level`` before
+    the run diverged, else -1: what the NumPy engine notes during its run, read after it."""
+    rows = np.searchsorted(rec, checked)
+    dead = np.where(diverged_at >= 0, diverged_at, np.iinfo(np.int64).max)
+    ok = (loss[rows] <= level) & (checked[:, None] < dead[None, :])
+    return np.where(ok.any(axis=0), checked[np.argmax(ok, axis=0)], -1).astype(np.int64)
 
 
 def _freeze(pb: Problem) -> None:
@@ -261,6 +305,8 @@ def minimize(
     record: str | int = "all",
     engine: str = "auto",
     observe: Callable[[vector.Observation], None] | None = None,
+    reach_loss: float | None = None,
+    reach_every: int = 1,
     _chunk: int = vector.CHUNK,
     _threads: int | None = None,
     **hyperparams: Any,
@@ -285,8 +331,9 @@ def minimize(
     observe: called as ``observe(obs)`` before the first step and after every step with a
     :class:`optimizers.engines.vector.Observation` (the gradient the step used, the new
     parameters and every state buffer of the rule, as views to copy from); the run is then the
-    NumPy engine's, one chunk on one thread, and its numbers are the same. Bad input raises
-    ValueError naming the parameter and its allowed range.
+    NumPy engine's, one chunk on one thread, and its numbers are the same. reach_loss,
+    reach_every: as in :func:`simulate`. Bad input raises ValueError naming the parameter and
+    its allowed range.
     """
     opt = resolve(optimizer)
     if not hasattr(objective, "value_and_grad") or not hasattr(objective, "n_samples"):
@@ -336,6 +383,8 @@ def minimize(
         threads=_threads,
         hyperparams=hyperparams,
         observe=observe,
+        reach_loss=reach_loss,
+        reach_every=reach_every,
     )
 
 
@@ -373,6 +422,8 @@ def simulate(
     record: str | int = "all",
     trace: bool = False,
     engine: str = "auto",
+    reach_loss: float | None = None,
+    reach_every: int = 1,
     _path: str | None = None,
     _chunk: int = vector.CHUNK,
     _threads: int | None = None,
@@ -392,6 +443,11 @@ def simulate(
     with the reason where it cannot run); every engine gives the same numbers. A run whose new
     point is non-finite or outside ``surface.box`` stops; its stored point is the exit point on
     the segment from the last inside point, and stays there.
+    reach_loss (a number): ``Trajectory.reached_at`` (K,) is each run's first step, among 0,
+    ``reach_every``, 2·``reach_every``, ... and the last, whose full-batch loss is at or below
+    it (before the run diverged), else -1: the NumPy engine checks inside its run, so
+    ``record="final"`` still tells how long each run took; the other engines record those
+    steps and read them after the run (same steps, same numbers).
     Bad input raises ValueError naming the parameter and its allowed range.
     """
     opt = resolve(optimizer)
@@ -412,4 +468,6 @@ def simulate(
         chunk=_chunk,
         threads=_threads,
         hyperparams=hyperparams,
+        reach_loss=reach_loss,
+        reach_every=reach_every,
     )

@@ -326,6 +326,7 @@ def join(parts: list[Trajectory]) -> Trajectory:
         loss=runs("loss", 1),
         grad_norm=runs("grad_norm", 1),
         diverged_at=runs("diverged_at", 0),
+        reached_at=None if first.reached_at is None else runs("reached_at", 0),
         hyperparams=hyper,
     )
 

@@ -73,15 +73,19 @@ class Problem:
     rec_index: np.ndarray  # (T + 1,) recorded slot of each step, -1 if not recorded
     lr_key: str
     lr_table: np.ndarray | None  # (T, K) when the schedule does not use the loss
+    reach_loss: float | None = None  # the engine notes each run's first check at or below it
+    reach_at: np.ndarray | None = None  # (T + 1,) bool: the steps at which it checks
     params: np.ndarray = field(init=False)  # (R, K, D)
     diverged_at: np.ndarray = field(init=False)  # (K,)
     exits: np.ndarray = field(init=False)  # (K, D)
+    reached_at: np.ndarray = field(init=False)  # (K,) first checked step at or below, else -1
     lr_out: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         k, d = self.x0.shape
         self.params = np.zeros((len(self.rec), k, d))
         self.diverged_at = np.full(k, -1, dtype=np.int64)
+        self.reached_at = np.full(k, -1, dtype=np.int64)
         self.exits = np.zeros((k, d))
         if self.schedule.uses_loss:
             self.lr_out = np.zeros((self.steps, k))

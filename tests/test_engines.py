@@ -643,3 +643,120 @@ def test_a_failing_compile_falls_back_to_numpy_under_auto(monkeypatch: pytest.Mo
     assert "simulated toolchain failure" in compiled.FAILED[0]
     with pytest.raises(ValueError, match="compiling a kernel failed in this process"):
         optimizers.simulate(s, "adam", starts, 3, engine="compiled")
+
+
+# ---------------------------------------------------------------- steps to a loss level
+
+
+def _reached(tr: optimizers.Trajectory, level: float, every: int) -> np.ndarray:
+    """Each run's first step of 0, every, 2 every, ... and the last whose recorded loss is at
+    or below ``level`` before it diverged (-1: none), read from a record="all" trajectory."""
+    t = int(tr.steps[-1])
+    checked = [s for s in range(0, t + 1, every)] + ([t] if t % every else [])
+    dead = np.where(tr.diverged_at >= 0, tr.diverged_at, t + 1)
+    out = np.full(tr.loss.shape[1], -1)
+    for j in range(len(out)):
+        hit = [s for s in checked if s < dead[j] and tr.loss[s, j] <= level]
+        out[j] = hit[0] if hit else -1
+    return out
+
+
+REACH_CASES = [
+    # per-run learning rates up to divergence; chunks of 7 runs on two threads
+    ("ravine", "momentum", {"momentum": 0.9}, {"_chunk": 7, "_threads": 2}),
+    ("rosenbrock", "adam", {}, {"_chunk": 5}),
+    # mini-batches: the time loop runs outside the chunks
+    ("linear_regression", "sgd", {"batch_size": 4, "seed": 3}, {"_chunk": 6}),
+]
+
+
+@pytest.mark.parametrize(("surface", "name", "kw", "engine_kw"), REACH_CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize("every", [1, 7, 60])
+def test_the_numpy_engine_notes_the_first_step_at_a_loss_level_inside_its_run(
+    surface: str, name: str, kw: dict[str, Any], engine_kw: dict[str, Any], every: int
+) -> None:
+    """record="final" with reach_loss gives what every recorded state says (60 steps of 0, 7,
+    ..., 56 and 60 when 7 does not divide them; t = 0 counts; a diverged run never reaches
+    the level after it left), and the recorded states are those of a call without it."""
+    s = surfaces.get(surface)
+    k = 29
+    starts = _starts(s, k, 8)
+    lr_key = next(iter(_lrs(name)))
+    kw = {**kw, lr_key: np.geomspace(1e-4, 5.0 if name != "adam" else 0.5, k)}
+    full = optimizers.simulate(s, name, starts, 60, engine="numpy", record="all", **kw)
+    level = float(np.quantile(full.loss[-1], 0.4))  # some runs get there, some do not
+    tr = optimizers.simulate(s, name, starts, 60, engine="numpy", record="final",
+                             reach_loss=level, reach_every=every, **kw, **engine_kw)  # fmt: skip
+    want = _reached(full, level, every)
+    assert tr.reached_at is not None
+    np.testing.assert_array_equal(tr.reached_at, want)
+    assert (want >= 0).any()
+    assert (want == -1).any()
+    if name != "adam":
+        assert (full.diverged_at >= 0).any()
+    np.testing.assert_array_equal(tr.positions[-1], full.positions[-1])
+    assert full.reached_at is None
+
+
+def test_a_start_at_the_level_has_reached_it_at_step_0() -> None:
+    s = surfaces.get("quadratic_bowl")
+    m = s.minima[0].xy
+    tr = optimizers.simulate(s, "sgd", [m, (m[0] + 1.0, m[1])], 10, engine="numpy",
+                             record="final", lr=1e-9, reach_loss=s.minima[0].value + 1e-12,
+                             reach_every=4)  # fmt: skip
+    assert tr.reached_at is not None
+    assert tr.reached_at.tolist() == [0, -1]
+
+
+@pytest.mark.parametrize("engine", ["scalar", pytest.param("compiled", marks=needs_compiler)])
+def test_every_engine_gives_the_same_steps_to_a_loss_level(engine: str) -> None:
+    """The scalar and compiled engines record the checked steps and read them after the run:
+    the same steps as the NumPy engine's own checks, the caller's recorded states unchanged."""
+    s = surfaces.get("quadratic_bowl", cx=1.0, cy=-0.5, ax=1.0, ay=8.0)
+    k = 20 if engine == "scalar" else compiled.MIN_K
+    rng = np.random.default_rng(11)
+    starts = rng.uniform([-3.0, -3.0], [3.0, 3.0], (k, 2))
+    kw: dict[str, Any] = {"lr": np.exp(rng.uniform(np.log(1e-3), np.log(0.3), k)),
+                          "betas": (0.8, 0.999)}  # fmt: skip
+    reach: dict[str, Any] = {"reach_loss": s.minima[0].value + 0.05, "reach_every": 3}
+    a = optimizers.simulate(s, "adam", starts, 41, engine=engine, record=10, **kw, **reach)
+    b = optimizers.simulate(s, "adam", starts, 41, engine="numpy", record=10, **kw, **reach)
+    plain = optimizers.simulate(s, "adam", starts, 41, engine=engine, record=10, **kw)
+    assert a.engine == engine
+    assert a.reached_at is not None
+    assert b.reached_at is not None
+    assert (b.reached_at >= 0).any()
+    assert (b.reached_at == -1).any()
+    np.testing.assert_array_equal(a.reached_at, b.reached_at)
+    np.testing.assert_array_equal(a.steps, plain.steps)
+    np.testing.assert_array_equal(a.positions, plain.positions)
+    np.testing.assert_array_equal(a.loss, plain.loss)
+
+
+def test_an_objective_run_stopped_by_an_infinite_loss_never_reaches_the_level() -> None:
+    """Cliff: the loss -x - y falls until x passes 5.5, where it is inf and the run ends."""
+    lr = np.array([1.0, 0.25, 2.0])
+    tr = optimizers.minimize(Cliff(), np.zeros((3, 2)), 20, "sgd", lr=lr, record="final",
+                             reach_loss=-7.9, reach_every=1)  # fmt: skip
+    assert tr.reached_at is not None
+    # x = y = t lr: -2 t lr <= -7.9 from t lr = 4 (run 0: step 4; run 1: step 16; run 2:
+    # step 2), and run 0 stops at step 6, run 2 at step 3, after they got there
+    assert tr.reached_at.tolist() == [4, 16, 2]
+    assert tr.diverged_at.tolist() == [6, -1, 3]
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"reach_loss": float("nan")}, "reach_loss"),
+        ({"reach_loss": float("inf")}, "reach_loss"),
+        ({"reach_loss": True}, "reach_loss"),
+        ({"reach_loss": "0.1"}, "reach_loss"),
+        ({"reach_loss": 0.1, "reach_every": 0}, "reach_every"),
+        ({"reach_loss": 0.1, "reach_every": 2.5}, "reach_every"),
+    ],
+)
+def test_bad_loss_levels_are_refused_by_name(kw: dict[str, Any], msg: str) -> None:
+    s = surfaces.get("quadratic_bowl")
+    with pytest.raises(ValueError, match=msg):
+        optimizers.simulate(s, "sgd", (1.0, 1.0), 10, **kw)

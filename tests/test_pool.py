@@ -34,6 +34,9 @@ def same(a: optimizers.Trajectory, b: optimizers.Trajectory) -> None:
         x, y = getattr(a, name), getattr(b, name)
         assert x.shape == y.shape, name
         assert np.array_equal(x, y), name
+    assert (a.reached_at is None) == (b.reached_at is None)
+    if a.reached_at is not None and b.reached_at is not None:
+        assert np.array_equal(a.reached_at, b.reached_at)
     assert a.engine == b.engine
     assert a.hyperparams.keys() == b.hyperparams.keys()
     for name, v in a.hyperparams.items():
@@ -55,6 +58,18 @@ CASES = [
         "final",
         {"lr": np.geomspace(1e-3, 9.0, K), "betas": (np.linspace(0.0, 0.99, K), 0.999)},
     ),
+    # a sweep coloured by steps to tolerance: the engine notes each run's arrival
+    (
+        "ravine",
+        "momentum",
+        "final",
+        {
+            "lr": np.geomspace(1e-3, 0.5, K),
+            "momentum": np.linspace(0.0, 0.99, K),
+            "reach_loss": 1e-3,
+            "reach_every": 9,
+        },
+    ),
     # a basin map: K starts, every 40th state recorded
     ("himmelblau", "momentum", 40, {"lr": 0.01, "momentum": 0.9}),
     # a schedule shared by every run: the lr table travels as one column
@@ -64,7 +79,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("surface", "opt", "record", "kw"), CASES, ids=[c[1] for c in CASES])
+@pytest.mark.parametrize(
+    ("surface", "opt", "record", "kw"), CASES, ids=[f"{c[1]}-{c[2]}" for c in CASES]
+)
 def test_shared_runs_are_simulate_to_the_bit(
     pool: SimulatePool, surface: str, opt: str, record: object, kw: dict
 ) -> None:

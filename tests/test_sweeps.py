@@ -57,14 +57,17 @@ def check_cells(r: sweeps.SweepResult, cells: list[tuple[int, int]]) -> None:
             assert int(r.nearest[iy, ix]) == int(idx[0])
             assert r.distance[iy, ix] == pytest.approx(float(dist[0]), rel=1e-12, abs=1e-300)
         if r.tol_step is not None and r.gap is not None and div < 0:
+            # the map checks every tol_every-th step (and the last): the first checked step
+            # whose gap is within tol, unless the run's own gap there is tol to rounding
             gaps = run.loss[:, 0] - minima.fstar
-            hit = np.flatnonzero(gaps <= r.spec.tol)
-            t = int(r.tol_step[iy, ix])
-            if hit.size:  # the map reads every stride-th state: the first one at or after it
-                first = int(hit[0])
-                assert first <= t < first + max(r.stride, 1) or t == r.spec.steps, (first, t)
-            else:
-                assert t == -1
+            last = len(gaps) - 1
+            checked = sorted({*range(0, last + 1, r.tol_every), last})
+            hits = [c for c in checked if gaps[c] <= r.spec.tol]
+            want, t = (hits[0] if hits else -1), int(r.tol_step[iy, ix])
+            close = [
+                c for c in (t, want) if c >= 0 and abs(gaps[c] - r.spec.tol) <= 1e-9 * r.spec.tol
+            ]
+            assert t == want or close, (iy, ix, t, want)
 
 
 def state(**kw: Any) -> MapsState:
@@ -125,16 +128,38 @@ def test_an_optimizer_without_the_axis_is_flat_along_it() -> None:
     assert not (mom.final_loss == mom.final_loss[0]).all()
 
 
-def test_steps_to_tolerance_are_exact_when_every_state_is_recorded() -> None:
+def test_steps_to_tolerance_are_exact_when_every_step_is_checked() -> None:
     st = state(optimizers=("momentum",), grid=8, steps=100, color="steps", tol=1e-6)
     (spec,), _ = sweeps.sweep_specs(st)
-    assert spec.detail
+    assert spec.reach
+    assert not spec.detail
     r = sweeps.run_sweep(spec)
-    assert r.stride == 1  # 64 runs x 100 steps fit: every state
+    assert r.stride == 0  # only the final state is recorded: the engine checks as it runs
+    assert r.tol_every == 1  # 64 runs x 100 steps are cheap: every step
     check_cells(r, sampled(r.final_loss.shape, 20))
     assert r.tol_step is not None
     assert bool((r.tol_step >= 0).any())
     assert bool((r.tol_step == -1).any())
+
+
+def test_steps_to_tolerance_on_a_large_map_are_checked_every_few_steps() -> None:
+    """48 x 48 runs of 2,000 steps: checked every 3rd step (the 2,000th too), each cell the
+    first checked step of its own run within tolerance."""
+    st = state(optimizers=("adam",), grid=48, steps=2000, color="steps", tol=1e-4)
+    (spec,), _ = sweeps.sweep_specs(st)
+    r = sweeps.run_sweep(spec)
+    assert r.tol_every == sweeps.reach_every(48 * 48, 2000) == 3
+    assert r.tol_step is not None
+    assert bool((r.tol_step > 0).any())
+    assert bool(((r.tol_step % 3 == 0) | (r.tol_step == 2000) | (r.tol_step == -1)).all())
+    check_cells(r, sampled(r.final_loss.shape, 12))
+
+
+def test_the_checks_stay_cheap() -> None:
+    assert sweeps.reach_every(65536, 500) == math.ceil(500 / (sweeps.CHEAP_RUN_CHECKS // 65536))
+    assert sweeps.reach_every(16384, 200) == 2
+    assert sweeps.reach_every(64, 100) == 1
+    assert sweeps.reach_every(10**7, 500) == math.ceil(500 / sweeps.REACH_CHECKS)
 
 
 def test_the_stride_keeps_the_recorded_states_within_the_budget() -> None:

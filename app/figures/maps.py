@@ -436,7 +436,7 @@ def sweep_groups(result: Any, tol: float) -> list[Group]:
         groups.append(Group("at-minimum", alive & ~readable, cols, "at the minimum (to rounding)"))
         return groups
     within = result.tol_step >= 0
-    every = f" (checked every {result.stride})" if result.stride > 1 else ""
+    every = f" (checked every {result.tol_every})" if result.tol_every > 1 else ""
     steps_col = [(f"gap ≤ {tol:g} by step{every}", result.tol_step, "d")]
     groups += [
         Group("within", alive & within & readable, cols + rate_col + steps_col),

@@ -489,8 +489,13 @@ def sweep_view(state: MapsState, style: Style) -> None:
         bits.append(f"The labels and clicks take {every(stride, 'cell')} at this resolution.")
     if spec.detail:
         bits.append(
-            f"Each run records {every(max(r.stride for r in res), 'state')}: steps to "
-            "tolerance are read there, and the rate before it reaches the minimum to rounding."
+            f"Each run records {every(max(r.stride for r in res), 'state')}: the rate is read "
+            "there, before the run reaches the minimum to rounding."
+        )
+    if spec.reach and any(r.tol_every for r in res):
+        bits.append(
+            f"Each run's loss is checked at {every(max(r.tol_every for r in res), 'step')} "
+            "as it runs: steps to tolerance are the first checked step within it."
         )
     if edges is not None:
         where = f"the minimum ({edges.at[0]:.3g}, {edges.at[1]:.3g})"

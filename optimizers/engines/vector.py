@@ -577,6 +577,8 @@ class _Chunk:
         self.lo, self.hi = pb.bounds()
         self.boxless = pb.box is None
         self.done = False
+        if pb.reach_at is not None and pb.reach_at[0]:
+            self.reach(0)
 
     def advance(self, t: int, bidx: np.ndarray | None, z: np.ndarray | None) -> None:
         pb, p = self.pb, self.p
@@ -619,9 +621,19 @@ class _Chunk:
             self.diverge(t)
             if self.done:
                 return
+        if pb.reach_at is not None and pb.reach_at[t]:
+            self.reach(t)
         r = pb.rec_index[t]
         if r >= 0:
             pb.params[r, self.cols] = self.p.T
+
+    def reach(self, t: int) -> None:
+        """Runs whose full-batch loss at step t is at or below ``pb.reach_loss`` for the first
+        time: their ``reached_at`` is t (one loss pass over the chunk while it is hot)."""
+        pb = self.pb
+        loss = np.asarray(pb.model.value_T(self.p, None))
+        gids = self.gid[loss <= pb.reach_loss]
+        pb.reached_at[gids[pb.reached_at[gids] < 0]] = t
 
     def diverge(self, t: int) -> None:
         p, pb = self.p, self.pb
