@@ -12,12 +12,14 @@ run and are handled as follows:
   map reads each column at its own step count;
 * **batch size** as an axis: one call per batch size (at most N of them, N ≤ 16 here).
 
-"Steps to tolerance" needs more than the final state: the call still records only the final
-state, and the engine checks each run's loss every n-th step during the run (``reach_loss``)
-and notes the first step within tolerance; n gives at least :data:`REACH_CHECKS` checks per run
-(every step while that is cheap: 128 × 128 runs of 200 steps are checked every 2nd step). The
-**rate** colour needs the distances along the way: that call records every n-th state, within
-:data:`RECORD_BUDGET` bytes. ``benchmarks/bench_maps.py`` measures what both cost.
+"Steps to tolerance" and the basin map's shading need more than the final state: the call
+still records only the final state, and the engine checks each run every n-th step during the
+run: its loss against f* + tol (``reach_loss``: the first step within tolerance), or which
+minimum it is within reach of (``settle_points``: the step from which it stayed there); n gives
+at least :data:`REACH_CHECKS` (:data:`BASIN_CHECKS`) checks per run, more while they are cheap
+(128 × 128 runs of 200 steps are checked every 2nd step). The **rate** colour needs the
+distances along the way: that call records every n-th state, within :data:`RECORD_BUDGET`
+bytes. ``benchmarks/bench_maps.py`` measures what each costs.
 
 Specs are frozen and hashable: they are the cache keys (app/mapwork.py). Results hold plain
 arrays; the figures (app/figures/maps.py) turn them into images.
@@ -54,7 +56,6 @@ ENGINE = "numpy"  # the engine the Docker image has (no C++ compiler there)
 PROCESSES = min(2, os.cpu_count() or 1)  # the map's runs are shared by this many processes
 POOL = SimulatePool(PROCESSES, nice=NICE)  # started by the first large map
 RECORD_BUDGET = 48 * 2**20  # bytes the recorded states of one call may take
-BASIN_RECORD_BUDGET = 96 * 2**20
 BYTES_PER_STATE = 48  # per run and recorded state: position, loss, gradient norm, scratch
 ARRIVAL_FRACTION = 0.02  # a run has arrived within this fraction of the bounds' smaller span
 NO_MINIMUM, DIVERGED = -1, -2  # basin labels besides the index of a minimum
@@ -62,7 +63,8 @@ DETAIL_STATES = 50  # the rate colour reads at most this many recorded states ..
 CHEAP_RUN_STATES = 2_000_000  # ... unless every state of every run is this cheap
 REACH_CHECKS = 25  # "steps to tolerance": the loss checked at least this often per run ...
 CHEAP_RUN_CHECKS = 2_000_000  # ... or at more steps while all checks of all runs are this few
-BASIN_STATES = 8  # the basin map's shading: arrival read at this many recorded states
+BASIN_CHECKS = 8  # the basin map's shading: where each run is, checked at least this often ...
+CHEAP_BASIN_CHECKS = 25_000_000  # ... or more often while checks x runs x minima stay this few
 THEORY_LAMBDAS = ("min", "max")
 
 
@@ -263,7 +265,7 @@ def _batch(batch: int | None, surface: Any) -> int | None:
 # ---------------------------------------------------------------- reading the runs
 
 
-def reach_every(lanes: int, steps: int) -> int:
+def tol_check_every(lanes: int, steps: int) -> int:
     """Check the loss of K runs every n-th step: at least :data:`REACH_CHECKS` times per run,
     more while K × checks stays within :data:`CHEAP_RUN_CHECKS` (each costs about a step)."""
     checks = max(REACH_CHECKS, CHEAP_RUN_CHECKS // max(1, lanes))
@@ -456,7 +458,10 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
     else:
         stride = "final"
         if spec.reach and minima.fstar is not None:
-            reach = {"reach_loss": minima.fstar + spec.tol, "reach_every": reach_every(k, t_max)}
+            reach = {
+                "reach_loss": minima.fstar + spec.tol,
+                "check_every": tol_check_every(k, t_max),
+            }
     starts = np.tile(np.asarray(spec.start, dtype=np.float64), (k, 1))
     n_samples = surface.n_samples
     parts: list[dict[str, np.ndarray]] = []
@@ -512,7 +517,7 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
         rate=grid("rate"),
         stride=stride if isinstance(stride, int) else 0,
         tol_every=(
-            int(reach.get("reach_every", stride if isinstance(stride, int) else 0))
+            int(reach.get("check_every", stride if isinstance(stride, int) else 0))
             if "tol" in full
             else 0
         ),
@@ -669,11 +674,11 @@ class BasinResult:
     xs: np.ndarray
     ys: np.ndarray
     label: np.ndarray  # index of the minimum the run ends in, NO_MINIMUM or DIVERGED
-    arrived: np.ndarray  # first recorded step within the arrival radius of it (-1: none)
+    arrived: np.ndarray  # checked step from which it stayed within the radius of it (-1: none)
     diverged_at: np.ndarray
     final: np.ndarray  # (n, n, 2) where each run ends
     radius: float
-    stride: int
+    stride: int  # where each run is, checked every `stride` steps
     simulate_s: float
     total_s: float = 0.0
 
@@ -682,33 +687,30 @@ class BasinResult:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
-def _read_basin(
-    traj: optimizers.Trajectory, minima: Minima, radius: float
-) -> dict[str, np.ndarray]:
-    """Per run: the minimum it ends within ``radius`` of (else NO_MINIMUM or DIVERGED), the
-    first recorded step within that radius of it (-1: none), its divergence step and its final
-    point (2, K): the runs are the last axis."""
+def basin_check_every(lanes: int, steps: int, n_minima: int) -> int:
+    """Where each run is, checked every n-th step: at least :data:`BASIN_CHECKS` times per
+    run, more while the checks of all runs against all minima stay within
+    :data:`CHEAP_BASIN_CHECKS` (a check costs a few operations per run and minimum)."""
+    checks = max(BASIN_CHECKS, CHEAP_BASIN_CHECKS // max(1, lanes * n_minima))
+    return max(1, math.ceil(steps / checks))
+
+
+def _read_basin(traj: optimizers.Trajectory) -> dict[str, np.ndarray]:
+    """Per run: the minimum its last check found it within reach of (else NO_MINIMUM, or
+    DIVERGED), the checked step from which it stayed within reach of that minimum (-1: none),
+    its divergence step and its final point (2, K): the runs are the last axis. The engine did
+    the checks during the run (``settle_points``); a surface without minima has none."""
     final = traj.params[-1]
     k = len(final)
-    idx, dist = minima.nearest(final)
-    label = np.where(dist <= radius, idx, NO_MINIMUM)
+    if traj.settled_near is None or traj.settled_at is None:
+        label = np.full(k, NO_MINIMUM, dtype=np.int64)
+        arrived = np.full(k, -1, dtype=np.int64)
+    else:
+        label, arrived = traj.settled_near, traj.settled_at
     label = np.where(traj.diverged_at >= 0, DIVERGED, label)
-    arrived = np.full(k, -1, dtype=np.int64)
-    got = label >= 0
-    if got.any():  # the first recorded state within the radius of the minimum it ends in
-        target = minima.xy[np.where(got, label, 0)]  # (K, 2)
-        pending = got.copy()
-        r2 = radius * radius
-        for i, t in enumerate(traj.steps):
-            p = traj.params[i]
-            dx = p[:, 0] - target[:, 0]
-            dy = p[:, 1] - target[:, 1]
-            hit = pending & (dx * dx + dy * dy <= r2)
-            arrived[hit] = t
-            pending &= ~hit
     return {
         "label": label,
-        "arrived": arrived,
+        "arrived": np.where(label >= 0, arrived, -1),
         "diverged_at": np.asarray(traj.diverged_at),
         "final": np.ascontiguousarray(final.T),
     }
@@ -723,19 +725,24 @@ def run_basin(spec: BasinSpec) -> BasinResult:
     gx, gy = np.meshgrid(xs, ys)
     starts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
     k = len(starts)
-    stride = record_stride(k, spec.steps, BASIN_RECORD_BUDGET, BASIN_STATES)
+    m = len(minima.xy)
+    stride = basin_check_every(k, spec.steps, m)
     radius = arrival_radius(surface)
+    settle: dict[str, Any] = (
+        {"settle_points": minima.xy, "settle_radius": radius, "check_every": stride} if m else {}
+    )
     t0 = time.perf_counter()  # the runs and their reading, in the pool's processes
     got = POOL.read(
-        functools.partial(_read_basin, minima=minima, radius=radius),
+        _read_basin,
         surface,
         spec.optimizer,
         starts,
         spec.steps,
         batch_size=spec.batch_size,
         seed=spec.seed,
-        record=stride,
+        record="final",
         engine=ENGINE,
+        **settle,
         **dict(spec.hypers),
     )
     sim = time.perf_counter() - t0
@@ -1076,8 +1083,8 @@ def basin_csv(results: Iterable[BasinResult], minima: Sequence[Any]) -> str:
             "ends_in",
             "minimum_x",
             "minimum_y",
-            "arrived_by_step",
-            "record_every",
+            "settled_from_step",
+            "checked_every",
             "diverged_at_step",
             "final_x",
             "final_y",

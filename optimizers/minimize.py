@@ -28,7 +28,7 @@ import numpy as np
 from optimizers.base import Optimizer
 from optimizers.engines import compiled, scalar, vector
 from optimizers.models import ObjectiveModel, SurfaceModel, call_objective
-from optimizers.problem import Problem, finite, lr_table
+from optimizers.problem import Checks, Problem, finite, lr_table
 from optimizers.schedules import Schedule
 from optimizers.validate import (
     MAX_STEPS,
@@ -60,7 +60,7 @@ class Trajectory:
     state buffer the rule changes, every derived quantity of its trace and the step taken
     ("update"); trace_initial: each traced state buffer before step 1, (K, D) or (K,);
     reached_at (K,): with ``reach_loss``, each run's first checked step at or below it (-1:
-    none), else None.
+    none), else None; settled_at, settled_near (K,): with ``settle_points``, see simulate.
     """
 
     params: np.ndarray
@@ -81,6 +81,8 @@ class Trajectory:
     shuffle: bool = True
     trace_initial: dict[str, np.ndarray] = field(default_factory=dict)  # state before step 1
     reached_at: np.ndarray | None = None  # (K,) with reach_loss: see simulate
+    settled_at: np.ndarray | None = None  # (K,) with settle_points: see simulate
+    settled_near: np.ndarray | None = None  # (K,) with settle_points: see simulate
 
     @property
     def positions(self) -> np.ndarray:
@@ -123,7 +125,9 @@ def _run(
     hyperparams: dict[str, Any],
     observe: Callable[[vector.Observation], None] | None = None,
     reach_loss: Any = None,
-    reach_every: Any = 1,
+    settle_points: Any = None,
+    settle_radius: Any = None,
+    check_every: Any = 1,
 ) -> Trajectory:
     k, d = x0.shape
     t_steps = check_int("steps", steps, 0, MAX_STEPS)
@@ -147,12 +151,13 @@ def _run(
     auto = engine == "auto" and observe is None
     if engine == "auto":
         engine = "scalar" if scalar_ok and (k <= SCALAR_MAX_K or trace) else "numpy"
-    reach, kept = _check_reach(reach_loss, reach_every, t_steps), rec
-    if reach is not None:
+    checks = _check_checks(reach_loss, settle_points, settle_radius, check_every, t_steps, d)
+    kept = rec
+    if checks is not None:
         if engine == "numpy":
             auto = False  # the NumPy engine checks inside its chunks, the others cannot
         else:  # the other engines record the checked steps too; read after the run
-            rec = np.union1d(rec, reach[1])
+            rec = np.union1d(rec, checks.steps)
     lr_key = next(h.name for h in opt.hypers if h.role == "lr")
     base = hyp[lr_key]
     need = estimate_bytes(
@@ -170,12 +175,8 @@ def _run(
         rec_index[rec] = np.arange(len(rec))
         pb = Problem(
             model, opt, hyp, x0, t_steps, batch, bool(shuffle), seed, sched, rec, rec_index,
-            lr_key, table,
+            lr_key, table, checks if engine == "numpy" else None,
         )  # fmt: skip
-        if reach is not None and engine == "numpy":
-            pb.reach_loss = reach[0]
-            pb.reach_at = np.zeros(t_steps + 1, dtype=bool)
-            pb.reach_at[reach[1]] = True
         if engine == "compiled" or (auto and engine == "numpy" and k >= compiled.MIN_K):
             engine = compiled.choose(pb, engine)
         traces: dict[str, np.ndarray] = {}
@@ -195,10 +196,11 @@ def _run(
         _freeze(pb)
         loss, gnorm = _measure(model, pb.params)
         params = pb.params
-        if reach is not None and engine != "numpy":
-            pb.reached_at = _first_reached(rec, loss, pb.diverged_at, *reach)
+        if checks is not None and engine != "numpy":
+            _read_checks(pb, checks, loss)
             rows = np.searchsorted(rec, kept)
             params, loss, gnorm, rec = params[rows], loss[rows], gnorm[rows], kept
+        pb.settled_at[pb.settled_near < 0] = -1  # near none of the points at the last check
     lr_out = pb.lr_out if pb.lr_out is not None else table
     assert lr_out is not None
     return Trajectory(
@@ -219,31 +221,71 @@ def _run(
         engine=engine,
         shuffle=bool(shuffle),
         trace_initial=initial,
-        reached_at=None if reach is None else pb.reached_at,
+        reached_at=None if checks is None or checks.loss is None else pb.reached_at,
+        settled_at=None if checks is None or checks.points is None else pb.settled_at,
+        settled_near=None if checks is None or checks.points is None else pb.settled_near,
     )
 
 
-def _check_reach(level: Any, every: Any, t_steps: int) -> tuple[float, np.ndarray] | None:
-    """(level, the steps checked: 0, every, 2·every, ... and the last), None without a level."""
-    if level is None:
+def _check_checks(
+    level: Any, points: Any, radius: Any, every: Any, t_steps: int, d: int
+) -> Checks | None:
+    """What the run checks (None: nothing): the loss level, the points and their radius, and
+    the checked steps 0, every, 2·every, ... and the last."""
+    if level is None and points is None:
+        if radius is not None:
+            raise ValueError("settle_radius needs settle_points")
         return None
-    if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
+    if level is not None and (
+        isinstance(level, bool)
+        or not isinstance(level, int | float | np.integer | np.floating)
+        or not np.isfinite(float(level))
+    ):
         raise ValueError(f"reach_loss must be a finite number or None; got {level!r}")
-    if not np.isfinite(float(level)):
-        raise ValueError(f"reach_loss must be a finite number or None; got {level!r}")
-    n = check_int("reach_every", every, 1, max(1, t_steps))
-    return float(level), record_steps(n, t_steps)
+    pts = None
+    r = 0.0
+    if points is not None:
+        try:
+            pts = np.array(points, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"settle_points must be an (M, {d}) array of numbers") from None
+        if pts.ndim == 1 and pts.shape[0] == d:
+            pts = pts[None, :]
+        if pts.ndim != 2 or pts.shape[0] < 1 or pts.shape[1] != d or not np.isfinite(pts).all():
+            raise ValueError(
+                f"settle_points must be an (M, {d}) array of finite numbers; got shape {pts.shape}"
+            )
+        if (
+            isinstance(radius, bool)
+            or not isinstance(radius, int | float | np.integer | np.floating)
+            or not np.isfinite(float(radius))
+            or float(radius) <= 0
+        ):
+            raise ValueError(f"settle_radius must be a finite number > 0; got {radius!r}")
+        r = float(radius)
+    elif radius is not None:
+        raise ValueError("settle_radius needs settle_points")
+    n = check_int("check_every", every, 1, max(1, t_steps))
+    return Checks.make(record_steps(n, t_steps), t_steps, None if level is None else float(level),
+                       pts, r)  # fmt: skip
 
 
-def _first_reached(
-    rec: np.ndarray, loss: np.ndarray, diverged_at: np.ndarray, level: float, checked: np.ndarray
-) -> np.ndarray:
-    """The first step of ``checked`` whose recorded loss (R, K) is at or below ``level`` before
-    the run diverged, else -1: what the NumPy engine notes during its run, read after it."""
-    rows = np.searchsorted(rec, checked)
-    dead = np.where(diverged_at >= 0, diverged_at, np.iinfo(np.int64).max)
-    ok = (loss[rows] <= level) & (checked[:, None] < dead[None, :])
-    return np.where(ok.any(axis=0), checked[np.argmax(ok, axis=0)], -1).astype(np.int64)
+def _read_checks(pb: Problem, checks: Checks, loss: np.ndarray) -> None:
+    """What the NumPy engine notes during its run, read from the recorded states (R, K) of the
+    checked steps after it: the same arithmetic on the same numbers, the same steps."""
+    rows = np.searchsorted(pb.rec, checks.steps)
+    dead = np.where(pb.diverged_at >= 0, pb.diverged_at, np.iinfo(np.int64).max)
+    alive = checks.steps[:, None] < dead[None, :]  # (C, K): a run is not checked once it left
+    if checks.loss is not None:
+        ok = (loss[rows] <= checks.loss) & alive
+        pb.reached_at = np.where(ok.any(axis=0), checks.steps[np.argmax(ok, axis=0)], -1)
+    if checks.points is not None:
+        for c, row in enumerate(rows):
+            p = pb.params[row]
+            near = checks.near([p[:, i] for i in range(p.shape[1])])
+            moved = alive[c] & (pb.settled_near != near)
+            pb.settled_near[moved] = near[moved]
+            pb.settled_at[moved] = checks.steps[c]
 
 
 def _freeze(pb: Problem) -> None:
@@ -306,7 +348,9 @@ def minimize(
     engine: str = "auto",
     observe: Callable[[vector.Observation], None] | None = None,
     reach_loss: float | None = None,
-    reach_every: int = 1,
+    settle_points: Any = None,
+    settle_radius: float | None = None,
+    check_every: int = 1,
     _chunk: int = vector.CHUNK,
     _threads: int | None = None,
     **hyperparams: Any,
@@ -332,8 +376,8 @@ def minimize(
     :class:`optimizers.engines.vector.Observation` (the gradient the step used, the new
     parameters and every state buffer of the rule, as views to copy from); the run is then the
     NumPy engine's, one chunk on one thread, and its numbers are the same. reach_loss,
-    reach_every: as in :func:`simulate`. Bad input raises ValueError naming the parameter and
-    its allowed range.
+    settle_points (M, D), settle_radius, check_every: as in :func:`simulate`. Bad input raises
+    ValueError naming the parameter and its allowed range.
     """
     opt = resolve(optimizer)
     if not hasattr(objective, "value_and_grad") or not hasattr(objective, "n_samples"):
@@ -384,7 +428,9 @@ def minimize(
         hyperparams=hyperparams,
         observe=observe,
         reach_loss=reach_loss,
-        reach_every=reach_every,
+        settle_points=settle_points,
+        settle_radius=settle_radius,
+        check_every=check_every,
     )
 
 
@@ -423,7 +469,9 @@ def simulate(
     trace: bool = False,
     engine: str = "auto",
     reach_loss: float | None = None,
-    reach_every: int = 1,
+    settle_points: Any = None,
+    settle_radius: float | None = None,
+    check_every: int = 1,
     _path: str | None = None,
     _chunk: int = vector.CHUNK,
     _threads: int | None = None,
@@ -443,11 +491,15 @@ def simulate(
     with the reason where it cannot run); every engine gives the same numbers. A run whose new
     point is non-finite or outside ``surface.box`` stops; its stored point is the exit point on
     the segment from the last inside point, and stays there.
-    reach_loss (a number): ``Trajectory.reached_at`` (K,) is each run's first step, among 0,
-    ``reach_every``, 2·``reach_every``, ... and the last, whose full-batch loss is at or below
-    it (before the run diverged), else -1: the NumPy engine checks inside its run, so
-    ``record="final"`` still tells how long each run took; the other engines record those
-    steps and read them after the run (same steps, same numbers).
+    Checks during the run, at steps 0, ``check_every``, 2·``check_every``, ... and the last
+    (a run is not checked from the step it diverged at): with ``reach_loss`` (a number),
+    ``Trajectory.reached_at`` (K,) is each run's first checked step whose full-batch loss is
+    at or below it, else -1; with ``settle_points`` (M, 2) and ``settle_radius``,
+    ``Trajectory.settled_near`` (K,) is the point (index) its last check found it within the
+    radius of (the nearest such; -1: none) and ``settled_at`` (K,) the checked step from which
+    every check found it near that same point (-1: none). The NumPy engine checks inside its
+    run, so ``record="final"`` still tells how long each run took; the other engines record
+    the checked steps and read them after the run (same steps, same numbers).
     Bad input raises ValueError naming the parameter and its allowed range.
     """
     opt = resolve(optimizer)
@@ -469,5 +521,7 @@ def simulate(
         threads=_threads,
         hyperparams=hyperparams,
         reach_loss=reach_loss,
-        reach_every=reach_every,
+        settle_points=settle_points,
+        settle_radius=settle_radius,
+        check_every=check_every,
     )

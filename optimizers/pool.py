@@ -273,7 +273,7 @@ class SimulatePool:
         recipe = (surface.name, dict(surface.params))
         jobs = []
         for lo, hi in itertools.pairwise(bounds):
-            kw = {n: _share(v, k, lo, hi) for n, v in kwargs.items()}
+            kw = share_of(kwargs, k, lo, hi)
             jobs.append((recipe, optimizer, xy[lo:hi], steps, kw, read))
         with self._lock:
             try:
@@ -289,6 +289,14 @@ class SimulatePool:
             if not ok:
                 raise value
         return [value for _, value in answers]
+
+
+WHOLE = ("settle_points",)  # keywords that are never per run, whatever their length
+
+
+def share_of(kwargs: dict[str, Any], k: int, lo: int, hi: int) -> dict[str, Any]:
+    """simulate's keywords for the runs lo:hi of K."""
+    return {n: v if n in WHOLE else _share(v, k, lo, hi) for n, v in kwargs.items()}
 
 
 def _share(v: Any, k: int, lo: int, hi: int) -> Any:
@@ -327,6 +335,8 @@ def join(parts: list[Trajectory]) -> Trajectory:
         grad_norm=runs("grad_norm", 1),
         diverged_at=runs("diverged_at", 0),
         reached_at=None if first.reached_at is None else runs("reached_at", 0),
+        settled_at=None if first.settled_at is None else runs("settled_at", 0),
+        settled_near=None if first.settled_near is None else runs("settled_near", 0),
         hyperparams=hyper,
     )
 

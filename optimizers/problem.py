@@ -56,6 +56,101 @@ def exit_points(prev: np.ndarray, new: np.ndarray, box: Any) -> np.ndarray:
         return np.asarray(np.clip(prev + s * d, lo, hi))
 
 
+GRID_POINTS = 12  # more points than this (in 2-D) are found through cells, not one by one
+MAX_CELLS = 4_000_000
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What the engines check during a run, at the steps ``steps`` (0 and the last among them):
+    the full-batch loss against ``loss`` (each run's first step at or below it), the point's
+    distance to each of ``points`` (M, D) against ``radius`` (the step from which a run stays
+    within it of the same point)."""
+
+    steps: np.ndarray  # (C,) the checked steps, increasing
+    at: np.ndarray  # (T + 1,) bool: whether step t is checked
+    loss: float | None
+    points: np.ndarray | None
+    radius: float
+    # many points in 2-D: cells of side 2 × radius, each holding at most one point (index, -1)
+    cells: tuple[float, float, np.ndarray] | None = None
+
+    @classmethod
+    def make(
+        cls, steps: np.ndarray, t_steps: int, loss: float | None, points: Any, radius: float
+    ) -> Checks:
+        at = np.zeros(t_steps + 1, dtype=bool)
+        at[steps] = True
+        cells = None
+        if points is not None and points.shape[0] > GRID_POINTS and points.shape[1] == 2:
+            side = 2 * radius
+            lo = points.min(axis=0) - 2 * side
+            span = np.ceil((points.max(axis=0) + 2 * side - lo) / side).astype(np.int64)
+            if span.prod() <= MAX_CELLS:
+                table = np.full(span, -1, dtype=np.int64)
+                ij = np.floor((points - lo) / side).astype(np.int64)
+                if len(np.unique(ij, axis=0)) == len(points):  # one point per cell at most
+                    table[ij[:, 0], ij[:, 1]] = np.arange(len(points))
+                    cells = (float(lo[0]), float(lo[1]), table)
+        return cls(steps, at, loss, points, radius, cells)
+
+    def near(self, coords: Any) -> np.ndarray:
+        """(n,) index of the nearest of ``points`` within ``radius`` of each point, -1 if none;
+        coords: D arrays (n,), one per coordinate (an engine's rows or a recorded state's
+        columns: the same arithmetic either way, so every engine gets the same answer). Many
+        points in 2-D: a cell's side is twice the radius, so only the points of the 2 × 2
+        cells nearest each point (its own and its neighbours towards the nearer edges) can be
+        within the radius, and only those are measured."""
+        assert self.points is not None
+        n = len(coords[0])
+        out = np.full(n, -1, dtype=np.int64)
+        best = np.full(n, self.radius * self.radius)
+        d2, part = np.empty(n), np.empty(n)
+        closer = np.empty(n, dtype=bool)
+        if self.cells is not None:
+            x0, y0, table = self.cells
+            nx, ny = table.shape
+            flat = table.ravel()
+            side = 2 * self.radius
+            with np.errstate(invalid="ignore"):
+                fx = np.clip((coords[0] - x0) / side, -2.0, nx + 1.0)
+                fy = np.clip((coords[1] - y0) / side, -2.0, ny + 1.0)
+            cx, cy = np.floor(fx), np.floor(fy)
+            # the neighbour towards the nearer edge: -1 below the cell's middle, else +1
+            sx = np.where(fx - cx < 0.5, -1, 1)
+            sy = np.where(fy - cy < 0.5, -1, 1)
+            cx, cy = cx.astype(np.int64), cy.astype(np.int64)
+            px, py = self.points[:, 0], self.points[:, 1]
+            for ix in (cx, cx + sx):
+                in_x = (ix >= 0) & (ix < nx)
+                for iy in (cy, cy + sy):
+                    inside = in_x & (iy >= 0) & (iy < ny)
+                    cell = np.where(inside, ix * ny + iy, 0)
+                    m = np.where(inside, flat.take(cell), -1)
+                    mm = np.maximum(m, 0)
+                    np.subtract(coords[0], px.take(mm), out=d2)
+                    np.multiply(d2, d2, out=d2)
+                    np.subtract(coords[1], py.take(mm), out=part)
+                    np.multiply(part, part, out=part)
+                    np.add(d2, part, out=d2)
+                    np.less_equal(d2, best, out=closer)
+                    closer &= m >= 0
+                    np.copyto(out, m, where=closer)
+                    np.copyto(best, d2, where=closer)
+            return out
+        for j, centre in enumerate(self.points.tolist()):
+            np.subtract(coords[0], centre[0], out=d2)
+            np.multiply(d2, d2, out=d2)
+            for i in range(1, len(centre)):
+                np.subtract(coords[i], centre[i], out=part)
+                np.multiply(part, part, out=part)
+                np.add(d2, part, out=d2)
+            np.less_equal(d2, best, out=closer)  # NaN is never near
+            np.copyto(out, j, where=closer)
+            np.copyto(best, d2, where=closer)
+        return out
+
+
 @dataclass
 class Problem:
     """Everything one call shares between its runs, chunks and engines."""
@@ -73,12 +168,13 @@ class Problem:
     rec_index: np.ndarray  # (T + 1,) recorded slot of each step, -1 if not recorded
     lr_key: str
     lr_table: np.ndarray | None  # (T, K) when the schedule does not use the loss
-    reach_loss: float | None = None  # the engine notes each run's first check at or below it
-    reach_at: np.ndarray | None = None  # (T + 1,) bool: the steps at which it checks
+    checks: Checks | None = None  # what the engine checks during the run, and when
     params: np.ndarray = field(init=False)  # (R, K, D)
     diverged_at: np.ndarray = field(init=False)  # (K,)
     exits: np.ndarray = field(init=False)  # (K, D)
-    reached_at: np.ndarray = field(init=False)  # (K,) first checked step at or below, else -1
+    reached_at: np.ndarray = field(init=False)  # (K,) first check at or below checks.loss
+    settled_at: np.ndarray = field(init=False)  # (K,) check from which it stays near ...
+    settled_near: np.ndarray = field(init=False)  # (K,) ... this one of checks.points
     lr_out: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -86,6 +182,8 @@ class Problem:
         self.params = np.zeros((len(self.rec), k, d))
         self.diverged_at = np.full(k, -1, dtype=np.int64)
         self.reached_at = np.full(k, -1, dtype=np.int64)
+        self.settled_at = np.full(k, -1, dtype=np.int64)
+        self.settled_near = np.full(k, -1, dtype=np.int64)
         self.exits = np.zeros((k, d))
         if self.schedule.uses_loss:
             self.lr_out = np.zeros((self.steps, k))

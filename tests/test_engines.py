@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Iterator
@@ -686,7 +687,7 @@ def test_the_numpy_engine_notes_the_first_step_at_a_loss_level_inside_its_run(
     full = optimizers.simulate(s, name, starts, 60, engine="numpy", record="all", **kw)
     level = float(np.quantile(full.loss[-1], 0.4))  # some runs get there, some do not
     tr = optimizers.simulate(s, name, starts, 60, engine="numpy", record="final",
-                             reach_loss=level, reach_every=every, **kw, **engine_kw)  # fmt: skip
+                             reach_loss=level, check_every=every, **kw, **engine_kw)  # fmt: skip
     want = _reached(full, level, every)
     assert tr.reached_at is not None
     np.testing.assert_array_equal(tr.reached_at, want)
@@ -703,22 +704,113 @@ def test_a_start_at_the_level_has_reached_it_at_step_0() -> None:
     m = s.minima[0].xy
     tr = optimizers.simulate(s, "sgd", [m, (m[0] + 1.0, m[1])], 10, engine="numpy",
                              record="final", lr=1e-9, reach_loss=s.minima[0].value + 1e-12,
-                             reach_every=4)  # fmt: skip
+                             check_every=4)  # fmt: skip
     assert tr.reached_at is not None
     assert tr.reached_at.tolist() == [0, -1]
+
+
+def _settled(tr: optimizers.Trajectory, points: np.ndarray, radius: float, every: int) -> Any:
+    """(settled_near, settled_at) read from a record="all" trajectory: at each checked step
+    before the run diverged, the nearest point within ``radius`` (-1: none); the last such, and
+    the checked step from which every check found that same one."""
+    t = int(tr.steps[-1])
+    checked = [s for s in range(0, t + 1, every)] + ([t] if t % every else [])
+    dead = np.where(tr.diverged_at >= 0, tr.diverged_at, t + 1)
+    k = tr.params.shape[1]
+    near_out, at_out = np.full(k, -1), np.full(k, -1)
+    for j in range(k):
+        seen = []
+        for s in checked:
+            if s >= dead[j]:
+                break
+            d2 = ((tr.params[s, j][None, :] - points) ** 2).sum(axis=1)
+            seen.append((s, int(np.argmin(d2)) if d2.min() <= radius**2 else -1))
+        last = seen[-1][1]
+        if last >= 0:
+            i = len(seen) - 1
+            while i > 0 and seen[i - 1][1] == last:
+                i -= 1
+            near_out[j], at_out[j] = last, seen[i][0]
+    return near_out, at_out
+
+
+SETTLE_CASES = [
+    # momentum swings through one minimum's reach and out again before it stays
+    ("himmelblau", "momentum", {"lr": 0.01, "momentum": 0.9}, {"_chunk": 7, "_threads": 2}),
+    # some runs leave the box; per-run learning rates
+    ("six_hump_camel", "sgd", {"lr": np.geomspace(1e-3, 3.0, 31)}, {"_chunk": 5}),
+    # mini-batches: the time loop runs outside the chunks
+    ("linear_regression", "sgd", {"lr": 0.05, "batch_size": 2, "seed": 4}, {"_chunk": 8}),
+]
+
+
+@pytest.mark.parametrize(
+    ("surface", "name", "kw", "engine_kw"), SETTLE_CASES, ids=[c[0] for c in SETTLE_CASES]
+)
+@pytest.mark.parametrize("every", [1, 9])
+def test_the_numpy_engine_notes_where_each_run_settles_inside_its_run(
+    surface: str, name: str, kw: dict[str, Any], engine_kw: dict[str, Any], every: int
+) -> None:
+    s = surfaces.get(surface)
+    k = 31
+    starts = _starts(s, k, 6)
+    points = np.array([m.xy for m in s.minima])
+    (x0, x1), _ = s.bounds
+    radius = 0.03 * (x1 - x0)
+    full = optimizers.simulate(s, name, starts, 120, engine="numpy", record="all", **kw)
+    tr = optimizers.simulate(s, name, starts, 120, engine="numpy", record="final",
+                             settle_points=points, settle_radius=radius, check_every=every,
+                             **kw, **engine_kw)  # fmt: skip
+    near, at = _settled(full, points, radius, every)
+    assert tr.settled_near is not None
+    assert tr.settled_at is not None
+    np.testing.assert_array_equal(tr.settled_near, near)
+    np.testing.assert_array_equal(tr.settled_at, at)
+    assert (near >= 0).any()
+    assert (at > 0).any()
+    assert tr.reached_at is None
+    if surface == "six_hump_camel":
+        assert (full.diverged_at >= 0).any()
+        assert (near == -1).any()
+
+
+def test_a_run_that_passes_through_a_minimum_settles_when_it_stays() -> None:
+    """Heavy-ball momentum on a bowl overshoots its minimum: it is within reach early, leaves,
+    and settles later; the step it settled at is after its first visit."""
+    s = surfaces.get("quadratic_bowl")
+    m = np.array([s.minima[0].xy])
+    tr = optimizers.simulate(s, "momentum", (2.0, 1.5), 300, record="all", lr=0.05,
+                             momentum=0.95)  # fmt: skip
+    d = np.hypot(*(tr.positions[:, 0] - m[0]).T)
+    radius = 0.1
+    first = int(np.argmax(d <= radius))
+    got = optimizers.simulate(s, "momentum", np.tile([2.0, 1.5], (30, 1)), 300, engine="numpy",
+                              record="final", lr=0.05, momentum=0.95, settle_points=m,
+                              settle_radius=radius)  # fmt: skip
+    assert got.settled_at is not None
+    settled = int(got.settled_at[0])
+    assert (d[settled:] <= radius).all()
+    assert d[settled - 1] > radius
+    assert first < settled
 
 
 @pytest.mark.parametrize("engine", ["scalar", pytest.param("compiled", marks=needs_compiler)])
 def test_every_engine_gives_the_same_steps_to_a_loss_level(engine: str) -> None:
     """The scalar and compiled engines record the checked steps and read them after the run:
-    the same steps as the NumPy engine's own checks, the caller's recorded states unchanged."""
+    the same steps as the NumPy engine's own checks (a loss level and points to settle near),
+    the caller's recorded states unchanged."""
     s = surfaces.get("quadratic_bowl", cx=1.0, cy=-0.5, ax=1.0, ay=8.0)
     k = 20 if engine == "scalar" else compiled.MIN_K
     rng = np.random.default_rng(11)
     starts = rng.uniform([-3.0, -3.0], [3.0, 3.0], (k, 2))
     kw: dict[str, Any] = {"lr": np.exp(rng.uniform(np.log(1e-3), np.log(0.3), k)),
                           "betas": (0.8, 0.999)}  # fmt: skip
-    reach: dict[str, Any] = {"reach_loss": s.minima[0].value + 0.05, "reach_every": 3}
+    reach: dict[str, Any] = {
+        "reach_loss": s.minima[0].value + 0.05,
+        "settle_points": [[1.0, -0.5], [0.0, 0.0], [1.2, -0.4]],
+        "settle_radius": 0.15,
+        "check_every": 3,
+    }
     a = optimizers.simulate(s, "adam", starts, 41, engine=engine, record=10, **kw, **reach)
     b = optimizers.simulate(s, "adam", starts, 41, engine="numpy", record=10, **kw, **reach)
     plain = optimizers.simulate(s, "adam", starts, 41, engine=engine, record=10, **kw)
@@ -728,6 +820,13 @@ def test_every_engine_gives_the_same_steps_to_a_loss_level(engine: str) -> None:
     assert (b.reached_at >= 0).any()
     assert (b.reached_at == -1).any()
     np.testing.assert_array_equal(a.reached_at, b.reached_at)
+    np.testing.assert_array_equal(a.settled_near, b.settled_near)
+    np.testing.assert_array_equal(a.settled_at, b.settled_at)
+    assert b.settled_near is not None
+    assert b.settled_at is not None
+    assert (b.settled_near == 0).any()  # the minimum, nearer than the overlapping point 2
+    assert (b.settled_near == -1).any()
+    assert (b.settled_at > 0).any()
     np.testing.assert_array_equal(a.steps, plain.steps)
     np.testing.assert_array_equal(a.positions, plain.positions)
     np.testing.assert_array_equal(a.loss, plain.loss)
@@ -737,7 +836,7 @@ def test_an_objective_run_stopped_by_an_infinite_loss_never_reaches_the_level() 
     """Cliff: the loss -x - y falls until x passes 5.5, where it is inf and the run ends."""
     lr = np.array([1.0, 0.25, 2.0])
     tr = optimizers.minimize(Cliff(), np.zeros((3, 2)), 20, "sgd", lr=lr, record="final",
-                             reach_loss=-7.9, reach_every=1)  # fmt: skip
+                             reach_loss=-7.9, check_every=1)  # fmt: skip
     assert tr.reached_at is not None
     # x = y = t lr: -2 t lr <= -7.9 from t lr = 4 (run 0: step 4; run 1: step 16; run 2:
     # step 2), and run 0 stops at step 6, run 2 at step 3, after they got there
@@ -752,11 +851,43 @@ def test_an_objective_run_stopped_by_an_infinite_loss_never_reaches_the_level() 
         ({"reach_loss": float("inf")}, "reach_loss"),
         ({"reach_loss": True}, "reach_loss"),
         ({"reach_loss": "0.1"}, "reach_loss"),
-        ({"reach_loss": 0.1, "reach_every": 0}, "reach_every"),
-        ({"reach_loss": 0.1, "reach_every": 2.5}, "reach_every"),
+        ({"reach_loss": 0.1, "check_every": 0}, "check_every"),
+        ({"reach_loss": 0.1, "check_every": 2.5}, "check_every"),
+        ({"settle_points": [[0.0, 0.0]]}, "settle_radius"),
+        ({"settle_points": [[0.0, 0.0]], "settle_radius": 0.0}, "settle_radius"),
+        ({"settle_points": [[0.0, 0.0]], "settle_radius": float("nan")}, "settle_radius"),
+        ({"settle_points": [[0.0, 0.0, 1.0]], "settle_radius": 0.1}, "settle_points"),
+        ({"settle_points": [[0.0, float("inf")]], "settle_radius": 0.1}, "settle_points"),
+        ({"settle_points": "here", "settle_radius": 0.1}, "settle_points"),
+        ({"settle_radius": 0.1}, "settle_radius"),
     ],
 )
 def test_bad_loss_levels_are_refused_by_name(kw: dict[str, Any], msg: str) -> None:
     s = surfaces.get("quadratic_bowl")
     with pytest.raises(ValueError, match=msg):
         optimizers.simulate(s, "sgd", (1.0, 1.0), 10, **kw)
+
+
+def test_many_points_are_found_through_cells_as_one_by_one() -> None:
+    """Rastrigin's 121 minima: the cells find, for every point, the same nearest one within
+    the radius as measuring all of them (points on cell edges, between minima, far outside)."""
+    from optimizers.problem import GRID_POINTS, Checks
+
+    s = surfaces.get("rastrigin")
+    pts = np.array([m.xy for m in s.minima])
+    assert len(pts) > GRID_POINTS
+    radius = 0.2
+    steps = np.arange(3)
+    grid = Checks.make(steps, 2, None, pts, radius)
+    plain = dataclasses.replace(grid, cells=None)
+    assert grid.cells is not None
+    rng = np.random.default_rng(0)
+    near_minima = pts[rng.integers(0, len(pts), 20_000)] + rng.uniform(-0.25, 0.25, (20_000, 2))
+    edges = np.stack(np.meshgrid(np.arange(-6.0, 6.0, 0.1), np.arange(-6.0, 6.0, 0.1)), -1)
+    far = np.array([[1e9, -1e9], [-7.0, 0.0], [0.0, 60.0]])
+    xy = np.concatenate([near_minima, edges.reshape(-1, 2), far])
+    a = grid.near([xy[:, 0], xy[:, 1]])
+    b = plain.near([xy[:, 0], xy[:, 1]])
+    np.testing.assert_array_equal(a, b)
+    assert (a >= 0).sum() > 5_000
+    assert (a == -1).sum() > 5_000

@@ -4,7 +4,6 @@ survived."""
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import time
@@ -17,7 +16,7 @@ import pytest
 import optimizers
 import surfaces
 from app import sweeps
-from optimizers.pool import MIN_RUNS, SimulatePool
+from optimizers.pool import MIN_RUNS, SimulatePool, share_of
 
 K = 2 * MIN_RUNS + 123  # two shares, the second one run longer
 
@@ -35,8 +34,11 @@ def same(a: optimizers.Trajectory, b: optimizers.Trajectory) -> None:
         assert x.shape == y.shape, name
         assert np.array_equal(x, y), name
     assert (a.reached_at is None) == (b.reached_at is None)
-    if a.reached_at is not None and b.reached_at is not None:
-        assert np.array_equal(a.reached_at, b.reached_at)
+    for name in ("reached_at", "settled_at", "settled_near"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None and y is not None:
+            assert np.array_equal(x, y), name
     assert a.engine == b.engine
     assert a.hyperparams.keys() == b.hyperparams.keys()
     for name, v in a.hyperparams.items():
@@ -67,10 +69,23 @@ CASES = [
             "lr": np.geomspace(1e-3, 0.5, K),
             "momentum": np.linspace(0.0, 0.99, K),
             "reach_loss": 1e-3,
-            "reach_every": 9,
+            "check_every": 9,
         },
     ),
-    # a basin map: K starts, every 40th state recorded
+    # a basin map: K starts, where each run settles near one of the six minima, every 7th step
+    (
+        "six_hump_camel",
+        "momentum",
+        "final",
+        {
+            "lr": 0.02,
+            "momentum": 0.9,
+            "settle_points": np.array([m.xy for m in surfaces.get("six_hump_camel").minima]),
+            "settle_radius": 0.05,
+            "check_every": 7,
+        },
+    ),
+    # every 40th state recorded
     ("himmelblau", "momentum", 40, {"lr": 0.01, "momentum": 0.9}),
     # a schedule shared by every run: the lr table travels as one column
     ("rosenbrock", "nadam", 25, {"schedule": "cosine"}),
@@ -142,8 +157,16 @@ def test_each_process_reads_its_own_runs(pool: SimulatePool) -> None:
     s = surfaces.get("himmelblau")
     x0 = starts(K, s)
     minima = sweeps.Minima.of(s)
-    read = functools.partial(sweeps._read_basin, minima=minima, radius=0.1)
-    kw: dict[str, Any] = {"record": 50, "engine": "numpy", "lr": 0.01, "momentum": 0.9}
+    read = sweeps._read_basin
+    kw: dict[str, Any] = {
+        "record": "final",
+        "engine": "numpy",
+        "lr": 0.01,
+        "momentum": 0.9,
+        "settle_points": minima.xy,
+        "settle_radius": 0.1,
+        "check_every": 9,
+    }
     assert pool.splits(s, "momentum", K, kw) == 2
     got = pool.read(read, s, "momentum", x0, 200, **kw)
     want = read(optimizers.simulate(s, "momentum", x0, 200, **kw))
@@ -167,3 +190,13 @@ def test_workers_that_cannot_start_leave_the_call_to_the_caller(
         assert p._workers == []
     finally:
         p.close()
+
+
+def test_points_to_settle_near_go_whole_to_every_share() -> None:
+    """K points to settle near are not a per-run setting of K runs: never cut."""
+    pts = np.zeros((K, 2))
+    lr = np.linspace(0.01, 0.1, K)
+    kw = share_of({"settle_points": pts, "lr": lr, "betas": (lr, 0.99)}, K, 10, 20)
+    assert kw["settle_points"] is pts
+    assert np.array_equal(kw["lr"], lr[10:20])
+    assert np.array_equal(kw["betas"][0], lr[10:20])

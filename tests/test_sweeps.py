@@ -148,7 +148,7 @@ def test_steps_to_tolerance_on_a_large_map_are_checked_every_few_steps() -> None
     st = state(optimizers=("adam",), grid=48, steps=2000, color="steps", tol=1e-4)
     (spec,), _ = sweeps.sweep_specs(st)
     r = sweeps.run_sweep(spec)
-    assert r.tol_every == sweeps.reach_every(48 * 48, 2000) == 3
+    assert r.tol_every == sweeps.tol_check_every(48 * 48, 2000) == 3
     assert r.tol_step is not None
     assert bool((r.tol_step > 0).any())
     assert bool(((r.tol_step % 3 == 0) | (r.tol_step == 2000) | (r.tol_step == -1)).all())
@@ -156,10 +156,10 @@ def test_steps_to_tolerance_on_a_large_map_are_checked_every_few_steps() -> None
 
 
 def test_the_checks_stay_cheap() -> None:
-    assert sweeps.reach_every(65536, 500) == math.ceil(500 / (sweeps.CHEAP_RUN_CHECKS // 65536))
-    assert sweeps.reach_every(16384, 200) == 2
-    assert sweeps.reach_every(64, 100) == 1
-    assert sweeps.reach_every(10**7, 500) == math.ceil(500 / sweeps.REACH_CHECKS)
+    assert sweeps.tol_check_every(65536, 500) == math.ceil(500 / (sweeps.CHEAP_RUN_CHECKS // 65536))
+    assert sweeps.tol_check_every(16384, 200) == 2
+    assert sweeps.tol_check_every(64, 100) == 1
+    assert sweeps.tol_check_every(10**7, 500) == math.ceil(500 / sweeps.REACH_CHECKS)
 
 
 def test_the_stride_keeps_the_recorded_states_within_the_budget() -> None:
@@ -191,8 +191,11 @@ def test_measured_rates_on_a_quadratic_follow_the_theory() -> None:
 
 
 def test_basin_labels_are_the_minimum_each_run_ends_nearest_to() -> None:
-    st = state(view="basin", surface="himmelblau", optimizers=("sgd", "adam"), basin_grid=32,
-               steps=150, hyper={"sgd": {"lr": 0.01}, "adam": {"lr": 0.1}})  # fmt: skip
+    """Each start's label is the minimum its own run (alone, on the scalar engine) ends within
+    reach of, and its shading the checked step from which that run stayed within reach."""
+    hyper = {"sgd": {"lr": 0.01}, "adam": {"lr": 0.1}, "momentum": {"lr": 0.01}}
+    st = state(view="basin", surface="himmelblau", optimizers=("sgd", "adam", "momentum"),
+               basin_grid=32, steps=150, hyper=hyper)  # fmt: skip
     specs, _ = sweeps.basin_specs(st)
     s = surfaces.get("himmelblau")
     minima = np.array([p.xy for p in s.minima])
@@ -200,23 +203,28 @@ def test_basin_labels_are_the_minimum_each_run_ends_nearest_to() -> None:
         r = sweeps.run_basin(spec)
         assert r.label.shape == (32, 32)
         assert set(np.unique(r.label)) <= {-2, -1, 0, 1, 2, 3}
+        checked = sorted({*range(0, spec.steps + 1, r.stride), spec.steps})
         for iy, ix in sampled((32, 32), 25):
             start = (float(r.xs[ix]), float(r.ys[iy]))
             run = optimizers.simulate(s, spec.optimizer, start, spec.steps,
                                       **dict(spec.hypers))  # fmt: skip
-            end = run.positions[-1, 0]
-            d = np.hypot(*(minima - end).T)
             lab = int(r.label[iy, ix])
             if run.diverged_at[0] >= 0:
                 assert lab == sweeps.DIVERGED
-            elif d.min() <= r.radius:
-                assert lab == int(np.argmin(d))
-                near = np.hypot(*(run.positions[:, 0] - minima[lab]).T) <= r.radius
-                first = int(np.argmax(near))
-                assert first <= int(r.arrived[iy, ix]) < first + r.stride
-            else:
+                continue
+            d = np.hypot(*(minima[None] - run.positions[checked, 0][:, None]).transpose(2, 0, 1))
+            near = np.where(d.min(axis=1) <= r.radius, d.argmin(axis=1), -1)  # per check
+            if near[-1] < 0:
                 assert lab == sweeps.NO_MINIMUM
+                assert int(r.arrived[iy, ix]) == -1
+                continue
+            assert lab == near[-1]
+            stay = len(near) - 1
+            while stay > 0 and near[stay - 1] == lab:
+                stay -= 1
+            assert int(r.arrived[iy, ix]) == checked[stay]
         assert set(np.unique(r.label)) >= {0, 1, 2, 3}  # all four valleys are reached
+    assert (r.arrived > 0).any()
 
 
 def test_zoom_stays_inside_the_surface_and_is_finer() -> None:

@@ -632,7 +632,7 @@ def basin_palette(dark: bool) -> np.ndarray:
 
 def basin_index(result: Any) -> np.ndarray:
     """(n, n) uint8 into :func:`basin_palette`: the basin's colour, shaded by the steps it
-    took to arrive (few shades: a small PNG), row 0 at the lowest y."""
+    took to settle there (few shades: a small PNG), row 0 at the lowest y."""
     lab = np.asarray(result.label, dtype=np.int64)
     none = len(BASIN_COLORS) * SHADES
     idx = np.full(lab.shape, none, dtype=np.uint8)
@@ -647,7 +647,8 @@ def basin_index(result: Any) -> np.ndarray:
 
 def basin_rgb(result: Any, dark: bool) -> np.ndarray:
     """(n, n, 3) uint8, row 0 at the lowest y: each start in the colour of the minimum it ends
-    in, darker the more steps it took to arrive; no minimum yet grey, diverged vermillion."""
+    in, darker the more steps it took to settle there; no minimum yet grey, diverged
+    vermillion."""
     return np.asarray(basin_palette(dark)[basin_index(result)])
 
 
@@ -673,7 +674,7 @@ def basin_groups(result: Any, minima: Sequence[Any]) -> list[Group]:
                 Group(
                     f"min{m}",
                     mask,
-                    [(f"within {result.radius:.2g} by step{every}", result.arrived, "d")],
+                    [(f"stays within {result.radius:.2g} from step{every}", result.arrived, "d")],
                     f"ends in the {p.kind} minimum at ({p.xy[0]:.3g}, {p.xy[1]:.3g})",
                 )
             )

@@ -556,8 +556,12 @@ def basin_view(state: MapsState, style: Style) -> None:
     bits = [
         f"{spec.n} × {spec.n} starts per optimizer, {spec.steps} steps each. Each start has "
         f"the colour of the minimum its run ends within {res[0].radius:.2g} of, darker the "
-        "more steps it took to get there ("
-        + ("read at every step)." if res[0].stride == 1 else f"read every {res[0].stride} steps)."),
+        "more steps it took to settle there: from the step on which it stayed within reach ("
+        + (
+            "checked at every step)."
+            if res[0].stride == 1
+            else f"checked every {res[0].stride} steps as it runs)."
+        ),
         "Click a start to open its race on Explore"
         if state.click == "race"
         else "Click to zoom in 4× there: the map is recomputed at the finer scale",

@@ -577,8 +577,8 @@ class _Chunk:
         self.lo, self.hi = pb.bounds()
         self.boxless = pb.box is None
         self.done = False
-        if pb.reach_at is not None and pb.reach_at[0]:
-            self.reach(0)
+        if pb.checks is not None and pb.checks.at[0]:
+            self.check(0)
 
     def advance(self, t: int, bidx: np.ndarray | None, z: np.ndarray | None) -> None:
         pb, p = self.pb, self.p
@@ -621,19 +621,38 @@ class _Chunk:
             self.diverge(t)
             if self.done:
                 return
-        if pb.reach_at is not None and pb.reach_at[t]:
-            self.reach(t)
+        if pb.checks is not None and pb.checks.at[t]:
+            self.check(t)
         r = pb.rec_index[t]
         if r >= 0:
             pb.params[r, self.cols] = self.p.T
 
-    def reach(self, t: int) -> None:
-        """Runs whose full-batch loss at step t is at or below ``pb.reach_loss`` for the first
-        time: their ``reached_at`` is t (one loss pass over the chunk while it is hot)."""
+    def check(self, t: int) -> None:
+        """Step t is checked (while the chunk is hot): a run whose full-batch loss is at or
+        below ``checks.loss`` for the first time has reached it at t; a run now near another
+        of ``checks.points`` than at the last check (or near none any more) settles anew at t."""
         pb = self.pb
-        loss = np.asarray(pb.model.value_T(self.p, None))
-        gids = self.gid[loss <= pb.reach_loss]
-        pb.reached_at[gids[pb.reached_at[gids] < 0]] = t
+        checks = pb.checks
+        assert checks is not None
+        cols = self.cols  # a slice until a run of the chunk diverged, then the runs left
+        if checks.loss is not None:
+            loss = np.asarray(pb.model.value_T(self.p, None))
+            reached = pb.reached_at[cols]
+            first = (loss <= checks.loss) & (reached < 0)
+            if isinstance(cols, slice):
+                np.copyto(reached, t, where=first)  # a view: in place
+            else:
+                pb.reached_at[cols[first]] = t
+        if checks.points is not None:
+            near = checks.near(self.p)
+            was = pb.settled_near[cols]
+            moved = was != near
+            if isinstance(cols, slice):
+                np.copyto(pb.settled_at[cols], t, where=moved)
+                np.copyto(was, near, where=moved)
+            else:
+                pb.settled_at[cols[moved]] = t
+                pb.settled_near[cols[moved]] = near[moved]
 
     def diverge(self, t: int) -> None:
         p, pb = self.p, self.pb
