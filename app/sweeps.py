@@ -64,7 +64,7 @@ CHEAP_RUN_STATES = 2_000_000  # ... unless every state of every run is this chea
 REACH_CHECKS = 25  # "steps to tolerance": the loss checked at least this often per run ...
 CHEAP_RUN_CHECKS = 2_000_000  # ... or at more steps while all checks of all runs are this few
 BASIN_CHECKS = 8  # the basin map's shading: where each run is, checked at least this often ...
-CHEAP_BASIN_CHECKS = 25_000_000  # ... or more often while checks x runs x minima stay this few
+CHEAP_BASIN_CHECKS = 8_000_000  # ... or more often while checks x runs x minima stay this few
 THEORY_LAMBDAS = ("min", "max")
 
 
@@ -350,8 +350,8 @@ def _read(
     count and several recorded states) the last recorded step whose distance is still above
     the rounding floor (a fast run reaches the minimum to rounding long before t). NaN where
     it cannot be read (at the minimum to rounding already at the first recorded step, or
-    diverged). Steps to tolerance come from the recorded states (every state when the
-    trajectory recorded every step, else every ``stride``-th).
+    diverged). Steps to tolerance are the engine's own checks during the run
+    (``traj.reached_at``) where the call asked for them, else read from the recorded states.
     """
     rec = traj.steps
     div = traj.diverged_at
@@ -496,9 +496,13 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
     for d, size in zip(lane_dims, lane_shape, strict=True):
         lane_idx = lane_idx * size + pick[d]
 
+    plain = lane_dims == ["y", "x"] and len(parts) == 1 and len(at_steps) == 1
+
     def grid(name: str) -> np.ndarray | None:
         if name not in full:
             return None
+        if plain:  # one call, one read-out, both axes its runs: cell (i, j) is run i·nx + j
+            return np.asarray(full[name].reshape(ny, nx))
         return np.asarray(
             full[name].reshape(len(batches), len(at_steps), k)[b_idx, e_idx, lane_idx]
         )

@@ -13,7 +13,9 @@ steps in ≤ 0.6 s per optimizer, a 512 × 512 basin map of 500 steps in ≤ 2.5
   :class:`optimizers.pool.SimulatePool` of two processes): the same numbers, on both cores;
 * **page**: the same map as the page makes it: through the worker's queue and cache
   (app/mapwork.py, a fresh one: nothing cached), ``app.sweeps.run_sweep`` / ``run_basin`` (the
-  same simulate call plus reading the runs: nearest minimum, gap, rate, labels), the figure
+  same simulate call plus reading the runs: nearest minimum, gap, rate, labels; a basin map's
+  call also checks where each run settles, ``settle_points``, which counts as the page's cost),
+  the figure
   (``app.figures.maps``: colouring, PNG encoding, the typed-array hover layer, the stability
   edges) and its JSON encoding as Streamlit does it (``plotly.io.to_json``);
 * **page, steps to tolerance**: the sweep coloured by steps to tolerance: still a final-state
@@ -21,9 +23,10 @@ steps in ≤ 0.6 s per optimizer, a 512 × 512 basin map of 500 steps in ≤ 2.5
   the same bare final-state call, so the checks count as the page's cost.
 
 The three alternate within each repeat; the best of the repeats is reported (the machine
-is shared), with the median beside it. The sweep's second axis is the optimizer's β (its
-"beta" role), else its ρ, else its first other numeric hyperparameter (SGD: momentum), so that
-every optimizer runs 65,536 runs.
+is shared), with the median beside it; a short map gets more repeats (its two-process call
+timed for about ``TIMED_S`` seconds in all, at most ``MAX_REPEATS``). The sweep's second
+axis is the optimizer's β (its "beta" role), else its ρ, else its first other numeric
+hyperparameter (SGD: momentum), so that every optimizer runs 65,536 runs.
 
 Browser side (real ``streamlit run`` + headless Chromium): the page with three 256 × 256 maps
 of 500 steps, then a control that changes only how the maps are drawn (the colour): the time
@@ -39,6 +42,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import statistics
 import sys
@@ -65,6 +69,7 @@ BASIN_N, BASIN_STEPS, BASIN_SURFACE = 512, 500, "himmelblau"
 GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                        "nadam", "radam", "adamax", "adadelta", "lion")  # fmt: skip
 BASIN_OPTIMIZERS = ("sgd", "momentum", "adam")
+TIMED_S, MAX_REPEATS = 3.0, 25  # each map's two-process call is timed for about this long
 
 
 def second_axis(opt: str) -> str:
@@ -186,6 +191,9 @@ def measure(
     sh: list[float] = []
     p: list[dict[str, float]] = []
     bare(shared=True)  # the pool's processes started
+    # a short map is timed more often: the machine's slow spells weigh more on 0.13 s
+    once = bare(shared=True)
+    repeats = max(repeats, min(MAX_REPEATS, math.ceil(TIMED_S / once)))
     for i in range(repeats):
         if i % 2 == 0:
             b.append(bare())
@@ -215,6 +223,7 @@ def measure(
         "own_overhead_pct": round(100 * (best["total"] - best["simulate"]) / best["simulate"], 1),
         "stride": int(best["stride"]),
         "payload_kb": round(best["bytes"] / 1024),
+        "repeats": repeats,
     }
 
 
@@ -389,7 +398,7 @@ def report(res: dict[str, Any]) -> str:
         f"{BASIN_SURFACE} (target ≤ 2.5 s)",
         "",
         "| optimizer | one process | two processes | page | page adds | own overhead | "
-        "arrival read every | read / figure / JSON (ms) | payload |",
+        "checked every | read / figure / JSON (ms) | payload |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for opt, r in res["server"]["basins"].items():
