@@ -265,10 +265,13 @@ def _batch(batch: int | None, surface: Any) -> int | None:
 # ---------------------------------------------------------------- reading the runs
 
 
-def tol_check_every(lanes: int, steps: int) -> int:
-    """Check the loss of K runs every n-th step: at least :data:`REACH_CHECKS` times per run,
-    more while K × checks stays within :data:`CHEAP_RUN_CHECKS` (each costs about a step)."""
-    checks = max(REACH_CHECKS, CHEAP_RUN_CHECKS // max(1, lanes))
+def check_every(
+    lanes: int, steps: int, least: int = REACH_CHECKS, cheap: int = CHEAP_RUN_CHECKS
+) -> int:
+    """Check K runs every n-th step as they run: at least ``least`` times per run, more while
+    K × checks stays within ``cheap`` (a loss check costs about a step; a basin map passes K ×
+    its minima, as a check measures the distance to each)."""
+    checks = max(least, cheap // max(1, lanes))
     return max(1, math.ceil(steps / checks))
 
 
@@ -453,15 +456,14 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
     reach: dict[str, Any] = {}
     if steps_dim:
         stride: int | str = 1  # each column reads its own step count
+        tol_every = 1
     elif spec.detail:
-        stride = record_stride(k, t_max)
+        stride = tol_every = record_stride(k, t_max)
     else:
-        stride = "final"
+        stride, tol_every = "final", 0
         if spec.reach and minima.fstar is not None:
-            reach = {
-                "reach_loss": minima.fstar + spec.tol,
-                "check_every": tol_check_every(k, t_max),
-            }
+            tol_every = check_every(k, t_max)
+            reach = {"reach_loss": minima.fstar + spec.tol, "check_every": tol_every}
     starts = np.tile(np.asarray(spec.start, dtype=np.float64), (k, 1))
     n_samples = surface.n_samples
     parts: list[dict[str, np.ndarray]] = []
@@ -520,11 +522,7 @@ def run_sweep(spec: SweepSpec) -> SweepResult:
         tol_step=grid("tol"),
         rate=grid("rate"),
         stride=stride if isinstance(stride, int) else 0,
-        tol_every=(
-            int(reach.get("check_every", stride if isinstance(stride, int) else 0))
-            if "tol" in full
-            else 0
-        ),
+        tol_every=tol_every if "tol" in full else 0,
         flat=(kinds["x"] == "flat", kinds["y"] == "flat"),
         calls=len(batches),
         simulate_s=sim,
@@ -691,14 +689,6 @@ class BasinResult:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
-def basin_check_every(lanes: int, steps: int, n_minima: int) -> int:
-    """Where each run is, checked every n-th step: at least :data:`BASIN_CHECKS` times per
-    run, more while the checks of all runs against all minima stay within
-    :data:`CHEAP_BASIN_CHECKS` (a check costs a few operations per run and minimum)."""
-    checks = max(BASIN_CHECKS, CHEAP_BASIN_CHECKS // max(1, lanes * n_minima))
-    return max(1, math.ceil(steps / checks))
-
-
 def _read_basin(traj: optimizers.Trajectory) -> dict[str, np.ndarray]:
     """Per run: the minimum its last check found it within reach of (else NO_MINIMUM, or
     DIVERGED), the checked step from which it stayed within reach of that minimum (-1: none),
@@ -730,7 +720,7 @@ def run_basin(spec: BasinSpec) -> BasinResult:
     starts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
     k = len(starts)
     m = len(minima.xy)
-    stride = basin_check_every(k, spec.steps, m)
+    stride = check_every(k * m, spec.steps, BASIN_CHECKS, CHEAP_BASIN_CHECKS)
     radius = arrival_radius(surface)
     settle: dict[str, Any] = (
         {"settle_points": minima.xy, "settle_radius": radius, "check_every": stride} if m else {}

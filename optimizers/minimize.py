@@ -196,11 +196,12 @@ def _run(
         _freeze(pb)
         loss, gnorm = _measure(model, pb.params)
         params = pb.params
-        if checks is not None and engine != "numpy":
-            _read_checks(pb, checks, loss)
-            rows = np.searchsorted(rec, kept)
-            params, loss, gnorm, rec = params[rows], loss[rows], gnorm[rows], kept
-        pb.settled_at[pb.settled_near < 0] = -1  # near none of the points at the last check
+        if checks is not None:
+            if engine != "numpy":
+                _read_checks(pb, checks, loss)
+                rows = np.searchsorted(rec, kept)
+                params, loss, gnorm, rec = params[rows], loss[rows], gnorm[rows], kept
+            pb.settled_at[pb.settled_near < 0] = -1  # near none of the points at the last check
     lr_out = pb.lr_out if pb.lr_out is not None else table
     assert lr_out is not None
     return Trajectory(
@@ -236,11 +237,7 @@ def _check_checks(
         if radius is not None:
             raise ValueError("settle_radius needs settle_points")
         return None
-    if level is not None and (
-        isinstance(level, bool)
-        or not isinstance(level, int | float | np.integer | np.floating)
-        or not np.isfinite(float(level))
-    ):
+    if level is not None and not _finite_number(level):
         raise ValueError(f"reach_loss must be a finite number or None; got {level!r}")
     pts = None
     r = 0.0
@@ -255,12 +252,7 @@ def _check_checks(
             raise ValueError(
                 f"settle_points must be an (M, {d}) array of finite numbers; got shape {pts.shape}"
             )
-        if (
-            isinstance(radius, bool)
-            or not isinstance(radius, int | float | np.integer | np.floating)
-            or not np.isfinite(float(radius))
-            or float(radius) <= 0
-        ):
+        if not _finite_number(radius) or float(radius) <= 0:
             raise ValueError(f"settle_radius must be a finite number > 0; got {radius!r}")
         r = float(radius)
     elif radius is not None:
@@ -268,6 +260,14 @@ def _check_checks(
     n = check_int("check_every", every, 1, max(1, t_steps))
     return Checks.make(record_steps(n, t_steps), t_steps, None if level is None else float(level),
                        pts, r)  # fmt: skip
+
+
+def _finite_number(v: Any) -> bool:
+    return (
+        not isinstance(v, bool)
+        and isinstance(v, int | float | np.integer | np.floating)
+        and bool(np.isfinite(float(v)))
+    )
 
 
 def _read_checks(pb: Problem, checks: Checks, loss: np.ndarray) -> None:

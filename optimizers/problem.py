@@ -135,8 +135,7 @@ class Checks:
                     np.add(d2, part, out=d2)
                     np.less_equal(d2, best, out=closer)
                     closer &= m >= 0
-                    np.copyto(out, m, where=closer)
-                    np.copyto(best, d2, where=closer)
+                    _keep_nearer(out, best, m, d2, closer)
             return out
         for j, centre in enumerate(self.points.tolist()):
             np.subtract(coords[0], centre[0], out=d2)
@@ -146,9 +145,16 @@ class Checks:
                 np.multiply(part, part, out=part)
                 np.add(d2, part, out=d2)
             np.less_equal(d2, best, out=closer)  # NaN is never near
-            np.copyto(out, j, where=closer)
-            np.copyto(best, d2, where=closer)
+            _keep_nearer(out, best, j, d2, closer)
         return out
+
+
+def _keep_nearer(
+    out: np.ndarray, best: np.ndarray, index: Any, d2: np.ndarray, closer: np.ndarray
+) -> None:
+    """Where ``closer``: the point ``index`` (a number or (n,)) at squared distance d2."""
+    np.copyto(out, index, where=closer)
+    np.copyto(best, d2, where=closer)
 
 
 @dataclass

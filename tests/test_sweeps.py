@@ -148,7 +148,7 @@ def test_steps_to_tolerance_on_a_large_map_are_checked_every_few_steps() -> None
     st = state(optimizers=("adam",), grid=48, steps=2000, color="steps", tol=1e-4)
     (spec,), _ = sweeps.sweep_specs(st)
     r = sweeps.run_sweep(spec)
-    assert r.tol_every == sweeps.tol_check_every(48 * 48, 2000) == 3
+    assert r.tol_every == sweeps.check_every(48 * 48, 2000) == 3
     assert r.tol_step is not None
     assert bool((r.tol_step > 0).any())
     assert bool(((r.tol_step % 3 == 0) | (r.tol_step == 2000) | (r.tol_step == -1)).all())
@@ -156,10 +156,10 @@ def test_steps_to_tolerance_on_a_large_map_are_checked_every_few_steps() -> None
 
 
 def test_the_checks_stay_cheap() -> None:
-    assert sweeps.tol_check_every(65536, 500) == math.ceil(500 / (sweeps.CHEAP_RUN_CHECKS // 65536))
-    assert sweeps.tol_check_every(16384, 200) == 2
-    assert sweeps.tol_check_every(64, 100) == 1
-    assert sweeps.tol_check_every(10**7, 500) == math.ceil(500 / sweeps.REACH_CHECKS)
+    assert sweeps.check_every(65536, 500) == math.ceil(500 / (sweeps.CHEAP_RUN_CHECKS // 65536))
+    assert sweeps.check_every(16384, 200) == 2
+    assert sweeps.check_every(64, 100) == 1
+    assert sweeps.check_every(10**7, 500) == math.ceil(500 / sweeps.REACH_CHECKS)
 
 
 def test_the_stride_keeps_the_recorded_states_within_the_budget() -> None:
